@@ -1,0 +1,142 @@
+"""The `kebas` command: check, chat, schema.
+
+Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
+message and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import json
+import sys
+from pathlib import Path
+
+from bot.checks import check_bundle, has_errors
+from bot.i18n import pick_language
+from bot.loader import Bundle, default_paths, load_bundle
+from bot.model import dialog_json_schema
+from bot.problems import Problem
+from bot.storage import SQLiteStore, StorageError
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+SCHEMA_FILE = "dialog.schema.json"
+
+
+def _paths(values: list[str] | None) -> list[Path]:
+    return [Path(value) for value in values] if values else default_paths()
+
+
+def load_checked(paths: list[Path]) -> tuple[Bundle, list[Problem]]:
+    bundle = load_bundle(paths)
+    return bundle, check_bundle(bundle)
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    bundle, problems = load_checked(_paths(args.paths))
+    for problem in problems:
+        print(problem)
+    errors = sum(problem.is_error for problem in problems)
+    warnings = len(problems) - errors
+    dialogs = ", ".join(f"{d.dialog.id} v{d.dialog.version}" for d in bundle.dialogs) or "none"
+    print(f"{len(bundle.files)} files checked (dialogs: {dialogs}; languages: "
+          f"{', '.join(sorted(bundle.locales)) or 'none'}): {errors} errors, {warnings} warnings")
+    return EXIT_PROBLEMS if has_errors(problems) else EXIT_OK
+
+
+def load_usable(paths: list[Path]) -> Bundle | None:
+    """The bundle if it has no errors; otherwise print them and say how to find out more."""
+    bundle, problems = load_checked(paths)
+    errors = [problem for problem in problems if problem.is_error]
+    if errors:
+        for problem in errors:
+            print(problem, file=sys.stderr)
+        print(f"kebas: the dialog has {len(errors)} errors; fix them first (see 'kebas check')",
+              file=sys.stderr)
+        return None
+    return bundle
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    bundle = load_usable(_paths(args.paths))
+    if bundle is None:
+        return EXIT_PROBLEMS
+    try:
+        dialog = bundle.dialog(args.dialog)
+    except KeyError:
+        known = ", ".join(d.dialog.id for d in bundle.dialogs)
+        print(f"kebas: there is no dialog '{args.dialog}' (there is: {known})", file=sys.stderr)
+        return EXIT_USAGE
+    locale = bundle.locales[pick_language(args.lang, bundle.locales)]
+    from bot.channels.console import ConsoleChat
+    from bot.conversation import Conversations
+
+    async def run() -> int:
+        async with SQLiteStore(args.db) as store:
+            chat = ConsoleChat(Conversations(dialog, store), locale, f"cli:{args.user}")
+            return await chat.run()
+
+    try:
+        return asyncio.run(run())
+    except StorageError as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "local"
+
+
+def cmd_schema(args: argparse.Namespace) -> int:
+    text = json.dumps(dialog_json_schema(), indent=2, ensure_ascii=False) + "\n"
+    if args.output == "-":
+        sys.stdout.write(text)
+    else:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {args.output}")
+    return EXIT_OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kebas", description="Kebas: a triage and education "
+                                     "bot for runners whose lower leg goes numb.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    check = commands.add_parser("check", help="check dialogs and locales for mistakes")
+    check.add_argument("paths", nargs="*", metavar="PATH",
+                       help="files or folders (default: dialogs/ and locales/)")
+    check.set_defaults(func=cmd_check)
+
+    chat = commands.add_parser("chat", help="talk to the dialog in this terminal")
+    chat.add_argument("--lang", choices=["id", "en"], default="id", help="language (default id)")
+    chat.add_argument("--db", default="kebas.sqlite3",
+                      help="SQLite file for sessions (default kebas.sqlite3)")
+    chat.add_argument("--user", default=_default_user(),
+                      help="whose session to continue (default: your login name)")
+    chat.add_argument("--dialog", help="dialog id, when there are several")
+    chat.add_argument("paths", nargs="*", metavar="PATH",
+                      help="dialog and locale folders (default: dialogs/ and locales/)")
+    chat.set_defaults(func=cmd_chat)
+
+    schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
+    schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",
+                        help=f"where to write it ('-' for stdout; default dialogs/{SCHEMA_FILE})")
+    schema.set_defaults(func=cmd_schema)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Texts by key from `locales/<lang>.yaml`, filled with parameters and locale variables.
+
+The dialog names texts only by key. Code-owned texts (errors, headings, buttons) are listed in
+UI_TEXTS with the parameters the code supplies, so `kebas check` can insist that every locale
+has them and that their `{placeholders}` are ones the code fills in.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.problems import Position
+
+VARS_PREFIX = "vars."
+DEFAULT_LANGUAGE = "id"
+
+# key -> the parameters the code passes when it shows that text
+UI_TEXTS: dict[str, frozenset[str]] = {
+    key: frozenset(params) for key, params in {
+        "common.yes": (),
+        "common.no": (),
+        "common.unsure": (),
+        "common.done": (),
+        "error.not_an_option": (),
+        "error.pick_a_button": (),
+        "error.pick_at_least_one": (),
+        "error.exclusive_with_others": ("option",),
+        "error.not_a_number": (),
+        "error.not_a_whole_number": (),
+        "error.number_out_of_range": ("min", "max"),
+        "error.finished": (),
+        "error.stale_button": (),
+        "info.nothing_to_undo": (),
+        "info.went_back": (),
+        "info.restarted": (),
+        "info.resumed": (),
+        "info.dialog_updated": (),
+        "outcome.triage_heading": (),
+        "outcome.red_flags_heading": (),
+        "outcome.causes_heading": (),
+        "outcome.cause_line": ("rank", "title"),
+        "outcome.todo_heading": (),
+        "outcome.safety_net_heading": (),
+        "triage.emergency.title": (),
+        "triage.emergency.todo": (),
+        "triage.urgent.title": (),
+        "triage.urgent.todo": (),
+        "triage.soon.title": (),
+        "triage.soon.todo": (),
+        "triage.self_care.title": (),
+        "triage.self_care.todo": (),
+        "red_flag.heading": (),
+        "multi.hint": (),
+        "multi.selected": ("options",),
+        "console.welcome": (),
+        "console.help": (),
+        "console.prompt_choice": ("count",),
+        "console.prompt_multi": ("count",),
+        "console.prompt_number": ("min", "max"),
+        "console.answered": ("answer",),
+        "console.bye": (),
+        "console.finished": (),
+    }.items()
+}
+
+_FORMATTER = string.Formatter()
+
+
+def placeholders(text: str) -> set[str] | None:
+    """Names used as `{name}` in a text; None when the braces are malformed."""
+    try:
+        return {name for _literal, name, _spec, _conv in _FORMATTER.parse(text) if name}
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Locale:
+    """One language's texts, flattened to dotted keys (`q.chest_pain`)."""
+
+    language: str
+    file: str
+    texts: dict[str, str]
+    positions: dict[str, Position] = field(default_factory=dict, compare=False)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return {key[len(VARS_PREFIX):]: value for key, value in self.texts.items()
+                if key.startswith(VARS_PREFIX)}
+
+    def position(self, key: str) -> Position:
+        return self.positions.get(key, Position(self.file, 1, 1))
+
+    def text(self, key: str, **params: Any) -> str:
+        """The text for `key`; a missing key shows itself rather than crashing a conversation."""
+        template = self.texts.get(key)
+        if template is None:
+            return f"[{key}]"
+        values = {**self.variables, **{name: str(value) for name, value in params.items()}}
+        try:
+            return template.format_map(_Keep(values))
+        except (ValueError, IndexError):
+            return template
+
+
+class _Keep(dict):
+    """Leaves an unknown `{name}` visible instead of raising."""
+
+    def __missing__(self, name: str) -> str:
+        return "{" + name + "}"
+
+
+def pick_language(requested: str | None, locales: dict[str, Locale]) -> str:
+    """The requested language if we have it (`en-GB` counts as `en`), else Indonesian."""
+    if requested:
+        base = requested.lower().replace("_", "-").split("-")[0]
+        if base in locales:
+            return base
+    if DEFAULT_LANGUAGE in locales:
+        return DEFAULT_LANGUAGE
+    return sorted(locales)[0]

@@ -1,0 +1,116 @@
+"""Turns an engine step into messages of localised lines, the same for every channel.
+
+Channels only decide looks: the terminal prints lines and numbers the choices, Telegram makes
+strong lines bold (escaping everything) and choices into buttons.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.engine import Outcome, Prompt, Say, SayKind, Step, TextRef
+from bot.i18n import Locale
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str
+    strong: bool = False
+
+
+@dataclass(frozen=True)
+class Message:
+    lines: tuple[Line, ...]
+
+    @property
+    def plain(self) -> str:
+        return "\n".join(line.text for line in self.lines)
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    label: str
+    selected: bool = False
+
+
+@dataclass(frozen=True)
+class Question:
+    prompt: Prompt
+    lines: tuple[Line, ...]
+    buttons: tuple[Button, ...]
+
+
+def compose(step: Step, locale: Locale) -> tuple[list[Message], Question | None]:
+    messages = [say_message(said, locale) for said in step.said]
+    if step.outcome is not None:
+        messages.extend(outcome_messages(step.outcome, locale))
+    question = question_of(step.prompt, locale) if step.prompt is not None else None
+    return messages, question
+
+
+def say_message(said: Say, locale: Locale) -> Message:
+    if said.kind is SayKind.RED_FLAG:
+        level = said.level.value if said.level else "urgent"
+        return Message((
+            Line(f"{locale.text('red_flag.heading')}: {locale.text(f'triage.{level}.title')}",
+                 strong=True),
+            Line(locale.text(said.title or ""), strong=True),
+            Line(locale.text(said.key, **said.params)),
+        ))
+    params = {name: locale.text(value.key) if isinstance(value, TextRef) else value
+              for name, value in said.params.items()}
+    return Message((Line(locale.text(said.key, **params)),))
+
+
+def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
+    """The result in up to three messages, each well under Telegram's 4096 characters."""
+    level = outcome.level.value
+    summary = [Line(locale.text(outcome.text))]
+    if outcome.red_flags:
+        summary.append(Line(locale.text("outcome.red_flags_heading"), strong=True))
+        summary.extend(Line(f"• {locale.text(flag.title)}") for flag in outcome.red_flags)
+    summary.append(Line(f"{locale.text('outcome.triage_heading')}: "
+                        f"{locale.text(f'triage.{level}.title')}", strong=True))
+    summary.append(Line(locale.text(f"triage.{level}.todo")))
+    messages = [Message(tuple(summary))]
+    causes: list[Line] = []
+    if outcome.causes:
+        causes.append(Line(locale.text("outcome.causes_heading"), strong=True))
+        for rank, cause in enumerate(outcome.causes, start=1):
+            causes.append(Line(locale.text("outcome.cause_line", rank=rank,
+                                           title=locale.text(cause.title)), strong=True))
+            causes.append(Line(locale.text(cause.explain)))
+            causes.append(Line(f"{locale.text('outcome.todo_heading')}: "
+                               f"{locale.text(cause.todo)}"))
+    elif outcome.no_clear_cause:
+        causes.append(Line(locale.text(outcome.no_clear_cause)))
+    if causes:
+        messages.append(Message(tuple(causes)))
+    closing = []
+    if outcome.safety_net:
+        closing.append(Line(locale.text("outcome.safety_net_heading"), strong=True))
+        closing.append(Line(locale.text(outcome.safety_net)))
+    closing.append(Line(locale.text(outcome.disclaimer)))
+    messages.append(Message(tuple(closing)))
+    return messages
+
+
+def question_of(prompt: Prompt, locale: Locale) -> Question:
+    lines = [Line(locale.text(prompt.text), strong=True)]
+    if prompt.kind == "multi":
+        lines.append(Line(locale.text("multi.hint")))
+    buttons = tuple(Button(choice.id, locale.text(choice.text), choice.selected)
+                    for choice in prompt.choices)
+    return Question(prompt, tuple(lines), buttons)
+
+
+def answer_label(prompt: Prompt, value: object, locale: Locale) -> str:
+    """How an accepted answer reads back to the runner ("Tidak", "Betis, Telapak kaki", "35")."""
+    labels = {choice.id: locale.text(choice.text) for choice in prompt.choices}
+    if isinstance(value, list):
+        return ", ".join(labels.get(item, item) for item in value)
+    if prompt.kind == "number":
+        unit = f" {locale.text(prompt.unit)}" if prompt.unit else ""
+        return f"{value}{unit}"
+    return labels.get(str(value), str(value))

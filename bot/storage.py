@@ -1,0 +1,271 @@
+"""Where conversations live: a small async interface, and SQLite behind it.
+
+One engine step is saved in one transaction: the session row, the answer (append-only log) and
+the id of the update that carried it. Only after the commit does anybody reply, so an answer the
+runner saw acknowledged is never lost, and an update delivered twice is applied once.
+PostgreSQL will implement the same `SessionStore`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Protocol
+
+import aiosqlite
+
+from bot.engine import State, Step, StepKind
+
+Clock = Callable[[], datetime]
+
+ACTIVE, FINISHED, ABANDONED = "active", "finished", "abandoned"
+
+
+class StorageError(Exception):
+    """The database cannot be used (unreadable file, newer schema, disk problem)."""
+
+
+@dataclass(frozen=True)
+class StoredSession:
+    id: int
+    chat_key: str
+    dialog_id: str
+    dialog_version: int
+    state: State
+    status: str
+    started_at: str
+    updated_at: str
+
+
+@dataclass(frozen=True)
+class Saved:
+    session_id: int
+    duplicate: bool = False   # the update was applied before; nothing was written
+
+
+class SessionStore(Protocol):
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def latest(self, chat_key: str) -> StoredSession | None: ...
+    async def save(self, chat_key: str, session_id: int | None, step: Step, *,
+                   update_id: int | None = None) -> Saved: ...
+    async def forget(self, chat_key: str) -> int: ...
+
+
+# Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE sessions (
+            id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            dialog_id TEXT NOT NULL,
+            dialog_version INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'finished', 'abandoned')),
+            triage TEXT,
+            outcome TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        )""",
+        "CREATE INDEX sessions_by_chat ON sessions (chat_key, id)",
+        """CREATE TABLE answers (
+            id INTEGER PRIMARY KEY,
+            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('answer', 'back')),
+            node TEXT NOT NULL,
+            value TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX answers_by_session ON answers (session_id, seq)",
+        """CREATE TABLE processed_updates (
+            update_id INTEGER PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX processed_updates_by_chat ON processed_updates (chat_key)",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+class SQLiteStore:
+    """`SessionStore` on one SQLite file, in WAL mode with full fsync on commit."""
+
+    def __init__(self, path: str | Path, clock: Clock = utc_now) -> None:
+        self.path = Path(path)
+        self._clock = clock
+        self._db: aiosqlite.Connection | None = None
+
+    async def __aenter__(self) -> SQLiteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        _create_private(self.path)
+        try:
+            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            await self._db.execute("PRAGMA busy_timeout = 5000")
+            await self._db.execute("PRAGMA journal_mode = WAL")
+            # FULL: a commit is on disk before we reply, even if the machine loses power.
+            await self._db.execute("PRAGMA synchronous = FULL")
+            await self._db.execute("PRAGMA foreign_keys = ON")
+            await self._migrate()
+        except sqlite3.DatabaseError as exc:
+            await self.close()
+            raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
+
+    async def close(self) -> None:
+        if self._db is not None:
+            await self._db.close()
+            self._db = None
+
+    @property
+    def db(self) -> aiosqlite.Connection:
+        if self._db is None:
+            raise StorageError("the store is not open")
+        return self._db
+
+    async def schema_version(self) -> int:
+        async with self.db.execute("PRAGMA user_version") as cursor:
+            row = await cursor.fetchone()
+        return int(row[0])
+
+    async def _migrate(self) -> None:
+        version = await self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"the database {self.path} has schema version {version}, newer "
+                               f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
+        for number in range(version, SCHEMA_VERSION):
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in MIGRATIONS[number]:
+                    await self.db.execute(statement)
+                await self.db.execute(f"PRAGMA user_version = {number + 1}")
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+
+    async def latest(self, chat_key: str) -> StoredSession | None:
+        """The chat's most recent session that was not abandoned by a restart."""
+        async with self.db.execute(
+                "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
+                "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
+                "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED)) as cursor:
+            row = await cursor.fetchone()
+        if row is None:
+            return None
+        return StoredSession(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6],
+                             row[7])
+
+    async def save(self, chat_key: str, session_id: int | None, step: Step, *,
+                   update_id: int | None = None) -> Saved:
+        """Write one step in one transaction. A restart (or no session yet) opens a new session."""
+        now = _stamp(self._clock())
+        state = step.state
+        status = FINISHED if step.outcome is not None else ACTIVE
+        triage = step.outcome.level.value if step.outcome is not None else None
+        outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            if update_id is not None:
+                try:
+                    await self.db.execute(
+                        "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
+                        (update_id, chat_key, now))
+                except sqlite3.IntegrityError:
+                    await self.db.execute("ROLLBACK")
+                    return Saved(session_id or 0, duplicate=True)
+            if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
+                if session_id is not None:
+                    await self.db.execute(
+                        "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
+                        "status = ?", (ABANDONED, now, session_id, ACTIVE))
+                cursor = await self.db.execute(
+                    "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
+                    "status, triage, outcome, started_at, updated_at, finished_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (chat_key, state["dialog"], state["version"], state["node"],
+                     json.dumps(state), status, triage, outcome, now, now,
+                     now if status == FINISHED else None))
+                session_id = int(cursor.lastrowid)
+            else:
+                await self.db.execute(
+                    "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
+                    "status = ?, triage = ?, outcome = ?, updated_at = ?, "
+                    "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
+                    "WHERE id = ?",
+                    (state["dialog"], state["version"], state["node"], json.dumps(state), status,
+                     triage, outcome, now, status, now, session_id))
+            if step.answer is not None:
+                await self._log(session_id, "answer", step.answer.node_id, step.answer.value,
+                                len(state["answers"]), now)
+            elif step.kind is StepKind.BACK and step.prompt is not None:
+                await self._log(session_id, "back", step.prompt.node_id, None,
+                                len(state["answers"]), now)
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return Saved(session_id)
+
+    async def _log(self, session_id: int, action: str, node: str, value: Any, seq: int,
+                   now: str) -> None:
+        await self.db.execute(
+            "INSERT INTO answers (session_id, seq, action, node, value, at) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (session_id, seq, action, node, None if value is None else json.dumps(value), now))
+
+    async def forget(self, chat_key: str) -> int:
+        """Delete every row about this chat; returns how many sessions went."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            cursor = await self.db.execute("DELETE FROM sessions WHERE chat_key = ?", (chat_key,))
+            removed = cursor.rowcount
+            await self.db.execute("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,))
+            await self.db.execute("COMMIT")
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        return removed
+
+    async def answers(self, session_id: int) -> list[dict[str, Any]]:
+        """The answer log of one session, oldest first."""
+        async with self.db.execute(
+                "SELECT seq, action, node, value, at FROM answers WHERE session_id = ? "
+                "ORDER BY id", (session_id,)) as cursor:
+            rows = await cursor.fetchall()
+        return [{"seq": seq, "action": action, "node": node,
+                 "value": None if value is None else json.loads(value), "at": at}
+                for seq, action, node, value, at in rows]
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file readable by its owner only: it holds health answers."""
+    if path.exists():
+        return
+    if path.parent and not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        descriptor = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        return
+    os.close(descriptor)

@@ -1,0 +1,37 @@
+"""Shared fixtures: the test dialog, the shipped bundle, and a store on a real SQLite file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.loader import Bundle, load_bundle, parse_dialog
+from bot.model import Dialog
+from bot.storage import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = Path(__file__).resolve().parent / "data"
+
+
+def load_test_dialog(name: str = "engine_dialog.yaml") -> Dialog:
+    path = DATA / name
+    loaded, problems = parse_dialog(path.read_text(encoding="utf-8"), str(path))
+    assert loaded is not None, "\n".join(map(str, problems))
+    return loaded.dialog
+
+
+@pytest.fixture
+def dialog() -> Dialog:
+    return load_test_dialog()
+
+
+@pytest.fixture(scope="session")
+def shipped() -> Bundle:
+    return load_bundle([ROOT / "dialogs", ROOT / "locales"])
+
+
+@pytest.fixture
+async def store(tmp_path: Path):
+    async with SQLiteStore(tmp_path / "kebas.sqlite3") as opened:
+        yield opened

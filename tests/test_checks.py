@@ -1,0 +1,86 @@
+"""`kebas check`: one broken sample per check, each naming the FILE:LINE it must be reported at.
+
+Each case under tests/broken/<case>/ holds a `dialogs/` and/or a `locales/` folder; whatever a
+case does not hold is taken from the clean example in docs/example/. The broken file says what
+is expected in `# expect: LINE severity message[|hint]` lines. A case must produce exactly its
+expected errors: a check that reports noise elsewhere fails too.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.checks import check_bundle
+from bot.loader import load_bundle
+from bot.problems import Severity
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "docs" / "example"
+CASES = sorted(path for path in (ROOT / "tests" / "broken").iterdir() if path.is_dir())
+EXPECT = re.compile(r"^# expect: (\d+) (error|warning) (.*)$")
+
+
+@pytest.fixture(autouse=True)
+def _in_repo_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def case_paths(case: Path) -> list[Path]:
+    paths = []
+    for part in ("dialogs", "locales"):
+        folder = case / part if (case / part).is_dir() else EXAMPLE / part
+        own = {file.name for file in folder.glob("*.yaml")}
+        paths += sorted(folder.glob("*.yaml"))
+        if folder != EXAMPLE / part:  # take the languages the case leaves out from the example
+            paths += [file for file in sorted((EXAMPLE / part).glob("*.yaml"))
+                      if file.name not in own and part == "locales"]
+    return paths
+
+
+def expectations(case: Path) -> list[tuple[str, int, Severity, str, str]]:
+    found = []
+    for file in sorted(case.rglob("*.yaml")):
+        for line in file.read_text(encoding="utf-8").splitlines():
+            match = EXPECT.match(line)
+            if match:
+                message, _, hint = match.group(3).partition("|")
+                found.append((str(file.relative_to(ROOT)), int(match.group(1)),
+                              Severity(match.group(2)), message, hint))
+    return found
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda path: path.name)
+def test_broken_sample_is_reported_at_its_line(case):
+    expected = expectations(case)
+    assert expected, f"{case.name} has no '# expect:' line"
+    problems = check_bundle(load_bundle(case_paths(case)))
+    for file, line, severity, message, hint in expected:
+        matching = [p for p in problems if p.position.file == file and p.position.line == line
+                    and p.severity is severity and message in p.message and hint in p.hint]
+        assert matching, (f"expected {file}:{line}: {severity.value}: {message}\n"
+                          f"got:\n" + "\n".join(map(str, problems)))
+    expected_errors = sum(1 for entry in expected if entry[2] is Severity.ERROR)
+    errors = [p for p in problems if p.is_error]
+    assert len(errors) == expected_errors, "unexpected errors:\n" + "\n".join(map(str, errors))
+
+
+def test_every_problem_line_has_the_editor_format():
+    problems = check_bundle(load_bundle(case_paths(ROOT / "tests" / "broken" / "unknown_key")))
+    text = str(problems[0])
+    assert re.match(r"^tests/broken/unknown_key/dialogs/contoh\.yaml:\d+:\d+: error: ", text)
+    assert "\n    hint: did you mean 'set'?" in text
+
+
+def test_the_example_in_the_docs_is_clean():
+    problems = check_bundle(load_bundle([EXAMPLE / "dialogs", EXAMPLE / "locales"]))
+    assert problems == [], "\n".join(map(str, problems))
+
+
+def test_the_shipped_dialog_and_locales_are_clean(shipped):
+    problems = check_bundle(shipped)
+    assert problems == [], "\n".join(map(str, problems))
+    assert {d.dialog.id for d in shipped.dialogs} == {"kaki_kebas"}
+    assert set(shipped.locales) == {"id", "en"}

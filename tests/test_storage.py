@@ -1,0 +1,158 @@
+"""Sessions on a real SQLite file: schema, resume, the answer log, duplicate updates, deletion."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import stat
+
+import pytest
+
+from bot import engine
+from bot.conversation import Conversations
+from bot.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
+from bot.storage import SCHEMA_VERSION, SQLiteStore, StorageError
+
+
+def rows(path, sql, *params):
+    with sqlite3.connect(path) as connection:
+        return connection.execute(sql, params).fetchall()
+
+
+async def test_a_new_database_gets_the_whole_schema_in_wal_mode(tmp_path):
+    path = tmp_path / "new.sqlite3"
+    async with SQLiteStore(path) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+    tables = {name for (name,) in rows(path, "SELECT name FROM sqlite_master WHERE type='table'")}
+    assert {"sessions", "answers", "processed_updates"} <= tables
+    assert rows(path, "PRAGMA journal_mode") == [("wal",)]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "health data: owner-only file"
+
+
+async def test_opening_again_keeps_data_and_does_not_migrate_twice(tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        await Conversations(dialog, store).begin("cli:ani")
+    async with SQLiteStore(path) as store:
+        assert await store.schema_version() == SCHEMA_VERSION
+        assert (await store.latest("cli:ani")) is not None
+
+
+async def test_a_database_from_a_newer_kebas_is_refused_clearly(tmp_path):
+    path = tmp_path / "future.sqlite3"
+    with sqlite3.connect(path) as connection:
+        connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    with pytest.raises(StorageError, match="newer than this Kebas"):
+        await SQLiteStore(path).open()
+
+
+async def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path):
+    path = tmp_path / "garbage.sqlite3"
+    path.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StorageError, match="cannot use the database"):
+        await SQLiteStore(path).open()
+
+
+async def test_each_answer_is_committed_with_the_session_before_the_step_returns(
+        tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("tg:1")
+        await talk.handle("tg:1", Choose("no"))
+        await talk.handle("tg:1", Choose("swollen"))
+        # read through a separate connection, as another process would
+        assert rows(path, "SELECT node, value, action FROM answers ORDER BY id") == [
+            ("chest", '"no"', "answer"), ("calf", '"swollen"', "answer")]
+        (node, status, state), = rows(path, "SELECT node, status, state FROM sessions")
+        assert node == "where" and status == "active" and '"rf_dvt"' in state
+
+
+async def test_a_session_resumes_after_reopening_the_file(tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("cli:budi")
+        await talk.handle("cli:budi", Choose("no"))
+    async with SQLiteStore(path) as store:
+        resumed = await Conversations(dialog, store).begin("cli:budi")
+    assert resumed.kind is StepKind.RESUMED
+    assert resumed.said[0].key == "info.resumed"
+    assert resumed.prompt.node_id == "calf"
+
+
+async def test_the_same_update_is_applied_once(store, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("tg:7", update_id=100)
+    first = await talk.handle("tg:7", Choose("no"), update_id=101)
+    again = await talk.handle("tg:7", Choose("no"), update_id=101)
+    assert first.kind is StepKind.ANSWERED and again is None
+    session = await store.latest("tg:7")
+    assert len(session.state["answers"]) == 1
+    assert len(await store.answers(session.id)) == 1
+
+
+async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_new(
+        tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("cli:c")
+        for given in (Choose("no"), Choose("no"), ChooseMany(("top_of_foot",)), Typed("35"),
+                      Choose("laces")):
+            last = await talk.handle("cli:c", given)
+        assert last.finished
+        again = await talk.begin("cli:c")
+        assert again.kind is StepKind.STARTED
+    finished, fresh = rows(path, "SELECT status, triage, outcome IS NOT NULL, finished_at "
+                                 "IS NOT NULL FROM sessions ORDER BY id")
+    assert finished == ("finished", "self_care", 1, 1)
+    assert fresh == ("active", None, 0, 0)
+
+
+async def test_restart_abandons_the_old_session_and_opens_a_new_one(store, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("cli:d")
+    await talk.handle("cli:d", Choose("no"))
+    first = await store.latest("cli:d")
+    await talk.handle("cli:d", Restart())
+    second = await store.latest("cli:d")
+    assert second.id != first.id and second.state["answers"] == []
+    assert len(await store.answers(first.id)) == 1, "the old answers stay in the log"
+
+
+async def test_back_is_logged_and_the_log_stays_append_only(store, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("cli:e")
+    await talk.handle("cli:e", Choose("no"))
+    await talk.handle("cli:e", Back())
+    await talk.handle("cli:e", Choose("no"))
+    session = await store.latest("cli:e")
+    assert [(row["action"], row["node"]) for row in await store.answers(session.id)] == [
+        ("answer", "chest"), ("back", "chest"), ("answer", "chest")]
+
+
+async def test_forget_removes_every_row_of_that_chat_only(tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        talk = Conversations(dialog, store)
+        for chat in ("tg:1", "tg:2"):
+            await talk.begin(chat, update_id=hash(chat) % 1000)
+            await talk.handle(chat, Choose("no"), update_id=hash(chat) % 1000 + 1)
+        assert await store.forget("tg:1") == 1
+    for table in ("sessions", "processed_updates"):
+        assert rows(path, f"SELECT COUNT(*) FROM {table} WHERE chat_key = 'tg:1'") == [(0,)]
+    assert rows(path, "SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id "
+                      "WHERE s.chat_key = 'tg:2'") == [(1,)]
+    assert rows(path, "SELECT COUNT(*) FROM answers") == [(1,)], "no orphaned answers remain"
+
+
+async def test_a_session_on_an_older_dialog_version_is_carried_over(store, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("cli:f")
+    await talk.handle("cli:f", Choose("no"))
+    newer = dialog.model_copy(update={"version": 2})
+    step = await Conversations(newer, store).handle("cli:f", Choose("no"))
+    assert step.kind is StepKind.ANSWERED and step.prompt.node_id == "where"
+    assert (await store.latest("cli:f")).state["version"] == 2
+    assert engine.start(newer).state["version"] == 2
