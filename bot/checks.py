@@ -126,8 +126,9 @@ def check_transitions(loaded: LoadedDialog) -> list[Problem]:
 def check_graph(loaded: LoadedDialog) -> list[Problem]:
     """Unreachable nodes, nodes that can never finish, and loops with no way out."""
     dialog = loaded.dialog
-    if dialog.start not in dialog.node_by_id:
-        return []  # reported by check_transitions
+    if len(dialog.node_by_id) < len(dialog.nodes) or any(
+            target not in dialog.node_by_id for target, _ in _targets_with_paths(loaded)):
+        return []  # duplicate ids or unknown targets are reported first; the graph is unclear
     edges = graph.edges(dialog)
     index = {node.id: i for i, node in enumerate(dialog.nodes)}
     problems = []
@@ -335,6 +336,8 @@ def check_locales(bundle: Bundle) -> list[Problem]:
                               "add it"))
     used = {key for loaded in bundle.dialogs for key, _ in dialog_text_keys(loaded)}
     used |= set(UI_TEXTS)
+    # A dialog that did not load uses texts we cannot see: say nothing about unused ones.
+    know_usage = not bundle.unloaded_dialogs
     reference = locales.get(DEFAULT_LANGUAGE) or next(iter(locales.values()))
     for language, locale in sorted(locales.items()):
         for key in sorted(UI_TEXTS):
@@ -365,11 +368,11 @@ def check_locales(bundle: Bundle) -> list[Problem]:
                                           f"{_braces(names)} but {reference.file} has "
                                           f"{_braces(theirs)}", "use the same {names} in "
                                           "every language"))
-            if key not in used and not key.startswith(VARS_PREFIX):
+            if know_usage and key not in used and not key.startswith(VARS_PREFIX):
                 problems.append(warning(position, f"text '{key}' is not used by any dialog",
                                         "remove it, or use it in a dialog"))
         used_vars = {name for text in locale.texts.values() for name in placeholders(text) or ()}
-        for name in sorted(variables - used_vars):
+        for name in sorted(variables - used_vars if know_usage else set()):
             problems.append(warning(locale.position(VARS_PREFIX + name),
                                     f"variable '{name}' is not used by any text", "remove it"))
         if locale is not reference:
@@ -384,7 +387,7 @@ def _braces(names: set[str]) -> str:
 
 
 def _suggest(value: str, known: list[str], fallback: str) -> str:
-    close = difflib.get_close_matches(value, known, n=1)
+    close = difflib.get_close_matches(value, known, n=1, cutoff=0.5)
     return f"did you mean '{close[0]}'?" if close else fallback
 
 

@@ -9,7 +9,7 @@ exact. Wrong input never raises: it gives the same question again with a short e
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Union
 
@@ -182,6 +182,7 @@ class Step:
     prompt: Prompt | None = None
     outcome: Outcome | None = None
     answer: Answer | None = None          # the answer this step accepted, for the answer log
+    asked: Prompt | None = None           # the question that answer answered
     fired: tuple[RedFlagView, ...] = ()   # red flags that fired on this step
 
     @property
@@ -386,9 +387,10 @@ def _submit_many(dialog: Dialog, state: State, node: MultiQuestion, chosen: tupl
 
 
 def _accept(dialog: Dialog, state: State, node: Any, value: Any) -> Step:
+    asked = _prompt(dialog, state, node)
     said, fired = _record(dialog, state, node, value)
-    return _show(dialog, state, StepKind.ANSWERED, said, answer=Answer(node.id, value),
-                 fired=fired)
+    return replace(_show(dialog, state, StepKind.ANSWERED, said, answer=Answer(node.id, value),
+                         fired=fired), asked=asked)
 
 
 def _record(dialog: Dialog, state: State, node: Any, value: Any

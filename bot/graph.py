@@ -9,19 +9,31 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterable
 
-from bot.model import Dialog, OutcomeNode, node_targets
+from bot.conditions import facts_read
+from bot.model import Dialog, OutcomeNode, is_question, node_targets, options_of
 
 Edges = dict[str, list[str]]
 
 
+def facts_set_by(node: object) -> set[str]:
+    """The facts answering this node can change: its own answer and what its options set."""
+    if not is_question(node):
+        return set()
+    return {node.id} | {fact for option in options_of(node) for fact in option.set}
+
+
 def edges(dialog: Dialog) -> Edges:
-    """Every possible move between nodes; a red flag that stops may jump to its outcome."""
-    stop_targets = [flag.stop_at for flag in dialog.red_flags if flag.stop_at]
+    """Every possible move between nodes.
+
+    Answering a question may also fire a red flag that stops at its outcome, but only a flag
+    whose condition reads a fact that this question sets.
+    """
+    stopping = [(facts_read(flag.when), flag.stop_at) for flag in dialog.red_flags
+                if flag.stop_at]
     result: Edges = {}
     for node in dialog.nodes:
-        targets = node_targets(node)
-        if targets:  # a question can trigger a stopping red flag when it is answered
-            targets = targets + stop_targets
+        changed = facts_set_by(node)
+        targets = node_targets(node) + [stop_at for read, stop_at in stopping if read & changed]
         result[node.id] = list(dict.fromkeys(t for t in targets if t in dialog.node_by_id))
     return result
 

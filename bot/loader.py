@@ -39,6 +39,7 @@ class Bundle:
     locales: dict[str, Locale] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
+    unloaded_dialogs: list[str] = field(default_factory=list)  # files that had to be refused
 
     def dialog(self, dialog_id: str | None = None) -> Dialog:
         if dialog_id is None:
@@ -309,3 +310,5 @@ def _load_file(bundle: Bundle, file: Path) -> None:
         bundle.problems.extend(problems)
         if loaded is not None:
             bundle.dialogs.append(loaded)
+        else:
+            bundle.unloaded_dialogs.append(name)

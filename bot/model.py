@@ -12,9 +12,9 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1, max_length=40,
+Identifier = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", min_length=1,
                                   description="lower-case letters, digits and _, starting with a letter")]
-OptionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", min_length=1, max_length=40,
+OptionId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_]*$", min_length=1,
                                 description="lower-case letters, digits and _")]
 TextKey = Annotated[str, Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)*$",
                                description="a key into locales/<lang>.yaml, e.g. q.chest_pain")]

@@ -97,7 +97,7 @@ def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
 
 
 def question_of(prompt: Prompt, locale: Locale) -> Question:
-    lines = [Line(locale.text(prompt.text), strong=True)]
+    lines = [Line(locale.text(prompt.text))]
     if prompt.kind == "multi":
         lines.append(Line(locale.text("multi.hint")))
     buttons = tuple(Button(choice.id, locale.text(choice.text), choice.selected)

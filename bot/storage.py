@@ -8,6 +8,7 @@ PostgreSQL will implement the same `SessionStore`.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import sqlite3
@@ -42,6 +43,17 @@ class StoredSession:
 
 
 @dataclass(frozen=True)
+class ChatSettings:
+    """What we keep about a chat besides its sessions: language, consent, whether it blocked us."""
+
+    chat_key: str
+    language: str | None = None
+    consent_version: int | None = None
+    consent_at: str | None = None
+    blocked_at: str | None = None
+
+
+@dataclass(frozen=True)
 class Saved:
     session_id: int
     duplicate: bool = False   # the update was applied before; nothing was written
@@ -54,6 +66,9 @@ class SessionStore(Protocol):
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
                    update_id: int | None = None) -> Saved: ...
     async def forget(self, chat_key: str) -> int: ...
+    async def abandon(self, chat_key: str) -> bool: ...
+    async def chat(self, chat_key: str) -> ChatSettings | None: ...
+    async def update_chat(self, chat_key: str, **changes: object) -> None: ...
 
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
@@ -91,7 +106,18 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX processed_updates_by_chat ON processed_updates (chat_key)",
     ],
+    [
+        """CREATE TABLE chats (
+            chat_key TEXT PRIMARY KEY,
+            language TEXT,
+            consent_version INTEGER,
+            consent_at TEXT,
+            blocked_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+    ],
 ]
+CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -110,6 +136,8 @@ class SQLiteStore:
         self.path = Path(path)
         self._clock = clock
         self._db: aiosqlite.Connection | None = None
+        # One connection serves every chat: transactions must not interleave on it.
+        self._write = asyncio.Lock()
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -131,6 +159,9 @@ class SQLiteStore:
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
+        except BaseException:
+            await self.close()
+            raise
 
     async def close(self) -> None:
         if self._db is not None:
@@ -179,6 +210,11 @@ class SQLiteStore:
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
                    update_id: int | None = None) -> Saved:
         """Write one step in one transaction. A restart (or no session yet) opens a new session."""
+        async with self._write:
+            return await self._save(chat_key, session_id, step, update_id)
+
+    async def _save(self, chat_key: str, session_id: int | None, step: Step,
+                    update_id: int | None) -> Saved:
         now = _stamp(self._clock())
         state = step.state
         status = FINISHED if step.outcome is not None else ACTIVE
@@ -234,18 +270,59 @@ class SQLiteStore:
             "VALUES (?, ?, ?, ?, ?, ?)",
             (session_id, seq, action, node, None if value is None else json.dumps(value), now))
 
+    async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Run statements in one write transaction; returns each one's row count."""
+        async with self._write:
+            await self.db.execute("BEGIN IMMEDIATE")
+            try:
+                counts = []
+                for sql, params in statements:
+                    cursor = await self.db.execute(sql, params)
+                    counts.append(cursor.rowcount)
+                await self.db.execute("COMMIT")
+            except BaseException:
+                await self.db.execute("ROLLBACK")
+                raise
+        return counts
+
     async def forget(self, chat_key: str) -> int:
         """Delete every row about this chat; returns how many sessions went."""
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            cursor = await self.db.execute("DELETE FROM sessions WHERE chat_key = ?", (chat_key,))
-            removed = cursor.rowcount
-            await self.db.execute("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,))
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self.db.execute("ROLLBACK")
-            raise
-        return removed
+        counts = await self._transaction([
+            ("DELETE FROM sessions WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
+        ])
+        return counts[0]
+
+    async def abandon(self, chat_key: str) -> bool:
+        """End the chat's active session without a result (the runner cancelled)."""
+        counts = await self._transaction([(
+            "UPDATE sessions SET status = ?, updated_at = ? WHERE chat_key = ? AND status = ?",
+            (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))])
+        return counts[0] > 0
+
+    async def chat(self, chat_key: str) -> ChatSettings | None:
+        async with self.db.execute(
+                f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = ?",
+                (chat_key,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else ChatSettings(chat_key, *row)
+
+    async def update_chat(self, chat_key: str, **changes: Any) -> None:
+        unknown = set(changes) - set(CHAT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown chat columns: {sorted(unknown)}")
+        names = list(changes)
+        assignments = ", ".join(f"{name} = excluded.{name}" for name in names)
+        now = _stamp(self._clock())
+        await self._transaction([(
+            f"INSERT INTO chats (chat_key, {', '.join(names)}, updated_at) "
+            f"VALUES (?, {', '.join('?' for _ in names)}, ?) ON CONFLICT (chat_key) DO UPDATE "
+            f"SET {assignments}{', ' if names else ''}updated_at = excluded.updated_at",
+            (chat_key, *changes.values(), now))])
+
+    def now(self) -> str:
+        return _stamp(self._clock())
 
     async def answers(self, session_id: int) -> list[dict[str, Any]]:
         """The answer log of one session, oldest first."""

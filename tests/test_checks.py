@@ -2,7 +2,8 @@
 
 Each case under tests/broken/<case>/ holds a `dialogs/` and/or a `locales/` folder; whatever a
 case does not hold is taken from the clean example in docs/example/. The broken file says what
-is expected in `# expect: LINE severity message[|hint]` lines. A case must produce exactly its
+is expected in `# expect: [FILE:]LINE severity message[|hint]` lines (FILE defaults to the file
+holding the line). A case must produce exactly its
 expected errors: a check that reports noise elsewhere fails too.
 """
 
@@ -20,7 +21,7 @@ from bot.problems import Severity
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "docs" / "example"
 CASES = sorted(path for path in (ROOT / "tests" / "broken").iterdir() if path.is_dir())
-EXPECT = re.compile(r"^# expect: (\d+) (error|warning) (.*)$")
+EXPECT = re.compile(r"^# expect: (?:(\S+):)?(\d+) (error|warning) (.*)$")
 
 
 @pytest.fixture(autouse=True)
@@ -46,9 +47,10 @@ def expectations(case: Path) -> list[tuple[str, int, Severity, str, str]]:
         for line in file.read_text(encoding="utf-8").splitlines():
             match = EXPECT.match(line)
             if match:
-                message, _, hint = match.group(3).partition("|")
-                found.append((str(file.relative_to(ROOT)), int(match.group(1)),
-                              Severity(match.group(2)), message, hint))
+                named, line_number, severity, text = match.groups()
+                message, _, hint = text.partition("|")
+                found.append((named or str(file.relative_to(ROOT)), int(line_number),
+                              Severity(severity), message, hint))
     return found
 
 
@@ -69,6 +71,7 @@ def test_broken_sample_is_reported_at_its_line(case):
 
 def test_every_problem_line_has_the_editor_format():
     problems = check_bundle(load_bundle(case_paths(ROOT / "tests" / "broken" / "unknown_key")))
+    assert len(problems) == 1, "a dialog that fails to load must not make its texts 'unused'"
     text = str(problems[0])
     assert re.match(r"^tests/broken/unknown_key/dialogs/contoh\.yaml:\d+:\d+: error: ", text)
     assert "\n    hint: did you mean 'set'?" in text

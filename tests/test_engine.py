@@ -43,6 +43,8 @@ def test_yes_no_answer_becomes_a_fact_and_moves_on(dialog):
     assert second.answer == engine.Answer("chest", "no")
     assert second.state["facts"]["chest"] == "no"
     assert second.prompt.node_id == "calf"
+    assert second.asked.node_id == "chest", "the step says which question was answered"
+    assert [choice.id for choice in second.asked.choices] == ["yes", "no"]
 
 
 def test_emergency_red_flag_is_said_at_once_and_stops_at_its_outcome(dialog):

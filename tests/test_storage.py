@@ -75,7 +75,7 @@ async def test_a_session_resumes_after_reopening_the_file(tmp_path, dialog):
         await talk.begin("cli:budi")
         await talk.handle("cli:budi", Choose("no"))
     async with SQLiteStore(path) as store:
-        resumed = await Conversations(dialog, store).begin("cli:budi")
+        resumed = (await Conversations(dialog, store).begin("cli:budi")).step
     assert resumed.kind is StepKind.RESUMED
     assert resumed.said[0].key == "info.resumed"
     assert resumed.prompt.node_id == "calf"
@@ -86,7 +86,9 @@ async def test_the_same_update_is_applied_once(store, dialog):
     await talk.begin("tg:7", update_id=100)
     first = await talk.handle("tg:7", Choose("no"), update_id=101)
     again = await talk.handle("tg:7", Choose("no"), update_id=101)
-    assert first.kind is StepKind.ANSWERED and again is None
+    assert first.step.kind is StepKind.ANSWERED and not first.duplicate
+    assert again.duplicate and again.step.answer is None
+    assert again.step.prompt.node_id == first.step.prompt.node_id, "shows where the runner is"
     session = await store.latest("tg:7")
     assert len(session.state["answers"]) == 1
     assert len(await store.answers(session.id)) == 1
@@ -101,9 +103,9 @@ async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_ne
         for given in (Choose("no"), Choose("no"), ChooseMany(("top_of_foot",)), Typed("35"),
                       Choose("laces")):
             last = await talk.handle("cli:c", given)
-        assert last.finished
+        assert last.step.finished
         again = await talk.begin("cli:c")
-        assert again.kind is StepKind.STARTED
+        assert again.step.kind is StepKind.STARTED
     finished, fresh = rows(path, "SELECT status, triage, outcome IS NOT NULL, finished_at "
                                  "IS NOT NULL FROM sessions ORDER BY id")
     assert finished == ("finished", "self_care", 1, 1)
@@ -132,15 +134,38 @@ async def test_back_is_logged_and_the_log_stays_append_only(store, dialog):
         ("answer", "chest"), ("back", "chest"), ("answer", "chest")]
 
 
+async def test_a_button_from_another_session_is_not_applied(store, dialog):
+    talk = Conversations(dialog, store)
+    old = await talk.begin("tg:9")
+    await talk.handle("tg:9", Restart())
+    turn = await talk.handle("tg:9", Choose("yes"), session_id=old.session_id)
+    assert turn.step.kind is StepKind.STALE and turn.step.said[0].key == "error.stale_button"
+    assert (await store.latest("tg:9")).state["answers"] == []
+
+
+async def test_chat_settings_are_kept_and_cancel_ends_the_session(store, dialog):
+    assert await store.chat("tg:5") is None
+    await store.update_chat("tg:5", language="en")
+    await store.update_chat("tg:5", consent_version=1, consent_at=store.now())
+    settings = await store.chat("tg:5")
+    assert settings.language == "en" and settings.consent_version == 1
+    talk = Conversations(dialog, store)
+    await talk.begin("tg:5")
+    assert await store.abandon("tg:5") is True
+    assert await store.latest("tg:5") is None
+    assert await store.abandon("tg:5") is False
+
+
 async def test_forget_removes_every_row_of_that_chat_only(tmp_path, dialog):
     path = tmp_path / "kebas.sqlite3"
     async with SQLiteStore(path) as store:
         talk = Conversations(dialog, store)
         for chat in ("tg:1", "tg:2"):
+            await store.update_chat(chat, language="id")
             await talk.begin(chat, update_id=hash(chat) % 1000)
             await talk.handle(chat, Choose("no"), update_id=hash(chat) % 1000 + 1)
         assert await store.forget("tg:1") == 1
-    for table in ("sessions", "processed_updates"):
+    for table in ("sessions", "processed_updates", "chats"):
         assert rows(path, f"SELECT COUNT(*) FROM {table} WHERE chat_key = 'tg:1'") == [(0,)]
     assert rows(path, "SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id "
                       "WHERE s.chat_key = 'tg:2'") == [(1,)]
@@ -152,7 +177,7 @@ async def test_a_session_on_an_older_dialog_version_is_carried_over(store, dialo
     await talk.begin("cli:f")
     await talk.handle("cli:f", Choose("no"))
     newer = dialog.model_copy(update={"version": 2})
-    step = await Conversations(newer, store).handle("cli:f", Choose("no"))
+    step = (await Conversations(newer, store).handle("cli:f", Choose("no"))).step
     assert step.kind is StepKind.ANSWERED and step.prompt.node_id == "where"
     assert (await store.latest("cli:f")).state["version"] == 2
     assert engine.start(newer).state["version"] == 2

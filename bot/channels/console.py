@@ -11,10 +11,10 @@ import sys
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine import (Back, Choose, ChooseMany, Input, Restart, Step, StepKind, Typed,
-                        plain_number)
+from bot.engine import Back, Input, Restart, Step, StepKind, plain_number
 from bot.i18n import Locale
 from bot.render import Message, Question, answer_label, compose
+from bot.typed import typed_input
 
 COMMANDS_BACK = ("/kembali", "/back")
 COMMANDS_RESTART = ("/ulang", "/restart")
@@ -34,8 +34,7 @@ class ConsoleChat:
 
     async def run(self) -> int:
         self._say(self.locale.text("console.welcome"))
-        step = await self.conversations.begin(self.chat_key)
-        self._show(step)
+        self._show((await self.conversations.begin(self.chat_key)).step)
         while True:
             self._write("> ")
             line = await asyncio.to_thread(self.reader.readline)
@@ -54,8 +53,8 @@ class ConsoleChat:
             if command in COMMANDS_HELP:
                 self._say(self.locale.text("console.help"))
                 continue
-            step = await self.conversations.handle(self.chat_key, self._input(text))
-            self._show(step)
+            turn = await self.conversations.handle(self.chat_key, self._input(text))
+            self._show(turn.step)
 
     def _input(self, text: str) -> Input:
         command = text.split()[0].lower()
@@ -63,37 +62,11 @@ class ConsoleChat:
             return Back()
         if command in COMMANDS_RESTART:
             return Restart()
-        question = self.question
-        if question is None or question.prompt.kind == "number":
-            return Typed(text)
-        if question.prompt.kind == "multi":
-            parts = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
-            if len(parts) == 1 and " " in parts[0] and all(p.isdigit() for p in parts[0].split()):
-                parts = parts[0].split()
-            chosen = [self._option(part) for part in parts]
-            if parts and all(chosen):
-                return ChooseMany(tuple(option for option in chosen if option))
-            return Typed(text)
-        option = self._option(text)
-        return Choose(option) if option else Typed(text)
+        return typed_input(self.question, text)
 
-    def _option(self, text: str) -> str | None:
-        """The option meant by a number ("2") or by its words ("tidak"), if any."""
-        buttons = self.question.buttons if self.question else ()
-        if text.isdigit():
-            index = int(text) - 1
-            return buttons[index].id if 0 <= index < len(buttons) else None
-        wanted = text.casefold()
-        for button in buttons:
-            if wanted in (button.label.casefold(), button.id.casefold()):
-                return button.id
-        return None
-
-    def _show(self, step: Step | None) -> None:
-        if step is None:
-            return
-        if step.kind is StepKind.ANSWERED and self.question and step.answer:
-            label = answer_label(self.question.prompt, step.answer.value, self.locale)
+    def _show(self, step: Step) -> None:
+        if step.answer is not None and step.asked is not None:
+            label = answer_label(step.asked, step.answer.value, self.locale)
             self._say(self.locale.text("console.answered", answer=label))
         messages, question = compose(step, self.locale)
         for message in messages:
@@ -105,8 +78,8 @@ class ConsoleChat:
             self._say(self.locale.text("console.finished"))
 
     def _message(self, message: Message) -> None:
-        self._say("\n".join(line.text.upper() if line.strong and len(line.text) < 60
-                            else line.text for line in message.lines))
+        self._say("\n".join(line.text.upper() if line.strong else line.text
+                             for line in message.lines))
 
     def _question(self, question: Question) -> None:
         lines = [line.text for line in question.lines]
