@@ -84,6 +84,38 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return EXIT_PROBLEMS
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """Long polling until SIGTERM or Ctrl-C; refuses to start on bad settings or a bad dialog."""
+    from bot.settings import SettingsProblem, load_settings
+    try:
+        settings = load_settings(args.env_file)
+    except SettingsProblem as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    bundle = load_usable(settings.content_paths(default_paths()))
+    if bundle is None:
+        print("kebas: not starting the bot", file=sys.stderr)
+        return EXIT_PROBLEMS
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot import logsafe
+    from bot.channels.telegram import run_polling
+    logsafe.configure(settings.token)
+    try:
+        return run_polling(settings, bundle)
+    except StorageError as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+    except InvalidToken:
+        print("kebas: the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
+              "@BotFather (or /revoke it there and use the new one).", file=sys.stderr)
+    except TelegramError as exc:
+        detail = str(exc).replace(settings.token, logsafe.REDACTED)
+        print(f"kebas: cannot reach the Bot API at {settings.telegram_api_base_url} "
+              f"({type(exc).__name__}: {detail}). Check the network and "
+              f"TELEGRAM_API_BASE_URL.", file=sys.stderr)
+    return EXIT_PROBLEMS
+
+
 def _default_user() -> str:
     try:
         return getpass.getuser()
@@ -121,6 +153,11 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("paths", nargs="*", metavar="PATH",
                       help="dialog and locale folders (default: dialogs/ and locales/)")
     chat.set_defaults(func=cmd_chat)
+
+    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run.add_argument("--env-file", default=".env",
+                     help="settings file read before the environment (default .env)")
+    run.set_defaults(func=cmd_run)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
     schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",

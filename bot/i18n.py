@@ -16,6 +16,9 @@ from bot.problems import Position
 VARS_PREFIX = "vars."
 DEFAULT_LANGUAGE = "id"
 
+TELEGRAM_COMMANDS = ("start", "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus",
+                     "bahasa")
+
 # key -> the parameters the code passes when it shows that text
 UI_TEXTS: dict[str, frozenset[str]] = {
     key: frozenset(params) for key, params in {
@@ -62,6 +65,17 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "console.answered": ("answer",),
         "console.bye": (),
         "console.finished": (),
+        # Telegram
+        "tg.consent": (), "tg.consent_agree": (), "tg.consent_decline": (),
+        "tg.consent_given": (), "tg.declined": (), "tg.need_consent": (),
+        "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),
+        "tg.cancelled": (), "tg.nothing_to_cancel": (), "tg.help": (), "tg.privacy": (),
+        "tg.delete_confirm": (), "tg.delete_yes": (), "tg.delete_no": (), "tg.deleted": (),
+        "tg.delete_kept": (), "tg.language_prompt": (), "tg.language_set": (),
+        "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
+        "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
+        "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
+        **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
     }.items()
 }
 

@@ -7,7 +7,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
 
 from bot.channels.console import ConsoleChat
 from bot.conversation import Conversations

@@ -11,7 +11,7 @@ import sys
 from typing import TextIO
 
 from bot.conversation import Conversations
-from bot.engine import Back, Input, Restart, Step, StepKind, plain_number
+from bot.engine import Back, Input, Restart, Step, plain_number
 from bot.i18n import Locale
 from bot.render import Message, Question, answer_label, compose
 from bot.typed import typed_input

@@ -1,0 +1,548 @@
+"""Kebas on Telegram: one dispatcher for every update, the shared conversation driver behind it.
+
+Every update takes the same road: which chat and language → consent → neutral input → the
+conversation commits the step → render HTML (all text escaped) → send. Chats are handled
+concurrently, but each chat's updates strictly in order (`PerChatUpdates`). Nothing is stored
+before the runner consents, and nothing at all for groups and channels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import os
+import re
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
+                      Message as TgMessage, Update)
+from telegram.constants import ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
+                          ContextTypes, Defaults, TypeHandler)
+
+from bot import buttons
+from bot.buttons import Action, ButtonPress
+from bot.conversation import Conversations, Turn
+from bot.engine import Back, Choose, Input, Step, StepKind, Submit, Toggle
+from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
+from bot.model import Dialog
+from bot.render import Message, Question, answer_label, compose
+from bot.loader import Bundle
+from bot.storage import SessionStore, SQLiteStore
+from bot.typed import typed_input
+
+log = logging.getLogger("kebas.telegram")
+# RetryAfter.retry_after becomes a timedelta in PTB 23; opt in now (we accept both).
+os.environ.setdefault("PTB_TIMEDELTA", "1")
+
+CONSENT_VERSION = 1
+LONGEST_TEXT = 1000  # characters; no answer needs more, and we never store free text
+COMMANDS = TELEGRAM_COMMANDS
+CONTROL = re.compile(r"^([a-z]):([a-z_]+)$")  # consent, continue/restart, delete, language
+
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+class PerChatUpdates(BaseUpdateProcessor):
+    """Many chats at once, each chat's updates one after another in arrival order.
+
+    Tasks reach the per-chat lock in the order PTB created them, and asyncio locks are fair,
+    so a chat's second update waits for its first: a double tap can never race itself.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 64) -> None:
+        super().__init__(max_concurrent_updates)
+        self._locks: dict[int, asyncio.Lock] = {}
+        self._users: dict[int, int] = {}
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is None:
+            await coroutine
+            return
+        lock = self._locks.setdefault(chat.id, asyncio.Lock())
+        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        try:
+            async with lock:
+                await coroutine
+        finally:
+            self._users[chat.id] -= 1
+            if not self._users[chat.id]:
+                del self._users[chat.id], self._locks[chat.id]
+
+    async def initialize(self) -> None:
+        pass
+
+    async def shutdown(self) -> None:
+        pass
+
+
+@dataclass
+class Chat:
+    """One private chat while an update is handled: where to send, in which language."""
+
+    id: int
+    key: str
+    locale: Locale
+    consented: bool
+
+
+class _Blocked(Exception):
+    """The runner blocked the bot; stop sending to them."""
+
+
+class KebasTelegram:
+    def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore) -> None:
+        self.dialog = dialog
+        self.locales = locales
+        self.store = store
+        self.conversations = Conversations(dialog, store)
+        self._told_not_private: set[int] = set()
+
+    # --- wiring -----------------------------------------------------------------------
+
+    def application(self, token: str, base_url: str, base_file_url: str) -> Application:
+        app = (ApplicationBuilder().token(token).base_url(base_url)
+               .base_file_url(base_file_url)
+               .concurrent_updates(PerChatUpdates())
+               .rate_limiter(AIORateLimiter(max_retries=3))
+               .defaults(Defaults(parse_mode=ParseMode.HTML,
+                                  link_preview_options=LinkPreviewOptions(is_disabled=True)))
+               .build())
+        app.add_handler(TypeHandler(Update, self.on_update))
+        app.add_error_handler(self.on_error)
+        return app
+
+    async def announce_commands(self, app: Application) -> None:
+        """setMyCommands in Indonesian for everyone, and in English for English clients."""
+        for language, locale in self.locales.items():
+            commands = [BotCommand(name, locale.text(f"command.{name}")) for name in COMMANDS]
+            try:
+                await app.bot.set_my_commands(
+                    commands, language_code=None if language == "id" else language)
+            except TelegramError as exc:
+                log.warning("could not register the command list (%s): %s", language,
+                            type(exc).__name__)
+
+    # --- every update -----------------------------------------------------------------
+
+    async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if update.my_chat_member is not None:
+            await self._member_changed(update)
+            return
+        if chat is None:
+            return  # inline queries, polls and the like: nothing for a questionnaire to do
+        if chat.type != ChatType.PRIVATE:
+            await self._not_private(update, context)
+            return
+        user = update.effective_user
+        if user is not None and user.is_bot:
+            return
+        here = await self._chat(chat.id, user.language_code if user else None)
+        bot = context.bot
+        try:
+            if update.callback_query is not None:
+                await self._on_button(update, here, bot)
+            elif update.edited_message is not None:
+                await self._send_texts(bot, here, [here.locale.text("tg.edited")])
+                await self._show_current(bot, here)
+            elif update.message is not None:
+                await self._on_message(update.message, update.update_id, here, bot)
+        except _Blocked:
+            log.info("chat %s blocked the bot; not sending to it any more", chat.id)
+
+    async def _chat(self, chat_id: int, language_code: str | None) -> Chat:
+        key = f"tg:{chat_id}"
+        settings = await self.store.chat(key)
+        if settings is not None and settings.blocked_at:
+            await self.store.update_chat(key, blocked_at=None)  # they wrote to us again
+        language = settings.language if settings and settings.language else None
+        locale = self.locales[pick_language(language or language_code, self.locales)]
+        consented = bool(settings and settings.consent_version
+                         and settings.consent_version >= CONSENT_VERSION)
+        return Chat(chat_id, key, locale, consented)
+
+    async def _not_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Say once per group that Kebas works in private chats; store nothing about it."""
+        chat = update.effective_chat
+        if chat is None or chat.id in self._told_not_private:
+            return
+        self._told_not_private.add(chat.id)
+        if chat.type == ChatType.CHANNEL:
+            return  # a bot cannot start a conversation in a channel
+        locale = self.locales[pick_language(None, self.locales)]
+        try:
+            await context.bot.send_message(chat.id, _escape(locale.text("tg.private_only")))
+        except TelegramError as exc:
+            log.info("could not answer in group %s: %s", chat.id, type(exc).__name__)
+
+    async def _member_changed(self, update: Update) -> None:
+        member = update.my_chat_member
+        if member.chat.type == ChatType.PRIVATE and member.new_chat_member.status == "kicked":
+            key = f"tg:{member.chat.id}"
+            if await self.store.chat(key) is not None:
+                await self.store.update_chat(key, blocked_at=self.store.now())
+
+    # --- messages ---------------------------------------------------------------------
+
+    async def _on_message(self, message: TgMessage, update_id: int, here: Chat, bot: Any
+                          ) -> None:
+        text = message.text
+        if text is None:
+            await self._send_texts(bot, here, [here.locale.text("tg.unsupported")])
+            await self._show_current(bot, here)
+            return
+        if text.startswith("/"):
+            command = text.split()[0][1:].split("@")[0].lower()
+            await self._on_command(command, update_id, here, bot)
+            return
+        if not here.consented:
+            await self._ask_consent(bot, here, again=True)
+            return
+        if len(text) > LONGEST_TEXT:
+            await self._send_texts(bot, here, [here.locale.text("tg.too_long")])
+            await self._show_current(bot, here)
+            return
+        current = await self.conversations.current(here.key)
+        if current is None:
+            await self._show(bot, here, await self.conversations.begin(here.key,
+                                                                      update_id=update_id))
+            return
+        question = _question_of(current.step, here.locale)
+        turn = await self.conversations.handle(here.key, typed_input(question, text),
+                                               update_id=update_id)
+        await self._show(bot, here, turn)
+
+    async def _on_command(self, command: str, update_id: int, here: Chat, bot: Any) -> None:
+        locale = here.locale
+        if command in ("bantuan", "help"):
+            await self._send_texts(bot, here, [locale.text("tg.help")])
+        elif command in ("privasi", "privacy"):
+            await self._send_texts(bot, here, [locale.text("tg.privacy")])
+        elif command in ("bahasa", "language"):
+            await self._send(bot, here, _escape(locale.text("tg.language_prompt")), _keyboard(
+                [(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items()
+                 if code in self.locales]))
+        elif command in ("hapus", "delete"):
+            await self._send(bot, here, _escape(locale.text("tg.delete_confirm")), _keyboard(
+                [(locale.text("tg.delete_yes"), "h:yes"), (locale.text("tg.delete_no"), "h:no")]))
+        elif not here.consented:
+            await self._ask_consent(bot, here, again=command not in ("start", "mulai"))
+        elif command in ("start", "mulai"):
+            current = await self.conversations.current(here.key)
+            if current is not None and current.step.prompt is not None \
+                    and current.step.state["answers"]:
+                await self._send(bot, here, _escape(locale.text("tg.continue_or_restart")),
+                                 _keyboard([(locale.text("tg.continue"), "s:continue"),
+                                            (locale.text("tg.restart"), "s:restart")]))
+            else:
+                await self._show(bot, here, await self.conversations.begin(
+                    here.key, update_id=update_id))
+        elif command in ("kembali", "back"):
+            await self._show(bot, here, await self.conversations.handle(
+                here.key, Back(), update_id=update_id))
+        elif command in ("ulang", "restart"):
+            await self._show(bot, here, await self.conversations.begin(
+                here.key, update_id=update_id, fresh=True))
+        elif command in ("batal", "cancel"):
+            cancelled = await self.store.abandon(here.key)
+            await self._send_texts(bot, here, [locale.text(
+                "tg.cancelled" if cancelled else "tg.nothing_to_cancel")])
+        else:
+            await self._send_texts(bot, here, [locale.text("tg.unknown_command")])
+            await self._show_current(bot, here)
+
+    # --- buttons ----------------------------------------------------------------------
+
+    async def _on_button(self, update: Update, here: Chat, bot: Any) -> None:
+        query = update.callback_query
+        notice: str | None = None
+        try:
+            control = CONTROL.match(query.data or "")
+            press = buttons.decode(query.data)
+            if control:
+                notice = await self._on_control(control.group(1), control.group(2), query,
+                                                here, bot)
+            elif press is None:
+                notice = here.locale.text("tg.forged")
+                await self._show_current(bot, here)
+            elif not here.consented:
+                await self._ask_consent(bot, here, again=True)
+            else:
+                notice = await self._on_press(press, query, update.update_id, here, bot)
+        finally:
+            try:
+                await query.answer(text=notice[:200] if notice else None)
+            except TelegramError as exc:  # too late or answered twice: nothing to do
+                log.info("could not answer a button press: %s", type(exc).__name__)
+
+    async def _on_control(self, kind: str, value: str, query: Any, here: Chat, bot: Any
+                          ) -> str | None:
+        locale = here.locale
+        if kind == "k" and value == "agree":
+            await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
+                                         consent_at=self.store.now(),
+                                         language=here.locale.language)
+            here.consented = True
+            await self._record(query, locale.text("tg.consent_agree"), here)
+            await self._send_texts(bot, here, [locale.text("tg.consent_given")])
+            await self._show(bot, here, await self.conversations.begin(here.key))
+        elif kind == "k" and value == "decline":
+            await self._record(query, locale.text("tg.consent_decline"), here)
+            await self._send_texts(bot, here, [locale.text("tg.declined")])
+        elif kind == "s" and here.consented:
+            fresh = value == "restart"
+            await self._record(query, locale.text("tg.restart" if fresh else "tg.continue"), here)
+            await self._show(bot, here, await self.conversations.begin(here.key, fresh=fresh))
+        elif kind == "h" and value == "yes":
+            await self.store.forget(here.key)
+            here.consented = False
+            await self._record(query, locale.text("tg.delete_yes"), here)
+            await self._send_texts(bot, here, [locale.text("tg.deleted")])
+        elif kind == "h":
+            await self._record(query, locale.text("tg.delete_no"), here)
+            await self._send_texts(bot, here, [locale.text("tg.delete_kept")])
+        elif kind == "l" and value in self.locales:
+            here.locale = self.locales[value]
+            if here.consented:
+                await self.store.update_chat(here.key, language=value)
+            await self._record(query, LANGUAGE_NAMES.get(value, value), here)
+            await self._send_texts(bot, here, [here.locale.text("tg.language_set")])
+            await self._show_current(bot, here)
+        else:
+            await self._show_current(bot, here)
+            return locale.text("tg.forged")
+        return None
+
+    async def _on_press(self, press: ButtonPress, query: Any, update_id: int, here: Chat,
+                        bot: Any) -> str | None:
+        place = (press.node_id, press.step)
+        given: Input = {Action.CHOOSE: lambda: Choose(press.option_id, at=place),
+                        Action.TOGGLE: lambda: Toggle(press.option_id, at=place),
+                        Action.DONE: lambda: Submit(at=place)}[press.action]()
+        turn = await self.conversations.handle(here.key, given, update_id=update_id,
+                                               session_id=press.session)
+        step = turn.step
+        if turn.duplicate:
+            return here.locale.text("tg.already_recorded")
+        if step.kind is StepKind.STALE:
+            if _repeats_last_answer(step, press):
+                return here.locale.text("tg.already_recorded")  # a double tap
+            await self._show(bot, here, turn)
+            return here.locale.text("error.stale_button")
+        if step.kind is StepKind.TOGGLED and step.prompt is not None:
+            question = compose(step, here.locale)[1]
+            await self._edit_markup(query, _answer_keyboard(question, turn.session_id,
+                                                            here.locale))
+            return None
+        if step.kind is StepKind.INVALID:
+            return _first_text(step, here.locale)
+        if step.answer is not None and step.asked is not None:
+            await self._record(query, answer_label(step.asked, step.answer.value, here.locale),
+                               here)
+        await self._show(bot, here, turn)
+        return None
+
+    # --- showing ----------------------------------------------------------------------
+
+    async def _show(self, bot: Any, here: Chat, turn: Turn) -> None:
+        """Send what a step says, then its question (as buttons) or its result."""
+        messages, question = compose(turn.step, here.locale)
+        for message in messages:
+            await self._send(bot, here, render_html(message))
+        if question is not None:
+            await self._send(bot, here, _question_html(question),
+                             _answer_keyboard(question, turn.session_id, here.locale))
+        elif turn.step.outcome is not None:
+            await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+
+    async def _show_current(self, bot: Any, here: Chat) -> None:
+        if not here.consented:
+            await self._ask_consent(bot, here, again=True)
+            return
+        current = await self.conversations.current(here.key)
+        if current is not None and current.step.prompt is not None:
+            messages, question = compose(current.step, here.locale)
+            await self._send(bot, here, _question_html(question),
+                             _answer_keyboard(question, current.session_id, here.locale))
+        else:
+            await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+
+    async def _ask_consent(self, bot: Any, here: Chat, again: bool) -> None:
+        locale = here.locale
+        text = locale.text("tg.need_consent") if again else locale.text("tg.consent")
+        await self._send(bot, here, _escape(text), _keyboard(
+            [(locale.text("tg.consent_agree"), "k:agree"),
+             (locale.text("tg.consent_decline"), "k:decline")]))
+
+    async def _record(self, query: Any, label: str, here: Chat) -> None:
+        """Turn the pressed question into a record of the answer, without buttons."""
+        message = query.message
+        if message is None or not getattr(message, "text", None):
+            return
+        question = message.text_html if hasattr(message, "text_html") else _escape(message.text)
+        text = f"{question}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
+        try:
+            await query.edit_message_text(text)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("could not edit the answered question: %s", exc.message)
+        except Forbidden as exc:
+            raise _Blocked() from exc
+
+    async def _edit_markup(self, query: Any, markup: InlineKeyboardMarkup) -> None:
+        try:
+            await query.edit_message_reply_markup(markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("could not update the ticks: %s", exc.message)
+
+    async def _send_texts(self, bot: Any, here: Chat, texts: list[str]) -> None:
+        for text in texts:
+            await self._send(bot, here, _escape(text))
+
+    async def _send(self, bot: Any, here: Chat, text: str,
+                    markup: InlineKeyboardMarkup | None = None) -> None:
+        """Send, retrying network trouble briefly; a runner who blocked us is marked, not retried."""
+        for attempt in range(3):
+            try:
+                await bot.send_message(here.id, text, reply_markup=markup)
+                return
+            except Forbidden as exc:
+                if here.consented:
+                    await self.store.update_chat(here.key, blocked_at=self.store.now())
+                raise _Blocked() from exc
+            except BadRequest:
+                raise
+            except RetryAfter as exc:
+                await asyncio.sleep(_seconds(exc.retry_after))
+            except NetworkError as exc:
+                if attempt == 2:
+                    raise
+                log.info("sending failed (%s); retrying", type(exc).__name__)
+                await asyncio.sleep(0.5 * (attempt + 1))
+
+    # --- errors -----------------------------------------------------------------------
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the failure (never the runner's words) and apologise: never leave them in silence."""
+        error = context.error
+        log.error("handling update %s failed: %s", getattr(update, "update_id", "?"),
+                  type(error).__name__, exc_info=(type(error), error, error.__traceback__)
+                  if error else None)
+        if not isinstance(update, Update) or update.effective_chat is None \
+                or update.effective_chat.type != ChatType.PRIVATE:
+            return
+        locale = self.locales[pick_language(
+            update.effective_user.language_code if update.effective_user else None,
+            self.locales)]
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+        except TelegramError:
+            pass
+        try:
+            await context.bot.send_message(update.effective_chat.id,
+                                           _escape(locale.text("tg.sorry")))
+        except TelegramError as exc:
+            log.warning("could not apologise: %s", type(exc).__name__)
+
+
+# --- rendering ------------------------------------------------------------------------
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def render_html(message: Message) -> str:
+    return "\n".join(f"<b>{_escape(line.text)}</b>" if line.strong else _escape(line.text)
+                     for line in message.lines)
+
+
+def _question_html(question: Question) -> str:
+    return render_html(Message(question.lines))
+
+
+def _answer_keyboard(question: Question, session_id: int, locale: Locale) -> InlineKeyboardMarkup:
+    prompt = question.prompt
+    if prompt.kind == "number":
+        return None  # type: ignore[return-value]  # typed, no buttons
+    multi = prompt.kind == "multi"
+    rows = []
+    for button in question.buttons:
+        action = Action.TOGGLE if multi else Action.CHOOSE
+        press = ButtonPress(action, session_id, prompt.step, prompt.node_id, button.id)
+        label = f"✓ {button.label}" if button.selected else button.label
+        rows.append([InlineKeyboardButton(label, callback_data=buttons.encode(press))])
+    if multi:
+        done = ButtonPress(Action.DONE, session_id, prompt.step, prompt.node_id, "")
+        rows.append([InlineKeyboardButton(f"➡️ {locale.text('common.done')}",
+                                          callback_data=buttons.encode(done))])
+    return InlineKeyboardMarkup(rows)
+
+
+def _keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
+                                 for label, data in choices])
+
+
+def _question_of(step: Step, locale: Locale) -> Question | None:
+    return compose(step, locale)[1] if step.prompt is not None else None
+
+
+def _repeats_last_answer(step: Step, press: ButtonPress) -> bool:
+    answers = step.state["answers"]
+    if not answers or press.step != len(answers) - 1 or answers[-1]["node"] != press.node_id:
+        return False
+    value = answers[-1]["value"]
+    return press.action is Action.DONE or value == press.option_id or (
+        isinstance(value, list) and press.option_id in value)
+
+
+def _first_text(step: Step, locale: Locale) -> str | None:
+    messages, _ = compose(step, locale)
+    return messages[0].plain if messages else None
+
+
+def _seconds(retry_after: Any) -> float:
+    return retry_after.total_seconds() if hasattr(retry_after, "total_seconds") \
+        else float(retry_after)
+
+
+def build_bot(settings: Any, bundle: Bundle) -> Application:
+    """The Application `kebas run` runs; tests drive this same object against a fake server.
+
+    The store opens before the first update (post_init) and closes after the last
+    (post_shutdown), so every answer is on disk before the process ends.
+    """
+    store = SQLiteStore(settings.kebas_db)
+    kebas = KebasTelegram(bundle.dialog(), bundle.locales, store)
+    app = kebas.application(settings.token, settings.telegram_api_base_url,
+                            settings.base_file_url)
+
+    async def open_store(application: Application) -> None:
+        await store.open()
+        await kebas.announce_commands(application)
+
+    async def close_store(_application: Application) -> None:
+        await store.close()
+
+    app.post_init = open_store
+    app.post_shutdown = close_store
+    app.bot_data["kebas"] = kebas
+    return app
+
+
+def run_polling(settings: Any, bundle: Bundle) -> int:
+    app = build_bot(settings, bundle)
+    log.info("Kebas is starting: dialog %s v%s, database %s", bundle.dialog().id,
+             bundle.dialog().version, settings.kebas_db)
+    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    log.info("Kebas stopped")
+    return 0

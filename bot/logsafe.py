@@ -1,0 +1,55 @@
+"""Logging for a running bot: useful to an operator, and never showing the bot token.
+
+httpx logs every request URL at INFO, and the URL holds the token; PTB's own messages can too.
+We keep httpx quiet and, as a second line of defence, blank the token out of every record.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+REDACTED = "<TOKEN>"
+
+
+class RedactToken(logging.Filter):
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not self.secret:
+            return True
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg = message.replace(self.secret, REDACTED)
+            record.args = None
+        if record.exc_info and record.exc_info[1] is not None:
+            text = logging.Formatter().formatException(record.exc_info)
+            if self.secret in text:
+                record.exc_text = text.replace(self.secret, REDACTED)
+                record.exc_info = None
+        return True
+
+
+class ExplainedElsewhere(logging.Filter):
+    """Errors `kebas run` explains in one sentence keep their log line but lose the traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from telegram.error import InvalidToken
+        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+            record.exc_info = None
+            record.exc_text = None
+        return True
+
+
+def configure(token: str, level: int = logging.INFO) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(ExplainedElsewhere())
+    handler.addFilter(RedactToken(token))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("httpx", "httpcore"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)

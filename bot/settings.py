@@ -1,0 +1,73 @@
+"""How an operator configures `kebas run`: environment variables, or a `.env` file beside it.
+
+Mistakes here are the operator's, so they become one clear sentence each (`SettingsProblem`),
+and the token never appears in any of them.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
+TELEGRAM_API = "https://api.telegram.org/bot"
+
+
+class SettingsProblem(Exception):
+    """The configuration cannot work; the message says which variable and what to do."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8",
+                                      extra="ignore", case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base_url: str = TELEGRAM_API
+    kebas_db: Path = Path("kebas.sqlite3")
+    kebas_dialogs: Path | None = None
+    kebas_locales: Path | None = None
+    kebas_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+
+    @field_validator("kebas_admin_ids", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def token(self) -> str:
+        return self.telegram_bot_token.get_secret_value() if self.telegram_bot_token else ""
+
+    @property
+    def base_file_url(self) -> str:
+        base = self.telegram_api_base_url
+        return base[:-len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+
+    def content_paths(self, defaults: list[Path]) -> list[Path]:
+        dialogs, locales = defaults
+        return [self.kebas_dialogs or dialogs, self.kebas_locales or locales]
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    try:
+        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+    except ValidationError as exc:
+        first = exc.errors(include_url=False)[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        raise SettingsProblem(f"{name} is not valid: {first['msg']}") from None
+    if not settings.token:
+        raise SettingsProblem(
+            "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then "
+            "put its token in the environment or in .env (see .env.example).")
+    if not TOKEN_PATTERN.match(settings.token):
+        raise SettingsProblem(
+            "TELEGRAM_BOT_TOKEN does not look like a bot token (digits, a colon, then at "
+            "least 30 letters, digits, - or _). Copy it again from @BotFather.")
+    if not settings.telegram_api_base_url.startswith(("http://", "https://")):
+        raise SettingsProblem("TELEGRAM_API_BASE_URL must start with http:// or https://")
+    return settings

@@ -1,0 +1,427 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests.
+
+It speaks the real wire format (form-encoded POSTs to /bot<TOKEN>/<method>, JSON replies), holds
+getUpdates as a long poll, keeps each chat's messages, and answers 400 where real Telegram does
+(empty or too long text, bad callback_data, editing with nothing changed, unknown message, HTML
+it cannot parse). Tests drive it like runners: `send_text`, `press`, then wait for what the bot
+sends. Errors can be injected per method with `fail_next`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html.parser
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+TOKEN = "123456789:AAFakeTokenForKebasTests_0123456789x"
+BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Kebas", "username": "kebas_bot"}
+ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
+                "tg-spoiler", "blockquote", "span"}
+
+
+class TelegramBadRequest(Exception):
+    def __init__(self, description: str, status: int = 400,
+                 parameters: dict[str, Any] | None = None) -> None:
+        super().__init__(description)
+        self.description = description
+        self.status = status
+        self.parameters = parameters
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class StoredMessage:
+    message_id: int
+    chat_id: int
+    text: str
+    reply_markup: dict[str, Any] | None
+    from_bot: bool
+    parse_mode: str | None = None
+
+    @property
+    def buttons(self) -> list[dict[str, Any]]:
+        if not self.reply_markup:
+            return []
+        return [button for row in self.reply_markup.get("inline_keyboard", []) for button in row]
+
+    def button(self, label_part: str) -> dict[str, Any]:
+        for button in self.buttons:
+            if label_part.casefold() in button["text"].casefold():
+                return button
+        raise AssertionError(f"no button with {label_part!r} in {self.buttons}")
+
+
+class _HtmlChecker(html.parser.HTMLParser):
+    """Telegram refuses text whose HTML does not parse; this catches the same mistakes."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.open: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag not in ALLOWED_TAGS:
+            raise TelegramBadRequest(f"Bad Request: can't parse entities: unsupported start "
+                                     f"tag \"{tag}\"")
+        self.open.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open or self.open.pop() != tag:
+            raise TelegramBadRequest(f"Bad Request: can't parse entities: unexpected end tag "
+                                     f"\"{tag}\"")
+
+
+def visible_text(text: str, parse_mode: str | None) -> str:
+    if parse_mode != "HTML":
+        return text
+    if "<" in text.replace("&lt;", ""):
+        checker = _HtmlChecker()
+        checker.feed(text)
+        checker.close()
+        if checker.open:
+            raise TelegramBadRequest("Bad Request: can't parse entities: unclosed tag")
+    stripper = html.parser.HTMLParser(convert_charrefs=True)
+    parts: list[str] = []
+    stripper.handle_data = parts.append  # type: ignore[method-assign]
+    stripper.feed(text)
+    stripper.close()
+    return "".join(parts)
+
+
+@dataclass
+class FakeBotAPI:
+    token: str = TOKEN
+    calls: list[Call] = field(default_factory=list)
+    messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
+    fail_next: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = field(
+        default_factory=dict)
+    _updates: list[dict[str, Any]] = field(default_factory=list)
+    _update_ids: Any = field(default_factory=lambda: itertools.count(1))
+    _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
+    _callback_ids: Any = field(default_factory=lambda: itertools.count(1))
+    _history: list[dict[str, Any]] = field(default_factory=list)
+    _changed: asyncio.Condition | None = None
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    # --- server -----------------------------------------------------------------------
+
+    async def start(self) -> FakeBotAPI:
+        self._changed = asyncio.Condition()
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return self._error(401, "Unauthorized")
+        form = await request.post()
+        params = {key: _decode(key, value) for key, value in form.items()}
+        call = Call(method, params, time.monotonic())
+        self.calls.append(call)
+        if self.fail_next.get(method):
+            status, description, parameters = self.fail_next[method].pop(0)
+            call.status = status
+            await self._notify()
+            return self._error(status, description, parameters)
+        handler = getattr(self, f"_api_{method}", None)
+        if handler is None:
+            call.status = 400
+            return self._error(400, f"Bad Request: the fake Bot API lacks method {method}")
+        try:
+            result = await handler(params)
+        except TelegramBadRequest as exc:
+            call.status = exc.status
+            await self._notify()
+            return self._error(exc.status, exc.description, exc.parameters)
+        await self._notify()
+        return web.json_response({"ok": True, "result": result})
+
+    @staticmethod
+    def _error(status: int, description: str, parameters: dict[str, Any] | None = None
+               ) -> web.Response:
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if parameters:
+            body["parameters"] = parameters
+        return web.json_response(body, status=status)
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    # --- Bot API methods --------------------------------------------------------------
+
+    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
+        return BOT_USER
+
+    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+
+    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
+        commands = params.get("commands") or []
+        if not 1 <= len(commands) <= 100:
+            raise TelegramBadRequest("Bad Request: commands must be 1-100")
+        for command in commands:
+            name, description = command.get("command", ""), command.get("description", "")
+            if not (1 <= len(name) <= 32 and name == name.lower() and name.replace("_", "")
+                    .isalnum()):
+                raise TelegramBadRequest("Bad Request: BOT_COMMAND_INVALID")
+            if not 1 <= len(description) <= 256:
+                raise TelegramBadRequest("Bad Request: command description is invalid")
+        return True
+
+    async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
+        return True
+
+    async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
+        if len(params.get("text") or "") > 200:
+            raise TelegramBadRequest("Bad Request: MESSAGE_TOO_LONG")
+        return True
+
+    async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = float(params.get("timeout") or 0)
+        if offset:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        deadline = time.monotonic() + timeout
+        assert self._changed is not None
+        async with self._changed:
+            while not self._updates and time.monotonic() < deadline:
+                try:
+                    await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
+                except asyncio.TimeoutError:
+                    break
+        return list(self._updates[:100])
+
+    async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
+        chat_id = int(params["chat_id"])
+        text = params.get("text") or ""
+        self._validate_text(text, params.get("parse_mode"))
+        markup = self._validate_markup(params.get("reply_markup"))
+        message = StoredMessage(next(self._message_ids), chat_id, text, markup, True,
+                                params.get("parse_mode"))
+        self.messages.setdefault(chat_id, {})[message.message_id] = message
+        return self._message_json(message)
+
+    async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._find(params)
+        text = params.get("text") or ""
+        self._validate_text(text, params.get("parse_mode"))
+        markup = self._validate_markup(params.get("reply_markup"))  # absent: keyboard goes
+        if text == message.text and markup == message.reply_markup:
+            raise TelegramBadRequest("Bad Request: message is not modified: specified new "
+                                     "message content and reply markup are exactly the same "
+                                     "as a current content and reply markup of the message")
+        message.text, message.reply_markup = text, markup
+        message.parse_mode = params.get("parse_mode")
+        return self._message_json(message)
+
+    async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
+        message = self._find(params)
+        markup = self._validate_markup(params.get("reply_markup"))
+        if markup == message.reply_markup:
+            raise TelegramBadRequest("Bad Request: message is not modified: specified new "
+                                     "message content and reply markup are exactly the same "
+                                     "as a current content and reply markup of the message")
+        message.reply_markup = markup
+        return self._message_json(message)
+
+    async def _api_deleteMessage(self, params: dict[str, Any]) -> bool:
+        message = self._find(params)
+        del self.messages[message.chat_id][message.message_id]
+        return True
+
+    def _find(self, params: dict[str, Any]) -> StoredMessage:
+        chat = self.messages.get(int(params.get("chat_id", 0)), {})
+        message = chat.get(int(params.get("message_id", 0)))
+        if message is None:
+            raise TelegramBadRequest("Bad Request: message to edit not found")
+        return message
+
+    @staticmethod
+    def _validate_text(text: str, parse_mode: str | None) -> None:
+        visible = visible_text(text, parse_mode)
+        if not visible.strip():
+            raise TelegramBadRequest("Bad Request: message text is empty")
+        if len(visible) > 4096:
+            raise TelegramBadRequest("Bad Request: message is too long")
+
+    @staticmethod
+    def _validate_markup(markup: Any) -> dict[str, Any] | None:
+        if not markup:
+            return None
+        for row in markup.get("inline_keyboard", []):
+            for button in row:
+                data = button.get("callback_data")
+                if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
+                    raise TelegramBadRequest("Bad Request: BUTTON_DATA_INVALID")
+                if not button.get("text"):
+                    raise TelegramBadRequest("Bad Request: text buttons are unallowed")
+        return markup
+
+    def _message_json(self, message: StoredMessage) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "message_id": message.message_id, "date": int(time.time()),
+            "chat": {"id": message.chat_id, "type": "private" if message.chat_id > 0
+                     else "group"},
+            "text": message.text,
+        }
+        if message.from_bot:
+            body["from"] = BOT_USER
+        if message.reply_markup:
+            body["reply_markup"] = message.reply_markup
+        return body
+
+    # --- what runners do --------------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> int:
+        update_id = next(self._update_ids)
+        update["update_id"] = update_id
+        self._updates.append(update)
+        self._history.append(json.loads(json.dumps(update)))
+        asyncio.get_running_loop().create_task(self._notify())
+        return update_id
+
+    def redeliver(self, update_id: int) -> None:
+        """Telegram sending the same update again (after a crash, before it was confirmed)."""
+        original = next(update for update in self._history if update["update_id"] == update_id)
+        self._updates.append(json.loads(json.dumps(original)))
+        asyncio.get_running_loop().create_task(self._notify())
+
+    def user(self, chat_id: int, language: str = "id") -> dict[str, Any]:
+        return {"id": abs(chat_id), "is_bot": False, "first_name": f"Pelari{abs(chat_id)}",
+                "language_code": language}
+
+    def chat(self, chat_id: int, kind: str = "private") -> dict[str, Any]:
+        chat: dict[str, Any] = {"id": chat_id, "type": kind}
+        if kind == "private":
+            chat["first_name"] = f"Pelari{abs(chat_id)}"
+        else:
+            chat["title"] = "Klub Lari"
+        return chat
+
+    def send(self, chat_id: int, message: dict[str, Any], *, kind: str = "private",
+             language: str = "id", field_name: str = "message") -> int:
+        """Any message-like update from a runner (text, sticker, photo...)."""
+        body = {"message_id": next(self._message_ids), "date": int(time.time()),
+                "chat": self.chat(chat_id, kind), "from": self.user(chat_id, language),
+                **message}
+        if kind != "private":
+            body["from"] = self.user(777, language)
+        stored = StoredMessage(body["message_id"], chat_id, message.get("text", ""), None, False)
+        self.messages.setdefault(chat_id, {})[stored.message_id] = stored
+        update = {field_name: body}
+        return self._push(update)
+
+    def send_text(self, chat_id: int, text: str, **kwargs: Any) -> int:
+        message: dict[str, Any] = {"text": text}
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        return self.send(chat_id, message, **kwargs)
+
+    def press(self, chat_id: int, message_id: int, data: str, language: str = "id") -> int:
+        """Tap a button; returns the update id. `callback_id(update_id)` names the press."""
+        message = self.messages[chat_id][message_id]
+        callback_id = str(next(self._callback_ids))
+        update = {"callback_query": {
+            "id": callback_id, "from": self.user(chat_id, language),
+            "chat_instance": f"ci{chat_id}", "data": data,
+            "message": self._message_json(message)}}
+        return self._push(update)
+
+    # --- what tests look at -----------------------------------------------------------
+
+    def callback_id(self, update_id: int) -> str:
+        update = next(u for u in self._history if u["update_id"] == update_id)
+        return update["callback_query"]["id"]
+
+    def press_answered(self, update_id: int) -> bool:
+        """Did the bot answer this button press (answerCallbackQuery with its id)?"""
+        wanted = self.callback_id(update_id)
+        return any(call.params.get("callback_query_id") == wanted
+                   for call in self.calls_of("answerCallbackQuery"))
+
+    def sent(self, chat_id: int) -> list[StoredMessage]:
+        return [m for m in self.messages.get(chat_id, {}).values() if m.from_bot]
+
+    def last(self, chat_id: int) -> StoredMessage:
+        sent = self.sent(chat_id)
+        assert sent, f"the bot sent nothing to {chat_id}"
+        return sent[-1]
+
+    def calls_of(self, method: str, chat_id: int | None = None) -> list[Call]:
+        return [call for call in self.calls if call.method == method and (
+            chat_id is None or str(call.params.get("chat_id")) == str(chat_id))]
+
+    async def wait_for(self, condition: Callable[[], Any], timeout: float = 10.0) -> Any:
+        """Wait until `condition()` is truthy (re-checked on every API call the bot makes)."""
+        assert self._changed is not None
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while True:
+                result = condition()
+                if result:
+                    return result
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError("timed out waiting for the bot")
+                try:
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+                except asyncio.TimeoutError:
+                    pass
+
+    async def wait_for_calls(self, method: str, count: int, chat_id: int | None = None,
+                             timeout: float = 10.0) -> list[Call]:
+        return await self.wait_for(
+            lambda: (calls := self.calls_of(method, chat_id)) and len(calls) >= count and calls,
+            timeout)
+
+
+JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "offset", "timeout", "limit",
+               "chat_id", "message_id", "show_alert", "cache_time", "drop_pending_updates",
+               "link_preview_options", "reply_parameters", "disable_notification"}
+
+
+def _decode(key: str, value: Any) -> Any:
+    """PTB sends objects, lists, numbers and booleans JSON-encoded and text raw.
+
+    Only known non-text fields are decoded, so a runner's "42" stays the text "42".
+    """
+    if key not in JSON_FIELDS or not isinstance(value, str):
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

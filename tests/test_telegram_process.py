@@ -1,0 +1,138 @@
+"""`kebas run` as a real process: killed with SIGKILL and restarted, stopped with SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from fakebotapi import TOKEN, FakeBotAPI
+from telegram_support import Runner, rows
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+async def fake():
+    server = await FakeBotAPI().start()
+    yield server
+    await server.stop()
+
+
+async def start_kebas(fake: FakeBotAPI, db: Path, *extra: str, token: str = TOKEN,
+                      log: Path | None = None) -> asyncio.subprocess.Process:
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": fake.base_url,
+           "KEBAS_DB": str(db), "NO_PROXY": "127.0.0.1,localhost"}
+    stderr = open(log, "ab") if log else asyncio.subprocess.PIPE  # noqa: SIM115
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--env-file", os.devnull, *extra, cwd=ROOT,
+        env=env, stdout=asyncio.subprocess.PIPE, stderr=stderr)
+
+
+async def ready(fake: FakeBotAPI, polls_before: int) -> None:
+    """The new process is polling once it asks for updates."""
+    await fake.wait_for(lambda: len(fake.calls_of("getUpdates")) > polls_before, timeout=30)
+
+
+async def test_kill_9_mid_dialog_loses_nothing_and_the_runner_continues(fake, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    await ready(fake, 0)
+    runner = Runner(fake, 201)
+    await runner.agree()
+    await runner.choose_many("none")
+    await runner.choose("no")
+    question = runner.question()
+    assert runner.node() == "a45_leg"
+
+    process.kill()  # SIGKILL: no shutdown, no final getUpdates
+    await process.wait()
+    # The runner taps while the bot is down; Telegram keeps the update for it.
+    pending = fake.press(201, question.message_id, runner.data_for("none", question))
+    polls = len(fake.calls_of("getUpdates"))
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    try:
+        await ready(fake, polls)
+        await fake.wait_for(lambda: fake.press_answered(pending), timeout=30)
+        ticked = fake.messages[201][question.message_id].buttons
+        assert any(b["text"] == "✓ Tidak ada" for b in ticked), "the tap made while down counts"
+        # finish the card and go on
+        done = next(b["callback_data"] for b in question.buttons
+                    if b["callback_data"].startswith("d:"))
+        await runner.tap(question, done)
+        assert runner.node() == "a6_calf"
+        await runner.choose("no")
+        assert runner.node() == "a7_foot_drop"
+    finally:
+        process.terminate()
+        assert await process.wait() == 0
+    assert rows(db, "SELECT node FROM answers WHERE action = 'answer' ORDER BY id") == [
+        ("a12_alarm",), ("a3_saddle",), ("a45_leg",), ("a6_calf",)]
+    assert rows(db, "SELECT COUNT(*) FROM processed_updates WHERE update_id = ?",
+                pending) == [(1,)], "the tap made while down was applied exactly once"
+
+
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
+async def test_a_stop_signal_ends_cleanly_and_the_token_never_reaches_the_log(
+        fake, tmp_path, stop):
+    log = tmp_path / "bot.log"
+    process = await start_kebas(fake, tmp_path / "kebas.sqlite3", log=log)
+    await ready(fake, 0)
+    runner = Runner(fake, 202)
+    await runner.agree()
+    await runner.choose_many("none")
+    process.send_signal(stop)
+    assert await asyncio.wait_for(process.wait(), 30) == 0
+    text = log.read_text()
+    assert "Kebas is starting" in text and "Kebas stopped" in text
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    assert "Tidak ada" not in text, "answers never appear in the log"
+
+
+async def test_run_refuses_a_broken_dialog(fake, tmp_path):
+    broken = tmp_path / "dialogs"
+    broken.mkdir()
+    source = (ROOT / "tests/broken/unknown_transition/dialogs/contoh.yaml").read_text()
+    (broken / "contoh.yaml").write_text(source)
+    env_extra = {"KEBAS_DIALOGS": str(broken),
+                 "KEBAS_LOCALES": str(ROOT / "docs/example/locales")}
+    os.environ.update(env_extra)
+    try:
+        process = await start_kebas(fake, tmp_path / "kebas.sqlite3")
+        _out, err = await asyncio.wait_for(process.communicate(), 30)
+    finally:
+        for key in env_extra:
+            os.environ.pop(key)
+    assert process.returncode == 1
+    assert b"contoh.yaml:24:" in err and b"'agee' is not a node" in err
+    assert b"not starting the bot" in err and b"Traceback" not in err
+    assert fake.calls == [], "it never contacted Telegram"
+
+
+@pytest.mark.parametrize("token, message", [
+    ("", b"TELEGRAM_BOT_TOKEN is not set"),
+    ("12345:short", b"does not look like a bot token"),
+])
+async def test_run_without_a_usable_token_exits_2(fake, tmp_path, token, message):
+    process = await start_kebas(fake, tmp_path / "kebas.sqlite3", token=token)
+    _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 2
+    assert message in err and b"Traceback" not in err
+
+
+async def test_a_token_the_server_rejects_is_reported_without_showing_it(tmp_path):
+    fake = await FakeBotAPI(token="999999:ThisIsTheServersOnlyTokenXXXXXXXXXXXXX").start()
+    try:
+        log = tmp_path / "bot.log"
+        process = await start_kebas(fake, tmp_path / "kebas.sqlite3", log=log)
+        code = await asyncio.wait_for(process.wait(), 30)
+    finally:
+        await fake.stop()
+    text = log.read_text()
+    assert code == 1
+    assert "the Bot API rejected TELEGRAM_BOT_TOKEN" in text
+    assert TOKEN not in text and TOKEN.split(":")[1] not in text
+    assert "Traceback" not in text
