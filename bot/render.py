@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.engine import Outcome, Prompt, Say, SayKind, Step, TextRef
+from bot.engine import Outcome, Prompt, Say, SayKind, Step, StepKind, TextRef
 from bot.i18n import Locale
 
 
@@ -42,8 +42,9 @@ class Question:
 
 
 def compose(step: Step, locale: Locale) -> tuple[list[Message], Question | None]:
+    """The messages of a step and its question; the result only on the answer that reached it."""
     messages = [say_message(said, locale) for said in step.said]
-    if step.outcome is not None:
+    if step.outcome is not None and step.kind is StepKind.ANSWERED:
         messages.extend(outcome_messages(step.outcome, locale))
     question = question_of(step.prompt, locale) if step.prompt is not None else None
     return messages, question

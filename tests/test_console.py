@@ -65,6 +65,14 @@ async def test_a_shoe_story_ends_in_self_care_with_come_back_advice(shipped, tmp
     assert "KAPAN HARUS SEGERA MENCARI PERTOLONGAN" in result
 
 
+async def test_after_the_result_a_stray_answer_does_not_repeat_the_whole_result(
+        shipped, tmp_path):
+    output = await chat(shipped, tmp_path, ["1", "2"])
+    after = output[output.rindex("> 2"):]
+    assert "Tanya-jawab ini sudah selesai. Ketik /ulang" in after
+    assert "SEBERAPA SEGERA" not in after and "bukan dokter" not in after
+
+
 async def test_answers_can_be_option_words_and_several_numbers(shipped, tmp_path):
     output = await chat(shipped, tmp_path, ["tidak ada", "TIDAK ADA", "5, 6"])
     assert output.count("Jawaban Anda: Tidak ada") == 2

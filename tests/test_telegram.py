@@ -96,6 +96,10 @@ async def test_a_red_flag_answer_gives_emergency_advice_at_once(fake, bot):
     assert after[0].startswith("<b>⚠️ Tanda bahaya: DARURAT</b>")
     assert "Segera telepon 112 atau 119" in after[0]
     assert not any(is_question(m) for m in runner.sent if m.message_id > before)
+    results = len([m for m in runner.sent if "Seberapa segera" in m.text])
+    await runner.type("halo?", expect="Tanya-jawab ini sudah selesai")
+    assert len([m for m in runner.sent if "Seberapa segera" in m.text]) == results, \
+        "a stray message after the result does not repeat the result"
 
 
 async def test_the_same_update_delivered_twice_is_applied_once(fake, bot, db):

@@ -19,7 +19,7 @@ from typing import Any
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
                       Message as TgMessage, Update)
-from telegram.constants import ChatType, ParseMode
+from telegram.constants import ChatType, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
                           ContextTypes, Defaults, TypeHandler)
@@ -30,7 +30,7 @@ from bot.conversation import Conversations, Turn
 from bot.engine import Back, Choose, Input, Step, StepKind, Submit, Toggle
 from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
 from bot.model import Dialog
-from bot.render import Message, Question, answer_label, compose
+from bot.render import Line, Message, Question, answer_label, compose
 from bot.loader import Bundle
 from bot.storage import SessionStore, SQLiteStore
 from bot.typed import typed_input
@@ -354,7 +354,8 @@ class KebasTelegram:
         """Send what a step says, then its question (as buttons) or its result."""
         messages, question = compose(turn.step, here.locale)
         for message in messages:
-            await self._send(bot, here, render_html(message))
+            for part in fit_telegram(message):
+                await self._send(bot, here, part)
         if question is not None:
             await self._send(bot, here, _question_html(question),
                              _answer_keyboard(question, turn.session_id, here.locale))
@@ -463,6 +464,24 @@ def _escape(text: str) -> str:
 def render_html(message: Message) -> str:
     return "\n".join(f"<b>{_escape(line.text)}</b>" if line.strong else _escape(line.text)
                      for line in message.lines)
+
+
+def fit_telegram(message: Message, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """The message as HTML parts of at most `limit` visible characters, split between lines."""
+    parts: list[list[Line]] = [[]]
+    size = 0
+    for line in message.lines:
+        for piece in _chunks(line.text, limit):
+            if parts[-1] and size + len(piece) + 1 > limit:
+                parts.append([])
+                size = 0
+            parts[-1].append(Line(piece, line.strong))
+            size += len(piece) + 1
+    return [render_html(Message(tuple(lines))) for lines in parts if lines]
+
+
+def _chunks(text: str, limit: int) -> list[str]:
+    return [text[start:start + limit] for start in range(0, len(text), limit)] or [""]
 
 
 def _question_html(question: Question) -> str:
