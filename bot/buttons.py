@@ -51,7 +51,7 @@ def decode(data: str | None) -> ButtonPress | None:
     """The press a button stands for, or None when the data is not ours (forged or garbage)."""
     if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
         return None
-    match = _PATTERN.match(data)
+    match = _PATTERN.fullmatch(data)
     if match is None:
         return None
     action, session, step, node_id, option_id = match.groups()

@@ -17,7 +17,7 @@ from bot.storage import FINISHED, SessionStore, StoredSession
 
 @dataclass(frozen=True)
 class Turn:
-    step: Step
+    step: Step | None         # None only for a repeated update when the chat has no session left
     session_id: int
     duplicate: bool = False   # the update was applied before; `step` only shows where we are
 
@@ -70,7 +70,8 @@ class Conversations:
                                       update_id=update_id)
         if saved.duplicate:
             latest = await self.store.latest(chat_key)
-            assert latest is not None
+            if latest is None:  # e.g. a redelivered /start after the runner cancelled
+                return Turn(None, 0, duplicate=True)
             return Turn(engine.current(self.dialog, latest.state), latest.id, duplicate=True)
         return Turn(step, saved.session_id)
 

@@ -68,6 +68,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         # Telegram
         "tg.consent": (), "tg.consent_agree": (), "tg.consent_decline": (),
         "tg.consent_given": (), "tg.declined": (), "tg.need_consent": (),
+        "tg.already_consented": (),
         "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),
         "tg.cancelled": (), "tg.nothing_to_cancel": (), "tg.help": (), "tg.privacy": (),
         "tg.delete_confirm": (), "tg.delete_yes": (), "tg.delete_no": (), "tg.deleted": (),

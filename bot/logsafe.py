@@ -37,7 +37,8 @@ class ExplainedElsewhere(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         from telegram.error import InvalidToken
-        if record.exc_info and isinstance(record.exc_info[1], InvalidToken):
+        startup_gave_up = record.name.endswith("networkloop") and "Aborting" in record.msg
+        if record.exc_info and (isinstance(record.exc_info[1], InvalidToken) or startup_gave_up):
             record.exc_info = None
             record.exc_text = None
         return True

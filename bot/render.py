@@ -42,10 +42,16 @@ class Question:
 
 
 def compose(step: Step, locale: Locale) -> tuple[list[Message], Question | None]:
-    """The messages of a step and its question; the result only on the answer that reached it."""
+    """The messages of a step and its question.
+
+    The whole result comes once, on the answer that reached it; input after that gets
+    "already finished" with the result's summary (red flags, how soon, what to do).
+    """
     messages = [say_message(said, locale) for said in step.said]
     if step.outcome is not None and step.kind is StepKind.ANSWERED:
         messages.extend(outcome_messages(step.outcome, locale))
+    elif step.outcome is not None and step.kind is StepKind.INVALID:
+        messages.append(outcome_messages(step.outcome, locale)[0])
     question = question_of(step.prompt, locale) if step.prompt is not None else None
     return messages, question
 

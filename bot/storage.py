@@ -136,8 +136,9 @@ class SQLiteStore:
         self.path = Path(path)
         self._clock = clock
         self._db: aiosqlite.Connection | None = None
-        # One connection serves every chat: transactions must not interleave on it.
-        self._write = asyncio.Lock()
+        # One connection serves every chat: a transaction must not interleave with other
+        # statements on it (a read would see another chat's uncommitted rows).
+        self._lock = asyncio.Lock()
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -147,7 +148,11 @@ class SQLiteStore:
         await self.close()
 
     async def open(self) -> None:
-        _create_private(self.path)
+        try:
+            _create_private(self.path)
+        except OSError as exc:
+            raise StorageError(f"cannot create the database {self.path}: {exc.strerror}; "
+                               f"check KEBAS_DB and the folder's permissions") from exc
         try:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute("PRAGMA busy_timeout = 5000")
@@ -197,7 +202,7 @@ class SQLiteStore:
 
     async def latest(self, chat_key: str) -> StoredSession | None:
         """The chat's most recent session that was not abandoned by a restart."""
-        async with self.db.execute(
+        async with self._lock, self.db.execute(
                 "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
                 "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
                 "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED)) as cursor:
@@ -210,7 +215,7 @@ class SQLiteStore:
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
                    update_id: int | None = None) -> Saved:
         """Write one step in one transaction. A restart (or no session yet) opens a new session."""
-        async with self._write:
+        async with self._lock:
             return await self._save(chat_key, session_id, step, update_id)
 
     async def _save(self, chat_key: str, session_id: int | None, step: Step,
@@ -272,7 +277,7 @@ class SQLiteStore:
 
     async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run statements in one write transaction; returns each one's row count."""
-        async with self._write:
+        async with self._lock:
             await self.db.execute("BEGIN IMMEDIATE")
             try:
                 counts = []
@@ -302,7 +307,7 @@ class SQLiteStore:
         return counts[0] > 0
 
     async def chat(self, chat_key: str) -> ChatSettings | None:
-        async with self.db.execute(
+        async with self._lock, self.db.execute(
                 f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = ?",
                 (chat_key,)) as cursor:
             row = await cursor.fetchone()
@@ -326,7 +331,7 @@ class SQLiteStore:
 
     async def answers(self, session_id: int) -> list[dict[str, Any]]:
         """The answer log of one session, oldest first."""
-        async with self.db.execute(
+        async with self._lock, self.db.execute(
                 "SELECT seq, action, node, value, at FROM answers WHERE session_id = ? "
                 "ORDER BY id", (session_id,)) as cursor:
             rows = await cursor.fetchall()

@@ -17,9 +17,9 @@ def typed_input(question: Question | None, text: str) -> Input:
         return Typed(text)
     if question.prompt.kind == "multi":
         parts = [part.strip() for part in text.replace(";", ",").split(",") if part.strip()]
-        if len(parts) == 1 and all(word.isdigit() for word in parts[0].split()):
+        if len(parts) == 1 and all(word.isdecimal() for word in parts[0].split()):
             parts = parts[0].split()
-        if parts and all(part.isdigit() for part in parts):
+        if parts and all(part.isdecimal() for part in parts):
             return ChooseMany(tuple(option_meant(question, part) or NO_SUCH_OPTION
                                     for part in parts))
         chosen = [option_meant(question, part) for part in parts]
@@ -27,7 +27,7 @@ def typed_input(question: Question | None, text: str) -> Input:
             return ChooseMany(tuple(option for option in chosen if option))
         return Typed(text)
     option = option_meant(question, text)
-    if option is None and text.strip().isdigit():
+    if option is None and text.strip().isdecimal():
         return Choose(NO_SUCH_OPTION)
     return Choose(option) if option else Typed(text)
 
@@ -35,7 +35,7 @@ def typed_input(question: Question | None, text: str) -> Input:
 def option_meant(question: Question, text: str) -> str | None:
     """The option named by its number ("2") or its words ("tidak"), if any."""
     text = text.strip()
-    if text.isdigit():
+    if text.isdecimal():  # not isdigit: "²" is a digit, but no number
         index = int(text) - 1
         return question.buttons[index].id if 0 <= index < len(question.buttons) else None
     wanted = text.casefold()

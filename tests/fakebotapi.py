@@ -113,9 +113,12 @@ class FakeBotAPI:
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _callback_ids: Any = field(default_factory=lambda: itertools.count(1))
     _history: list[dict[str, Any]] = field(default_factory=list)
+    _redelivered: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition | None = None
     _runner: web.AppRunner | None = None
     port: int = 0
+    # set by a test harness that can tell when the bot has nothing in hand (else: quiet time)
+    idle: Callable[[], bool] | None = None
 
     # --- server -----------------------------------------------------------------------
 
@@ -217,12 +220,14 @@ class FakeBotAPI:
         deadline = time.monotonic() + timeout
         assert self._changed is not None
         async with self._changed:
-            while not self._updates and time.monotonic() < deadline:
+            while not self._updates and not self._redelivered \
+                    and time.monotonic() < deadline:
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
                 except asyncio.TimeoutError:
                     break
-        return list(self._updates[:100])
+        again, self._redelivered = self._redelivered, []
+        return again + list(self._updates[:100])
 
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
@@ -314,10 +319,17 @@ class FakeBotAPI:
         return update_id
 
     def redeliver(self, update_id: int) -> None:
-        """Telegram sending the same update again (after a crash, before it was confirmed)."""
+        """Telegram sending the same update again, as it does to a bot that crashed before
+        confirming it; served once on the next getUpdates whatever its offset."""
         original = next(update for update in self._history if update["update_id"] == update_id)
-        self._updates.append(json.loads(json.dumps(original)))
+        self._redelivered.append(json.loads(json.dumps(original)))
         asyncio.get_running_loop().create_task(self._notify())
+
+    def deliveries(self, update_id: int) -> int:
+        """How many times the bot answered this button press."""
+        wanted = self.callback_id(update_id)
+        return sum(call.params.get("callback_query_id") == wanted
+                   for call in self.calls_of("answerCallbackQuery"))
 
     def user(self, chat_id: int, language: str = "id") -> dict[str, Any]:
         return {"id": abs(chat_id), "is_bot": False, "first_name": f"Pelari{abs(chat_id)}",
@@ -398,9 +410,17 @@ class FakeBotAPI:
                 if remaining <= 0:
                     raise AssertionError("timed out waiting for the bot")
                 try:
-                    await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 0.05))
                 except asyncio.TimeoutError:
                     pass
+
+    async def settled(self, quiet: float = 0.3, timeout: float = 10.0) -> None:
+        """Wait until the bot has finished what it was doing."""
+        if self.idle is not None:
+            await self.wait_for(self.idle, timeout)
+            return
+        await self.wait_for(lambda: not self.calls or time.monotonic() - self.calls[-1].at
+                            >= quiet, timeout)
 
     async def wait_for_calls(self, method: str, count: int, chat_id: int | None = None,
                              timeout: float = 10.0) -> list[Call]:

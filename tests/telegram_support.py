@@ -37,9 +37,12 @@ async def running_bot(fake: FakeBotAPI, bundle: Bundle, db: Path) -> AsyncIterat
     await app.updater.start_polling(timeout=0, poll_interval=0.02,
                                     allowed_updates=Update.ALL_TYPES)
     await app.start()
+    fake.idle = lambda: (app.update_queue.empty()
+                         and app.update_processor.current_concurrent_updates == 0)
     try:
         yield app
     finally:
+        fake.idle = None
         await app.updater.stop()
         await app.stop()
         await app.shutdown()
@@ -96,9 +99,10 @@ class Runner:
     # --- doing ------------------------------------------------------------------------
 
     async def tap(self, message: StoredMessage, data: str) -> int:
-        """Press a button and wait until the bot has answered this press (it is done then)."""
+        """Press a button; wait until the bot has answered it and finished its reply."""
         update_id = self.fake.press(self.chat_id, message.message_id, data, self.language)
         await self.fake.wait_for(lambda: self.fake.press_answered(update_id))
+        await self.fake.settled()
         return update_id
 
     def data_for(self, option_id: str, message: StoredMessage | None = None) -> str:
@@ -129,6 +133,7 @@ class Runner:
         else:
             await self.fake.wait_for(lambda: any(is_question(m) for m in self.sent
                                                  if m.message_id > before))
+        await self.fake.settled()
         return update_id
 
     async def agree(self) -> None:

@@ -70,7 +70,8 @@ async def test_after_the_result_a_stray_answer_does_not_repeat_the_whole_result(
     output = await chat(shipped, tmp_path, ["1", "2"])
     after = output[output.rindex("> 2"):]
     assert "Tanya-jawab ini sudah selesai. Ketik /ulang" in after
-    assert "SEBERAPA SEGERA" not in after and "bukan dokter" not in after
+    assert "SEBERAPA SEGERA ANDA PERLU BERTINDAK: DARURAT" in after, "the summary again"
+    assert "bukan dokter" not in after, "not the whole result"
 
 
 async def test_answers_can_be_option_words_and_several_numbers(shipped, tmp_path):

@@ -57,6 +57,7 @@ async def test_kill_9_mid_dialog_loses_nothing_and_the_runner_continues(fake, tm
     try:
         await ready(fake, polls)
         await fake.wait_for(lambda: fake.press_answered(pending), timeout=30)
+        await fake.settled()
         ticked = fake.messages[201][question.message_id].buttons
         assert any(b["text"] == "✓ Tidak ada" for b in ticked), "the tap made while down counts"
         # finish the card and go on
@@ -136,3 +137,13 @@ async def test_a_token_the_server_rejects_is_reported_without_showing_it(tmp_pat
     assert "the Bot API rejected TELEGRAM_BOT_TOKEN" in text
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
     assert "Traceback" not in text
+
+
+async def test_a_database_path_that_cannot_be_created_is_explained(fake, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    process = await start_kebas(fake, blocker / "kebas.sqlite3")
+    _out, err = await asyncio.wait_for(process.communicate(), 30)
+    assert process.returncode == 1
+    assert b"cannot create the database" in err and b"KEBAS_DB" in err
+    assert b"Traceback" not in err

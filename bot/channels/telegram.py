@@ -13,6 +13,7 @@ import html
 import logging
 import os
 import re
+import traceback
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -30,7 +31,8 @@ from bot.conversation import Conversations, Turn
 from bot.engine import Back, Choose, Input, Step, StepKind, Submit, Toggle
 from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
 from bot.model import Dialog
-from bot.render import Line, Message, Question, answer_label, compose
+from bot.render import (Line, Message, Question, answer_label, compose, outcome_messages,
+                        question_of)
 from bot.loader import Bundle
 from bot.storage import SessionStore, SQLiteStore
 from bot.typed import typed_input
@@ -42,7 +44,8 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 CONSENT_VERSION = 1
 LONGEST_TEXT = 1000  # characters; no answer needs more, and we never store free text
 COMMANDS = TELEGRAM_COMMANDS
-CONTROL = re.compile(r"^([a-z]):([a-z_]+)$")  # consent, continue/restart, delete, language
+# consent (k), continue/restart (s, with the session), delete (h), language (l)
+CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z]{1,8}))?")
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
@@ -54,7 +57,9 @@ class PerChatUpdates(BaseUpdateProcessor):
     so a chat's second update waits for its first: a double tap can never race itself.
     """
 
-    def __init__(self, max_concurrent_updates: int = 64) -> None:
+    # Updates waiting for their chat hold a slot, so the bound is high: one runner's flood
+    # must not use up the slots other chats need.
+    def __init__(self, max_concurrent_updates: int = 4096) -> None:
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
@@ -102,6 +107,8 @@ class KebasTelegram:
         self.store = store
         self.conversations = Conversations(dialog, store)
         self._told_not_private: set[int] = set()
+        # chat id -> the message holding its current question, to record a typed answer there
+        self._last_question: dict[int, int] = {}
 
     # --- wiring -----------------------------------------------------------------------
 
@@ -132,21 +139,21 @@ class KebasTelegram:
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
+        query = update.callback_query
         if update.my_chat_member is not None:
             await self._member_changed(update)
             return
-        if chat is None:
-            return  # inline queries, polls and the like: nothing for a questionnaire to do
-        if chat.type != ChatType.PRIVATE:
-            await self._not_private(update, context)
-            return
         user = update.effective_user
-        if user is not None and user.is_bot:
-            return
+        if chat is None or chat.type != ChatType.PRIVATE or (user is not None and user.is_bot):
+            if query is not None:
+                await _answer_quietly(query)  # a button must never keep spinning
+            if chat is not None and chat.type != ChatType.PRIVATE:
+                await self._not_private(update, context)
+            return  # inline queries, polls, other bots: nothing for a questionnaire to do
         here = await self._chat(chat.id, user.language_code if user else None)
         bot = context.bot
         try:
-            if update.callback_query is not None:
+            if query is not None:
                 await self._on_button(update, here, bot)
             elif update.edited_message is not None:
                 await self._send_texts(bot, here, [here.locale.text("tg.edited")])
@@ -216,6 +223,9 @@ class KebasTelegram:
         question = _question_of(current.step, here.locale)
         turn = await self.conversations.handle(here.key, typed_input(question, text),
                                                update_id=update_id)
+        step = turn.step
+        if step is not None and step.answer is not None and here.id in self._last_question:
+            await self._record_answer(bot, here, self._last_question[here.id], step)
         await self._show(bot, here, turn)
 
     async def _on_command(self, command: str, update_id: int, here: Chat, bot: Any) -> None:
@@ -237,9 +247,10 @@ class KebasTelegram:
             current = await self.conversations.current(here.key)
             if current is not None and current.step.prompt is not None \
                     and current.step.state["answers"]:
+                session = buttons.to_base36(current.session_id)
                 await self._send(bot, here, _escape(locale.text("tg.continue_or_restart")),
-                                 _keyboard([(locale.text("tg.continue"), "s:continue"),
-                                            (locale.text("tg.restart"), "s:restart")]))
+                                 _keyboard([(locale.text("tg.continue"), f"s:continue:{session}"),
+                                            (locale.text("tg.restart"), f"s:restart:{session}")]))
             else:
                 await self._show(bot, here, await self.conversations.begin(
                     here.key, update_id=update_id))
@@ -251,6 +262,7 @@ class KebasTelegram:
                 here.key, update_id=update_id, fresh=True))
         elif command in ("batal", "cancel"):
             cancelled = await self.store.abandon(here.key)
+            self._last_question.pop(here.id, None)
             await self._send_texts(bot, here, [locale.text(
                 "tg.cancelled" if cancelled else "tg.nothing_to_cancel")])
         else:
@@ -260,106 +272,146 @@ class KebasTelegram:
     # --- buttons ----------------------------------------------------------------------
 
     async def _on_button(self, update: Update, here: Chat, bot: Any) -> None:
-        query = update.callback_query
-        notice: str | None = None
+        """Every press is answered: as soon as its effect is committed, before slow sends."""
+        answer = _Answer(update.callback_query)
         try:
-            control = CONTROL.match(query.data or "")
-            press = buttons.decode(query.data)
+            data = update.callback_query.data or ""
+            control = CONTROL.fullmatch(data)
+            press = buttons.decode(data)
             if control:
-                notice = await self._on_control(control.group(1), control.group(2), query,
-                                                here, bot)
+                await self._on_control(control.group(1), control.group(2), control.group(3),
+                                       update, here, bot, answer)
             elif press is None:
-                notice = here.locale.text("tg.forged")
+                await answer.send(here.locale.text("tg.forged"))
                 await self._show_current(bot, here)
             elif not here.consented:
+                await answer.send()
                 await self._ask_consent(bot, here, again=True)
             else:
-                notice = await self._on_press(press, query, update.update_id, here, bot)
+                await self._on_press(press, update, here, bot, answer)
         finally:
-            try:
-                await query.answer(text=notice[:200] if notice else None)
-            except TelegramError as exc:  # too late or answered twice: nothing to do
-                log.info("could not answer a button press: %s", type(exc).__name__)
+            await answer.send()
 
-    async def _on_control(self, kind: str, value: str, query: Any, here: Chat, bot: Any
-                          ) -> str | None:
+    async def _on_control(self, kind: str, value: str, session: str | None, update: Update,
+                          here: Chat, bot: Any, answer: _Answer) -> None:
         locale = here.locale
-        if kind == "k" and value == "agree":
+        query = update.callback_query
+        if kind == "k" and here.consented and value in ("agree", "decline"):
+            # a second tap, or an old consent message: consent stands until /hapus
+            await answer.send(locale.text("tg.already_recorded"))
+            if value == "decline":
+                await self._send_texts(bot, here, [locale.text("tg.already_consented")])
+        elif kind == "k" and value == "agree":
             await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
                                          consent_at=self.store.now(),
                                          language=here.locale.language)
             here.consented = True
+            await answer.send()
             await self._record(query, locale.text("tg.consent_agree"), here)
             await self._send_texts(bot, here, [locale.text("tg.consent_given")])
-            await self._show(bot, here, await self.conversations.begin(here.key))
+            await self._show(bot, here, await self.conversations.begin(
+                here.key, update_id=update.update_id))
         elif kind == "k" and value == "decline":
+            await answer.send()
             await self._record(query, locale.text("tg.consent_decline"), here)
             await self._send_texts(bot, here, [locale.text("tg.declined")])
-        elif kind == "s" and here.consented:
+        elif kind == "s" and here.consented and value in ("continue", "restart"):
+            current = await self.conversations.current(here.key)
+            if current is None or session != buttons.to_base36(current.session_id):
+                await answer.send(locale.text("error.stale_button"))
+                await self._show_current(bot, here)
+                return
             fresh = value == "restart"
+            await answer.send()
             await self._record(query, locale.text("tg.restart" if fresh else "tg.continue"), here)
-            await self._show(bot, here, await self.conversations.begin(here.key, fresh=fresh))
+            await self._show(bot, here, await self.conversations.begin(
+                here.key, fresh=fresh, update_id=update.update_id))
         elif kind == "h" and value == "yes":
             await self.store.forget(here.key)
             here.consented = False
+            self._last_question.pop(here.id, None)
+            await answer.send()
             await self._record(query, locale.text("tg.delete_yes"), here)
             await self._send_texts(bot, here, [locale.text("tg.deleted")])
-        elif kind == "h":
+        elif kind == "h" and value == "no":
+            await answer.send()
             await self._record(query, locale.text("tg.delete_no"), here)
             await self._send_texts(bot, here, [locale.text("tg.delete_kept")])
         elif kind == "l" and value in self.locales:
             here.locale = self.locales[value]
             if here.consented:
                 await self.store.update_chat(here.key, language=value)
+            await answer.send()
             await self._record(query, LANGUAGE_NAMES.get(value, value), here)
             await self._send_texts(bot, here, [here.locale.text("tg.language_set")])
             await self._show_current(bot, here)
         else:
+            await answer.send(locale.text("tg.forged"))
             await self._show_current(bot, here)
-            return locale.text("tg.forged")
-        return None
 
-    async def _on_press(self, press: ButtonPress, query: Any, update_id: int, here: Chat,
-                        bot: Any) -> str | None:
+    async def _on_press(self, press: ButtonPress, update: Update, here: Chat, bot: Any,
+                        answer: _Answer) -> None:
+        if await self.conversations.current(here.key) is None:
+            await answer.send(here.locale.text("error.stale_button"))  # e.g. after /batal
+            await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+            return
         place = (press.node_id, press.step)
         given: Input = {Action.CHOOSE: lambda: Choose(press.option_id, at=place),
                         Action.TOGGLE: lambda: Toggle(press.option_id, at=place),
                         Action.DONE: lambda: Submit(at=place)}[press.action]()
-        turn = await self.conversations.handle(here.key, given, update_id=update_id,
+        turn = await self.conversations.handle(here.key, given, update_id=update.update_id,
                                                session_id=press.session)
         step = turn.step
-        if turn.duplicate:
-            return here.locale.text("tg.already_recorded")
-        if step.kind is StepKind.STALE:
-            if _repeats_last_answer(step, press):
-                return here.locale.text("tg.already_recorded")  # a double tap
+        if turn.duplicate or step is None:
+            await answer.send(here.locale.text("tg.already_recorded"))
             await self._show(bot, here, turn)
-            return here.locale.text("error.stale_button")
+            return
+        if step.kind is StepKind.STALE:
+            if press.session == turn.session_id and _repeats_last_answer(step, press):
+                await answer.send(here.locale.text("tg.already_recorded"))  # a double tap
+                return
+            await answer.send(here.locale.text("error.stale_button"))
+            await self._show_current(bot, here)
+            return
         if step.kind is StepKind.TOGGLED and step.prompt is not None:
+            await answer.send()
             question = compose(step, here.locale)[1]
-            await self._edit_markup(query, _answer_keyboard(question, turn.session_id,
-                                                            here.locale))
-            return None
+            await self._edit_markup(update.callback_query,
+                                    _answer_keyboard(question, turn.session_id, here.locale),
+                                    here)
+            return
         if step.kind is StepKind.INVALID:
-            return _first_text(step, here.locale)
-        if step.answer is not None and step.asked is not None:
-            await self._record(query, answer_label(step.asked, step.answer.value, here.locale),
-                               here)
+            await answer.send(_first_text(step, here.locale))
+            if step.said and step.said[0].key == "error.not_an_option":
+                await self._show_current(bot, here)  # a well-formed but unknown option
+            return
+        await answer.send()
+        message = update.callback_query.message
+        if step.answer is not None and message is not None:
+            await self._record_answer(bot, here, message.message_id, step)
         await self._show(bot, here, turn)
-        return None
 
     # --- showing ----------------------------------------------------------------------
 
     async def _show(self, bot: Any, here: Chat, turn: Turn) -> None:
-        """Send what a step says, then its question (as buttons) or its result."""
+        """Send what a step says, then its question (as buttons) or its result.
+
+        A repeated update (Telegram redelivers after a crash) shows where the runner stands,
+        since the reply to the first delivery may never have gone out.
+        """
+        if turn.step is None:
+            return
+        if turn.duplicate:
+            await self._show_current(bot, here)
+            return
         messages, question = compose(turn.step, here.locale)
         for message in messages:
             for part in fit_telegram(message):
                 await self._send(bot, here, part)
         if question is not None:
-            await self._send(bot, here, _question_html(question),
-                             _answer_keyboard(question, turn.session_id, here.locale))
+            await self._send_question(bot, here, question, turn.session_id)
         elif turn.step.outcome is not None:
+            self._last_question.pop(here.id, None)
             await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
 
     async def _show_current(self, bot: Any, here: Chat) -> None:
@@ -368,11 +420,22 @@ class KebasTelegram:
             return
         current = await self.conversations.current(here.key)
         if current is not None and current.step.prompt is not None:
-            messages, question = compose(current.step, here.locale)
-            await self._send(bot, here, _question_html(question),
-                             _answer_keyboard(question, current.session_id, here.locale))
+            question = compose(current.step, here.locale)[1]
+            await self._send_question(bot, here, question, current.session_id)
+        elif current is not None and current.step.outcome is not None:
+            summary = outcome_messages(current.step.outcome, here.locale)[0]
+            for part in fit_telegram(summary):
+                await self._send(bot, here, part)
+            await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
         else:
             await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+
+    async def _send_question(self, bot: Any, here: Chat, question: Question,
+                             session_id: int) -> None:
+        sent = await self._send(bot, here, _question_html(question),
+                                _answer_keyboard(question, session_id, here.locale))
+        if sent is not None:
+            self._last_question[here.id] = sent.message_id
 
     async def _ask_consent(self, bot: Any, here: Chat, again: bool) -> None:
         locale = here.locale
@@ -381,77 +444,120 @@ class KebasTelegram:
             [(locale.text("tg.consent_agree"), "k:agree"),
              (locale.text("tg.consent_decline"), "k:decline")]))
 
+    async def _record_answer(self, bot: Any, here: Chat, message_id: int, step: Step) -> None:
+        """Turn the answered question into a record of the answer, without buttons."""
+        if step.asked is None or step.answer is None:
+            return
+        question = _question_html(question_of(step.asked, here.locale))
+        label = answer_label(step.asked, step.answer.value, here.locale)
+        text = f"{question}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
+        await self._edit(here, bot.edit_message_text(text, chat_id=here.id,
+                                                     message_id=message_id))
+        if self._last_question.get(here.id) == message_id:
+            del self._last_question[here.id]
+
     async def _record(self, query: Any, label: str, here: Chat) -> None:
-        """Turn the pressed question into a record of the answer, without buttons."""
+        """Show the choice made on a control message (consent, language...), without buttons."""
         message = query.message
         if message is None or not getattr(message, "text", None):
             return
-        question = message.text_html if hasattr(message, "text_html") else _escape(message.text)
-        text = f"{question}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
-        try:
-            await query.edit_message_text(text)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.info("could not edit the answered question: %s", exc.message)
-        except Forbidden as exc:
-            raise _Blocked() from exc
+        text = f"{message.text_html}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
+        await self._edit(here, query.edit_message_text(text))
 
-    async def _edit_markup(self, query: Any, markup: InlineKeyboardMarkup) -> None:
+    async def _edit_markup(self, query: Any, markup: InlineKeyboardMarkup, here: Chat) -> None:
+        await self._edit(here, query.edit_message_reply_markup(markup))
+
+    async def _edit(self, here: Chat, editing: Awaitable[Any]) -> None:
+        """Edits are cosmetic: a failure is logged and the conversation goes on."""
         try:
-            await query.edit_message_reply_markup(markup)
-        except BadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.info("could not update the ticks: %s", exc.message)
+            await editing
+        except Forbidden as exc:
+            await self._mark_blocked(here)
+            raise _Blocked() from exc
+        except TelegramError as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("could not edit a message in chat %s: %s", here.id,
+                         type(exc).__name__)
 
     async def _send_texts(self, bot: Any, here: Chat, texts: list[str]) -> None:
         for text in texts:
             await self._send(bot, here, _escape(text))
 
     async def _send(self, bot: Any, here: Chat, text: str,
-                    markup: InlineKeyboardMarkup | None = None) -> None:
-        """Send, retrying network trouble briefly; a runner who blocked us is marked, not retried."""
-        for attempt in range(3):
+                    markup: InlineKeyboardMarkup | None = None) -> TgMessage:
+        """Send, retrying network trouble and flood waits a few times, then give up loudly.
+
+        A runner who blocked us is marked and not retried.
+        """
+        attempts = 4
+        for attempt in range(1, attempts + 1):
             try:
-                await bot.send_message(here.id, text, reply_markup=markup)
-                return
+                return await bot.send_message(here.id, text, reply_markup=markup)
             except Forbidden as exc:
-                if here.consented:
-                    await self.store.update_chat(here.key, blocked_at=self.store.now())
+                await self._mark_blocked(here)
                 raise _Blocked() from exc
             except BadRequest:
                 raise
-            except RetryAfter as exc:
-                await asyncio.sleep(_seconds(exc.retry_after))
-            except NetworkError as exc:
-                if attempt == 2:
+            except (RetryAfter, NetworkError) as exc:
+                if attempt == attempts:
                     raise
-                log.info("sending failed (%s); retrying", type(exc).__name__)
-                await asyncio.sleep(0.5 * (attempt + 1))
+                pause = _seconds(exc.retry_after) if isinstance(exc, RetryAfter) \
+                    else 0.5 * attempt
+                log.info("sending to chat %s failed (%s); retrying in %.1f s", here.id,
+                         type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def _mark_blocked(self, here: Chat) -> None:
+        if here.consented:
+            await self.store.update_chat(here.key, blocked_at=self.store.now())
 
     # --- errors -----------------------------------------------------------------------
 
     async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Log the failure (never the runner's words) and apologise: never leave them in silence."""
+        """Log the failure and apologise: never leave a runner in silence.
+
+        The log gets the error's type and where it happened, not its message, which may
+        quote what the runner typed.
+        """
         error = context.error
-        log.error("handling update %s failed: %s", getattr(update, "update_id", "?"),
-                  type(error).__name__, exc_info=(type(error), error, error.__traceback__)
-                  if error else None)
+        where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+        log.error("handling update %s failed: %s\n%s", getattr(update, "update_id", "?"),
+                  type(error).__name__, where.rstrip())
         if not isinstance(update, Update) or update.effective_chat is None \
                 or update.effective_chat.type != ChatType.PRIVATE:
             return
         locale = self.locales[pick_language(
             update.effective_user.language_code if update.effective_user else None,
             self.locales)]
-        try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
-        except TelegramError:
-            pass
+        if update.callback_query is not None:
+            await _answer_quietly(update.callback_query)
         try:
             await context.bot.send_message(update.effective_chat.id,
                                            _escape(locale.text("tg.sorry")))
         except TelegramError as exc:
             log.warning("could not apologise: %s", type(exc).__name__)
+
+
+class _Answer:
+    """Answers a callback query once, with the first text given (a toast), or none."""
+
+    def __init__(self, query: Any) -> None:
+        self.query = query
+        self.done = False
+
+    async def send(self, text: str | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            await self.query.answer(text=text[:200] if text else None)
+        except TelegramError as exc:  # too late or answered twice: nothing to do
+            log.info("could not answer a button press: %s", type(exc).__name__)
+
+
+async def _answer_quietly(query: Any) -> None:
+    await _Answer(query).send()
 
 
 # --- rendering ------------------------------------------------------------------------
@@ -467,21 +573,34 @@ def render_html(message: Message) -> str:
 
 
 def fit_telegram(message: Message, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """The message as HTML parts of at most `limit` visible characters, split between lines."""
+    """The message as HTML parts of at most `limit` visible characters, split between lines.
+
+    Telegram counts UTF-16 code units, so an emoji may count twice.
+    """
     parts: list[list[Line]] = [[]]
     size = 0
     for line in message.lines:
         for piece in _chunks(line.text, limit):
-            if parts[-1] and size + len(piece) + 1 > limit:
+            if parts[-1] and size + _units(piece) + 1 > limit:
                 parts.append([])
                 size = 0
             parts[-1].append(Line(piece, line.strong))
-            size += len(piece) + 1
+            size += _units(piece) + 1
     return [render_html(Message(tuple(lines))) for lines in parts if lines]
 
 
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
 def _chunks(text: str, limit: int) -> list[str]:
-    return [text[start:start + limit] for start in range(0, len(text), limit)] or [""]
+    pieces, piece = [], ""
+    for character in text:
+        if _units(piece) + _units(character) > limit:
+            pieces.append(piece)
+            piece = ""
+        piece += character
+    return pieces + [piece]
 
 
 def _question_html(question: Question) -> str:
