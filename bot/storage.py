@@ -116,6 +116,16 @@ MIGRATIONS: list[list[str]] = [
             updated_at TEXT NOT NULL
         )""",
     ],
+    [
+        # Updates received but not yet handled: written before Telegram is told we have them,
+        # deleted once handled, replayed after a crash. Short-lived by design.
+        """CREATE TABLE inbox (
+            update_id INTEGER PRIMARY KEY,
+            chat_key TEXT,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+    ],
 ]
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -296,6 +306,7 @@ class SQLiteStore:
             ("DELETE FROM sessions WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
         ])
         return counts[0]
 
@@ -325,6 +336,22 @@ class SQLiteStore:
             f"VALUES (?, {', '.join('?' for _ in names)}, ?) ON CONFLICT (chat_key) DO UPDATE "
             f"SET {assignments}{', ' if names else ''}updated_at = excluded.updated_at",
             (chat_key, *changes.values(), now))])
+
+    async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
+        """Keep an update until it is handled; False if it is already kept (a redelivery)."""
+        counts = await self._transaction([(
+            "INSERT OR IGNORE INTO inbox (update_id, chat_key, payload, received_at) "
+            "VALUES (?, ?, ?, ?)", (update_id, chat_key, payload, _stamp(self._clock())))])
+        return counts[0] == 1
+
+    async def inbox_done(self, update_id: int) -> None:
+        await self._transaction([("DELETE FROM inbox WHERE update_id = ?", (update_id,))])
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        """Updates received but never handled (the process stopped), oldest first."""
+        async with self._lock, self.db.execute(
+                "SELECT update_id, payload FROM inbox ORDER BY update_id") as cursor:
+            return [(int(update_id), payload) for update_id, payload in await cursor.fetchall()]
 
     def now(self) -> str:
         return _stamp(self._clock())

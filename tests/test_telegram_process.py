@@ -147,3 +147,46 @@ async def test_a_database_path_that_cannot_be_created_is_explained(fake, tmp_pat
     assert process.returncode == 1
     assert b"cannot create the database" in err and b"KEBAS_DB" in err
     assert b"Traceback" not in err
+
+
+class HoldingFake(FakeBotAPI):
+    """A Bot API whose sendMessage can hang, as a slow network does, until released."""
+
+    hold = False
+
+    async def _api_sendMessage(self, params):
+        while self.hold:
+            await asyncio.sleep(0.05)
+        return await super()._api_sendMessage(params)
+
+
+async def test_kill_9_loses_no_update_that_was_confirmed_but_not_yet_handled(tmp_path):
+    fake = await HoldingFake().start()
+    db = tmp_path / "kebas.sqlite3"
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    try:
+        await ready(fake, 0)
+        runner = Runner(fake, 203)
+        await runner.agree()
+        await runner.choose_many("none")
+        question = runner.question()
+        fake.hold = True  # the reply to the next answer hangs...
+        answer = fake.press(203, question.message_id, runner.data_for("no", question))
+        await fake.wait_for(lambda: fake.press_answered(answer))
+        help_request = fake.send_text(203, "/bantuan")  # ...and this waits behind it
+        await fake.wait_for(lambda: any(int(c.params.get("offset") or 0) > help_request
+                                        for c in fake.calls_of("getUpdates")))
+        process.kill()  # Telegram now believes both updates were delivered
+        await process.wait()
+        fake.hold = False
+        polls = len(fake.calls_of("getUpdates"))
+        process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+        await ready(fake, polls)
+        await fake.wait_for(lambda: any("/kembali" in m.text for m in runner.sent), timeout=30)
+        await fake.wait_for(lambda: runner.node() == "a45_leg", timeout=30)
+    finally:
+        process.terminate()
+        await process.wait()
+        await fake.stop()
+    assert rows(db, "SELECT COUNT(*) FROM answers WHERE node = 'a3_saddle'") == [(1,)]
+    assert rows(db, "SELECT COUNT(*) FROM inbox") == [(0,)], "handled updates leave the inbox"

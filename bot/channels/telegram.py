@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
 import logging
 import os
 import re
@@ -86,6 +87,34 @@ class PerChatUpdates(BaseUpdateProcessor):
         pass
 
 
+class DurableUpdates(asyncio.Queue):
+    """The queue PTB's Updater fills: each update is on disk before Telegram hears we have it.
+
+    The Updater confirms a batch (next getUpdates offset) as soon as it is queued, not when
+    it is handled; so a SIGKILL could otherwise lose queued updates. Handled updates are
+    deleted (`KebasTelegram.on_update`); leftovers are replayed at start (`replay`).
+    """
+
+    def __init__(self, store: SessionStore) -> None:
+        super().__init__()
+        self.store = store
+
+    async def put(self, item: object) -> None:
+        if isinstance(item, Update):
+            chat = item.effective_chat
+            fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}" if chat else None,
+                                               item.to_json())
+            if not fresh:
+                return  # Telegram sent it again while we still hold it
+        await super().put(item)
+
+    async def replay(self, bot: Any) -> int:
+        pending = await self.store.inbox_pending()
+        for _update_id, payload in pending:
+            await super().put(Update.de_json(json.loads(payload), bot))
+        return len(pending)
+
+
 @dataclass
 class Chat:
     """One private chat while an update is handled: where to send, in which language."""
@@ -106,6 +135,7 @@ class KebasTelegram:
         self.locales = locales
         self.store = store
         self.conversations = Conversations(dialog, store)
+        self.updates = DurableUpdates(store)
         self._told_not_private: set[int] = set()
         # chat id -> the message holding its current question, to record a typed answer there
         self._last_question: dict[int, int] = {}
@@ -116,6 +146,7 @@ class KebasTelegram:
         app = (ApplicationBuilder().token(token).base_url(base_url)
                .base_file_url(base_file_url)
                .concurrent_updates(PerChatUpdates())
+               .update_queue(self.updates)
                .rate_limiter(AIORateLimiter(max_retries=3))
                .defaults(Defaults(parse_mode=ParseMode.HTML,
                                   link_preview_options=LinkPreviewOptions(is_disabled=True)))
@@ -138,6 +169,12 @@ class KebasTelegram:
     # --- every update -----------------------------------------------------------------
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        try:
+            await self._handle(update, context)
+        finally:
+            await self.store.inbox_done(update.update_id)
+
+    async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
         query = update.callback_query
         if update.my_chat_member is not None:
@@ -666,6 +703,9 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
 
     async def open_store(application: Application) -> None:
         await store.open()
+        replayed = await kebas.updates.replay(application.bot)
+        if replayed:
+            log.info("replaying %d updates received before the last stop", replayed)
         await kebas.announce_commands(application)
 
     async def close_store(_application: Application) -> None:
