@@ -12,7 +12,7 @@ import difflib
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from bot import buttons, graph
+from bot import buttons, graph, proofs
 from bot.conditions import fact_tests, test_values
 from bot.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
 from bot.loader import Bundle, LoadedDialog
@@ -35,6 +35,52 @@ def check_bundle(bundle: Bundle) -> list[Problem]:
     problems.extend(check_dialog_ids_unique(bundle))
     problems.extend(check_locales(bundle))
     return sort_problems(problems)
+
+
+def check_and_prove(bundle: Bundle) -> tuple[list[Problem], list[tuple[LoadedDialog, Any]]]:
+    """`kebas check`: the checks, then, when they pass, the safety proofs over every path."""
+    problems = check_bundle(bundle)
+    if has_errors(problems):
+        return problems, []
+    reports = []
+    for loaded in bundle.dialogs:
+        try:
+            report = proofs.prove(loaded.dialog)
+        except proofs.ProofTooLarge as exc:
+            problems.append(error(loaded.position("nodes"), f"the dialog has more than "
+                                  f"{exc.args[0]} distinct situations; the safety proofs "
+                                  f"cannot cover it", "split it, or make fewer answers "
+                                  "matter to later conditions"))
+            continue
+        reports.append((loaded, report))
+        problems.extend(proof_problems(loaded, report))
+    return sort_problems(problems), reports
+
+
+def proof_problems(loaded: LoadedDialog, report: Any) -> list[Problem]:
+    dialog = loaded.dialog
+    problems = []
+    if not report.screening_declared:
+        problems.append(warning(loaded.position("start"), "no 'screening:' questions are "
+                                "declared, so 'screening comes first' is not proven",
+                                "list the red-flag screening questions under 'screening:'"))
+    for violation in report.violations:
+        kind, ident = violation.where
+        if kind == "red_flag":
+            index = next(i for i, f in enumerate(dialog.red_flags) if f.id == ident)
+            position = loaded.position("red_flags", index, "id")
+        else:
+            index = next(i for i, n in enumerate(dialog.nodes) if n.id == ident)
+            position = loaded.position("nodes", index, "id")
+        problems.append(error(position, f"safety proof ({violation.prop}) fails: "
+                              f"{violation.message}",
+                              "the shortest answers that reach it, as a scenario:\n"
+                              + _indent(violation.scenario(), 6)))
+    return problems
+
+
+def _indent(text: str, spaces: int) -> str:
+    return "\n".join(" " * spaces + line for line in text.splitlines())
 
 
 # --- ids --------------------------------------------------------------------------------
@@ -108,6 +154,11 @@ def check_transitions(loaded: LoadedDialog) -> list[Problem]:
         if target not in dialog.node_by_id:
             problems.append(error(loaded.position(*path), f"'{target}' is not a node",
                                   _suggest(target, known, "add a node with that id")))
+    for i, node_id in enumerate(dialog.screening):
+        if not is_question(dialog.node_by_id.get(node_id)):
+            problems.append(error(loaded.position("screening", i), f"screening names "
+                                  f"'{node_id}', which is not a question",
+                                  _suggest(node_id, known, "list question ids only")))
     for i, flag in enumerate(dialog.red_flags):
         if flag.stop_at is None:
             continue

@@ -13,7 +13,7 @@ import json
 import sys
 from pathlib import Path
 
-from bot.checks import check_bundle, has_errors
+from bot.checks import check_and_prove, has_errors
 from bot.i18n import pick_language
 from bot.loader import Bundle, default_paths, load_bundle
 from bot.model import dialog_json_schema
@@ -28,15 +28,21 @@ def _paths(values: list[str] | None) -> list[Path]:
     return [Path(value) for value in values] if values else default_paths()
 
 
-def load_checked(paths: list[Path]) -> tuple[Bundle, list[Problem]]:
+def load_checked(paths: list[Path]) -> tuple[Bundle, list[Problem], list]:
     bundle = load_bundle(paths)
-    return bundle, check_bundle(bundle)
+    problems, reports = check_and_prove(bundle)
+    return bundle, problems, reports
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    bundle, problems = load_checked(_paths(args.paths))
+    bundle, problems, reports = load_checked(_paths(args.paths))
     for problem in problems:
         print(problem)
+    for loaded, report in reports:
+        verdict = "hold" if report.holds else "FAIL"
+        print(f"safety proofs a-e {verdict} for {loaded.dialog.id} v{loaded.dialog.version}: "
+              f"{report.paths:,} distinct answer paths ({report.states:,} states explored); "
+              f"longest path {report.longest_questions} questions")
     errors = sum(problem.is_error for problem in problems)
     warnings = len(problems) - errors
     dialogs = ", ".join(f"{d.dialog.id} v{d.dialog.version}" for d in bundle.dialogs) or "none"
@@ -47,7 +53,7 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def load_usable(paths: list[Path]) -> Bundle | None:
     """The bundle if it has no errors; otherwise print them and say how to find out more."""
-    bundle, problems = load_checked(paths)
+    bundle, problems, _reports = load_checked(paths)
     errors = [problem for problem in problems if problem.is_error]
     if errors:
         for problem in errors:

@@ -8,7 +8,7 @@ yet makes its test false.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from bot.model import Condition, Facts, Range
@@ -16,36 +16,75 @@ from bot.model import Condition, Facts, Range
 ConditionPath = tuple[str | int, ...]
 
 
+Predicate = Callable[[Facts], bool]
+_COMPILED: dict[int, tuple[Condition, Predicate]] = {}
+
+
 def holds(condition: Condition, facts: Facts) -> bool:
-    for fact, test in condition.tests.items():
-        if not _test_holds(facts.get(fact), test):
-            return False
-    if condition.all is not None and not all(holds(part, facts) for part in condition.all):
-        return False
-    if condition.any is not None and not any(holds(part, facts) for part in condition.any):
-        return False
-    if condition.not_ is not None and holds(condition.not_, facts):
-        return False
-    return True
+    return compiled(condition)(facts)
 
 
-def _test_holds(value: Any, test: Any) -> bool:
-    if value is None:
-        return False
+def compiled(condition: Condition) -> Predicate:
+    """The condition as a function of the facts, built once per condition object."""
+    entry = _COMPILED.get(id(condition))
+    if entry is None or entry[0] is not condition:
+        entry = (condition, _compile(condition))
+        _COMPILED[id(condition)] = entry
+    return entry[1]
+
+
+def _compile(condition: Condition) -> Predicate:
+    parts: list[Predicate] = [_compile_test(fact, test)
+                              for fact, test in condition.tests.items()]
+    if condition.all is not None:
+        every = [_compile(part) for part in condition.all]
+        parts.append(lambda facts: all(part(facts) for part in every))
+    if condition.any is not None:
+        some = [_compile(part) for part in condition.any]
+        parts.append(lambda facts: any(part(facts) for part in some))
+    if condition.not_ is not None:
+        negated = _compile(condition.not_)
+        parts.append(lambda facts: not negated(facts))
+    if len(parts) == 1:
+        return parts[0]
+    return lambda facts: all(part(facts) for part in parts)
+
+
+def _compile_test(fact: str, test: Any) -> Predicate:
     if isinstance(test, Range):
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        low = float("-inf") if test.min is None else test.min
+        high = float("inf") if test.max is None else test.max
+
+        def in_range(facts: Facts) -> bool:
+            value = facts.get(fact)
+            return (isinstance(value, (int, float)) and not isinstance(value, bool)
+                    and low <= value <= high)
+        return in_range
+    values = test_values(test)
+    if all(isinstance(value, str) for value in values):
+        words = frozenset(values)  # a word never equals a number or true/false: no tagging
+
+        def matches_word(facts: Facts) -> bool:
+            value = facts.get(fact)
+            if isinstance(value, list):
+                return not words.isdisjoint(value)
+            return isinstance(value, str) and value in words
+        return matches_word
+    wanted = frozenset(_key(value) for value in values)
+
+    def matches(facts: Facts) -> bool:
+        value = facts.get(fact)
+        if value is None:
             return False
-        return (test.min is None or value >= test.min) and (test.max is None or value <= test.max)
-    wanted = test if isinstance(test, list) else [test]
-    if isinstance(value, list):
-        return any(_same(item, expected) for item in value for expected in wanted)
-    return any(_same(value, expected) for expected in wanted)
+        if isinstance(value, list):
+            return any(_key(item) in wanted for item in value)
+        return _key(value) in wanted
+    return matches
 
 
-def _same(value: Any, expected: Any) -> bool:
+def _key(value: Any) -> tuple[bool, Any]:
     # True == 1 in Python; a fact set to true must not match a test for the number 1.
-    return type(value) is type(expected) and value == expected if isinstance(
-        value, bool) or isinstance(expected, bool) else value == expected
+    return (isinstance(value, bool), value)
 
 
 def fact_tests(condition: Condition, path: ConditionPath = ()

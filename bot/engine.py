@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any, Union
 
-from bot.conditions import holds
+from bot.conditions import facts_read, holds
 from bot.model import (Dialog, Facts, InfoNode, MultiQuestion, NumberQuestion, OutcomeNode,
                        TriageLevel, is_question, options_of)
 
@@ -195,8 +195,8 @@ class Step:
 
 def start(dialog: Dialog) -> Step:
     state = _fresh(dialog)
-    said = _enter(dialog, state, dialog.start)
-    return _show(dialog, state, StepKind.STARTED, said)
+    said, outcome = _enter(dialog, state, dialog.start)
+    return _show(dialog, state, StepKind.STARTED, said, outcome=outcome)
 
 
 def step(dialog: Dialog, state: State, given: Input) -> Step:
@@ -280,15 +280,36 @@ def derive_facts(dialog: Dialog, answers: list[dict[str, Any]]) -> Facts:
     facts: Facts = {}
     for answer in answers:
         node = dialog.node_by_id.get(answer["node"])
-        if node is None:
-            continue
-        value = answer["value"]
-        facts[node.id] = value
-        chosen = set(value) if isinstance(value, list) else {value}
-        for option in options_of(node):
-            if option.id in chosen:
-                facts.update(option.set)
+        if node is not None:
+            facts.update(_facts_of(node, answer["value"]))
     return facts
+
+
+def _facts_of(node: Any, value: Any) -> Facts:
+    """The facts one answer sets: the question's own, then what its chosen options set."""
+    facts: Facts = {node.id: value}
+    chosen = set(value) if isinstance(value, list) else {value}
+    for option in options_of(node):
+        if option.id in chosen:
+            facts.update(option.set)
+    return facts
+
+
+_FLAG_INDEX: dict[int, tuple[Dialog, dict[str, list[Any]]]] = {}
+
+
+def _flags_reading(dialog: Dialog, facts: set[str]) -> list[Any]:
+    """Red flags whose condition reads any of these facts, in the dialog's order."""
+    entry = _FLAG_INDEX.get(id(dialog))
+    if entry is None or entry[0] is not dialog:
+        index: dict[str, list[Any]] = {}
+        for flag in dialog.red_flags:
+            for fact in facts_read(flag.when):
+                index.setdefault(fact, []).append(flag)
+        entry = (dialog, index)
+        _FLAG_INDEX[id(dialog)] = entry
+    found = {id(flag) for fact in facts for flag in entry[1].get(fact, [])}
+    return [flag for flag in dialog.red_flags if id(flag) in found]
 
 
 # --- number answers ---------------------------------------------------------------------
@@ -388,19 +409,29 @@ def _submit_many(dialog: Dialog, state: State, node: MultiQuestion, chosen: tupl
 
 def _accept(dialog: Dialog, state: State, node: Any, value: Any) -> Step:
     asked = _prompt(dialog, state, node)
-    said, fired = _record(dialog, state, node, value)
+    said, fired, outcome = _record(dialog, state, node, value)
     return replace(_show(dialog, state, StepKind.ANSWERED, said, answer=Answer(node.id, value),
-                         fired=fired), asked=asked)
+                         fired=fired, outcome=outcome), asked=asked)
 
 
 def _record(dialog: Dialog, state: State, node: Any, value: Any
-            ) -> tuple[tuple[Say, ...], tuple[RedFlagView, ...]]:
-    """Store an answer, fire red flags that just became true, and move on."""
+            ) -> tuple[tuple[Say, ...], tuple[RedFlagView, ...], Outcome | None]:
+    """Store an answer, fire red flags that just became true, and move on.
+
+    Only red flags reading a fact this answer set can have become true: the others saw the
+    same facts at the previous answer and stayed false.
+    """
+    answered_before = any(answer["node"] == node.id for answer in state["answers"])
     state["answers"].append({"node": node.id, "value": value})
     state["draft"] = []
-    facts = derive_facts(dialog, state["answers"])
+    if answered_before:  # a loop asked it again: earlier `set` facts may no longer apply
+        facts = derive_facts(dialog, state["answers"])
+    else:
+        facts = dict(state["facts"])
+        facts.update(_facts_of(node, value))
     state["facts"] = facts
-    fired = [flag for flag in dialog.red_flags
+    changed = set(_facts_of(node, value))
+    fired = [flag for flag in _flags_reading(dialog, changed)
              if flag.id not in state["fired"] and holds(flag.when, facts)]
     state["fired"].extend(flag.id for flag in fired)
     said = tuple(Say(flag.advice, SayKind.RED_FLAG, title=flag.title, level=flag.level)
@@ -408,9 +439,11 @@ def _record(dialog: Dialog, state: State, node: Any, value: Any
     views = tuple(_flag_view(flag) for flag in fired)
     stopping = [flag for flag in fired if flag.stop_at]
     if stopping:
-        most_urgent = max(stopping, key=lambda flag: flag.level.rank)
-        return said + _enter(dialog, state, most_urgent.stop_at), views
-    return said + _enter(dialog, state, _next_of(node, facts)), views
+        target = max(stopping, key=lambda flag: flag.level.rank).stop_at
+    else:
+        target = _next_of(node, facts)
+    entered, outcome = _enter(dialog, state, target)
+    return said + entered, views, outcome
 
 
 def _next_of(node: Any, facts: Facts) -> str:
@@ -420,7 +453,8 @@ def _next_of(node: Any, facts: Facts) -> str:
     return node.next
 
 
-def _enter(dialog: Dialog, state: State, node_id: str) -> tuple[Say, ...]:
+def _enter(dialog: Dialog, state: State, node_id: str
+           ) -> tuple[tuple[Say, ...], Outcome | None]:
     """Arrive at a node; info nodes are said and passed straight through."""
     said: list[Say] = []
     passed: set[str] = set()
@@ -432,11 +466,9 @@ def _enter(dialog: Dialog, state: State, node_id: str) -> tuple[Say, ...]:
         said.append(Say(node.text))
         node = dialog.node(_next_of(node, state["facts"]))
     state["node"] = node.id
-    if isinstance(node, OutcomeNode):
-        state["outcome"] = _outcome(dialog, state, node).summary()
-    else:
-        state["outcome"] = None
-    return tuple(said)
+    outcome = _outcome(dialog, state, node) if isinstance(node, OutcomeNode) else None
+    state["outcome"] = outcome.summary() if outcome else None
+    return tuple(said), outcome
 
 
 def _flag_view(flag: Any) -> RedFlagView:
@@ -482,11 +514,12 @@ def _prompt(dialog: Dialog, state: State, node: Any) -> Prompt:
 
 
 def _show(dialog: Dialog, state: State, kind: StepKind, said: tuple[Say, ...],
-          answer: Answer | None = None, fired: tuple[RedFlagView, ...] = ()) -> Step:
+          answer: Answer | None = None, fired: tuple[RedFlagView, ...] = (),
+          outcome: Outcome | None = None) -> Step:
     node = dialog.node(state["node"])
     if isinstance(node, OutcomeNode):
-        return Step(kind, state, said, outcome=_outcome(dialog, state, node), answer=answer,
-                    fired=fired)
+        return Step(kind, state, said, outcome=outcome or _outcome(dialog, state, node),
+                    answer=answer, fired=fired)
     if not is_question(node):
         raise DialogBroken(f"the session stands on '{node.id}', which is not a question")
     return Step(kind, state, said, prompt=_prompt(dialog, state, node), answer=answer,

@@ -253,6 +253,9 @@ class Dialog(_Strict):
     version: int = Field(ge=1)
     title: TextKey
     start: Identifier
+    screening: list[Identifier] = Field(
+        default_factory=list,
+        description="the red-flag screening questions; kebas check proves they come first")
     texts: Texts
     scoring: Scoring = Field(default_factory=Scoring)
     nodes: list[Node] = Field(min_length=1)

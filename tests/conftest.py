@@ -35,3 +35,12 @@ def shipped() -> Bundle:
 async def store(tmp_path: Path):
     async with SQLiteStore(tmp_path / "kebas.sqlite3") as opened:
         yield opened
+
+
+def expected_line(case: str) -> int:
+    """The line a broken sample says its first problem is reported at (`# expect: LINE ...`)."""
+    for path in sorted((DATA.parent / "broken" / case).rglob("*.yaml")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.startswith("# expect: ") and line.split()[2].isdigit():
+                return int(line.split()[2])
+    raise AssertionError(f"no '# expect:' line in {case}")

@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 
 
+from conftest import expected_line
+
 from bot.channels.console import ConsoleChat
 from bot.conversation import Conversations
 from bot.storage import SQLiteStore
@@ -130,5 +132,6 @@ def test_chat_refuses_a_broken_dialog_with_the_problems(tmp_path):
     broken = ROOT / "tests" / "broken" / "unknown_key" / "dialogs"
     result = run_chat(tmp_path, "1\n", str(broken), str(ROOT / "docs" / "example" / "locales"))
     assert result.returncode == 1
-    assert "contoh.yaml:22:" in result.stderr and "unknown key 'sett'" in result.stderr
+    line = expected_line("unknown_key")
+    assert f"contoh.yaml:{line}:" in result.stderr and "unknown key 'sett'" in result.stderr
     assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from conftest import expected_line
 from fakebotapi import TOKEN, FakeBotAPI
 from telegram_support import Runner, rows
 
@@ -108,7 +109,8 @@ async def test_run_refuses_a_broken_dialog(fake, tmp_path):
         for key in env_extra:
             os.environ.pop(key)
     assert process.returncode == 1
-    assert b"contoh.yaml:24:" in err and b"'agee' is not a node" in err
+    line = expected_line("unknown_transition")
+    assert f"contoh.yaml:{line}:".encode() in err and b"'agee' is not a node" in err
     assert b"not starting the bot" in err and b"Traceback" not in err
     assert fake.calls == [], "it never contacted Telegram"
 
