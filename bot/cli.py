@@ -129,6 +129,47 @@ def _default_user() -> str:
         return "local"
 
 
+def cmd_scenarios(args: argparse.Namespace) -> int:
+    from bot.scenarios import coverage, load_scenarios, run_scenario
+    content = default_paths()
+    bundle = load_usable(content)
+    if bundle is None:
+        return EXIT_PROBLEMS
+    files = [Path(value) for value in args.files] or [content[0] / "scenarios"]
+    scenarios, problems = load_scenarios(files)
+    for problem in problems:
+        print(problem)
+    if any(problem.is_error for problem in problems):
+        return EXIT_PROBLEMS
+    results_by_dialog: dict[str, list] = {}
+    failed = 0
+    for loaded in scenarios:
+        try:
+            dialog = bundle.dialog(loaded.scenario.dialog)
+        except KeyError:
+            print(f"{loaded.position}: scenario '{loaded.scenario.name}' names the unknown "
+                  f"dialog '{loaded.scenario.dialog}'")
+            failed += 1
+            continue
+        locale = bundle.locales.get(loaded.scenario.language)
+        if locale is None:
+            print(f"{loaded.position}: there is no locale '{loaded.scenario.language}'")
+            failed += 1
+            continue
+        result = run_scenario(dialog, locale, loaded)
+        results_by_dialog.setdefault(dialog.id, []).append(result)
+        if not result.passed:
+            failed += 1
+            print(result.report())
+            print()
+    print(f"{len(scenarios)} scenarios: {len(scenarios) - failed} passed, {failed} failed")
+    for dialog_id, results in results_by_dialog.items():
+        print(f"coverage of {dialog_id} by its {len(results)} scenarios:")
+        for line in coverage(bundle.dialog(dialog_id), results).lines():
+            print(f"  {line}")
+    return EXIT_PROBLEMS if failed else EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(dialog_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output == "-":
@@ -164,6 +205,12 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--env-file", default=".env",
                      help="settings file read before the environment (default .env)")
     run.set_defaults(func=cmd_run)
+
+    scenarios = commands.add_parser("scenarios", help="run maintainers' scenarios and report "
+                                    "coverage")
+    scenarios.add_argument("files", nargs="*", metavar="FILE",
+                           help="scenario files or folders (default: dialogs/scenarios/)")
+    scenarios.set_defaults(func=cmd_scenarios)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
     schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",

@@ -122,12 +122,16 @@ class Prompt:
         return (self.node_id, self.step)
 
 
+Evidence = tuple[tuple[str, Any], ...]  # (question id, answer) pairs behind a conclusion
+
+
 @dataclass(frozen=True)
 class RedFlagView:
     id: str
     title: str
     advice: str
     level: TriageLevel
+    because: Evidence = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +142,16 @@ class CauseView:
     todo: str
     points: int
     level: TriageLevel
+    because: Evidence = ()     # the answers behind the rules that gave points
+
+
+@dataclass(frozen=True)
+class LevelSource:
+    """What set the final triage level: a red flag, a cause, or the ending's own minimum."""
+
+    kind: str                  # "red_flag" | "cause" | "floor"
+    id: str
+    title: str | None          # text key, for red flags and causes
 
 
 @dataclass(frozen=True)
@@ -150,11 +164,21 @@ class Outcome:
     no_clear_cause: str | None     # key, when causes were wanted but none scored enough
     safety_net: str | None         # key, for every result that is not an emergency
     disclaimer: str
+    level_from: tuple[LevelSource, ...] = ()   # why the level is what it is
 
     def summary(self) -> dict[str, Any]:
+        """What is stored with the session: the result and the trace of why."""
         return {"node": self.node_id, "level": self.level.value,
-                "red_flags": [flag.id for flag in self.red_flags],
-                "causes": [{"id": cause.id, "points": cause.points} for cause in self.causes]}
+                "red_flags": [{"id": flag.id, "because": _listed(flag.because)}
+                              for flag in self.red_flags],
+                "causes": [{"id": cause.id, "points": cause.points,
+                            "because": _listed(cause.because)} for cause in self.causes],
+                "level_from": [{"kind": source.kind, "id": source.id}
+                               for source in self.level_from]}
+
+
+def _listed(evidence: Evidence) -> list[list[Any]]:
+    return [[node_id, value] for node_id, value in evidence]
 
 
 class StepKind(str, Enum):
@@ -184,6 +208,7 @@ class Step:
     answer: Answer | None = None          # the answer this step accepted, for the answer log
     asked: Prompt | None = None           # the question that answer answered
     fired: tuple[RedFlagView, ...] = ()   # red flags that fired on this step
+    passed: tuple[str, ...] = ()          # nodes entered on this step, ending where it stands
 
     @property
     def finished(self) -> bool:
@@ -195,8 +220,8 @@ class Step:
 
 def start(dialog: Dialog) -> Step:
     state = _fresh(dialog)
-    said, outcome = _enter(dialog, state, dialog.start)
-    return _show(dialog, state, StepKind.STARTED, said, outcome=outcome)
+    said, outcome, passed = _enter(dialog, state, dialog.start)
+    return replace(_show(dialog, state, StepKind.STARTED, said, outcome=outcome), passed=passed)
 
 
 def step(dialog: Dialog, state: State, given: Input) -> Step:
@@ -409,13 +434,13 @@ def _submit_many(dialog: Dialog, state: State, node: MultiQuestion, chosen: tupl
 
 def _accept(dialog: Dialog, state: State, node: Any, value: Any) -> Step:
     asked = _prompt(dialog, state, node)
-    said, fired, outcome = _record(dialog, state, node, value)
+    said, fired, outcome, passed = _record(dialog, state, node, value)
     return replace(_show(dialog, state, StepKind.ANSWERED, said, answer=Answer(node.id, value),
-                         fired=fired, outcome=outcome), asked=asked)
+                         fired=fired, outcome=outcome), asked=asked, passed=passed)
 
 
 def _record(dialog: Dialog, state: State, node: Any, value: Any
-            ) -> tuple[tuple[Say, ...], tuple[RedFlagView, ...], Outcome | None]:
+            ) -> tuple[tuple[Say, ...], tuple[RedFlagView, ...], Outcome | None, tuple[str, ...]]:
     """Store an answer, fire red flags that just became true, and move on.
 
     Only red flags reading a fact this answer set can have become true: the others saw the
@@ -436,14 +461,14 @@ def _record(dialog: Dialog, state: State, node: Any, value: Any
     state["fired"].extend(flag.id for flag in fired)
     said = tuple(Say(flag.advice, SayKind.RED_FLAG, title=flag.title, level=flag.level)
                  for flag in fired)
-    views = tuple(_flag_view(flag) for flag in fired)
+    views = tuple(_flag_view(dialog, flag, state) for flag in fired)
     stopping = [flag for flag in fired if flag.stop_at]
     if stopping:
         target = max(stopping, key=lambda flag: flag.level.rank).stop_at
     else:
         target = _next_of(node, facts)
-    entered, outcome = _enter(dialog, state, target)
-    return said + entered, views, outcome
+    entered, outcome, passed = _enter(dialog, state, target)
+    return said + entered, views, outcome, passed
 
 
 def _next_of(node: Any, facts: Facts) -> str:
@@ -454,25 +479,49 @@ def _next_of(node: Any, facts: Facts) -> str:
 
 
 def _enter(dialog: Dialog, state: State, node_id: str
-           ) -> tuple[tuple[Say, ...], Outcome | None]:
+           ) -> tuple[tuple[Say, ...], Outcome | None, tuple[str, ...]]:
     """Arrive at a node; info nodes are said and passed straight through."""
     said: list[Say] = []
-    passed: set[str] = set()
+    passed = [node_id]
     node = dialog.node(node_id)
     while isinstance(node, InfoNode):
-        if node.id in passed:
-            raise DialogBroken(f"info nodes loop for ever at '{node.id}'")
-        passed.add(node.id)
         said.append(Say(node.text))
         node = dialog.node(_next_of(node, state["facts"]))
+        if node.id in passed:
+            raise DialogBroken(f"info nodes loop for ever at '{node.id}'")
+        passed.append(node.id)
     state["node"] = node.id
     outcome = _outcome(dialog, state, node) if isinstance(node, OutcomeNode) else None
     state["outcome"] = outcome.summary() if outcome else None
-    return tuple(said), outcome
+    return tuple(said), outcome, tuple(passed)
 
 
-def _flag_view(flag: Any) -> RedFlagView:
-    return RedFlagView(flag.id, flag.title, flag.advice, flag.level)
+def _flag_view(dialog: Dialog, flag: Any, state: State | None = None) -> RedFlagView:
+    because = evidence(dialog, flag.when, state) if state is not None else ()
+    return RedFlagView(flag.id, flag.title, flag.advice, flag.level, because)
+
+
+def evidence(dialog: Dialog, condition: Any, state: State) -> Evidence:
+    """The answers a condition read: an answer counts when a fact it produced (its own, or
+    one its chosen options set) is one the condition tests."""
+    wanted = facts_read(condition)
+    found: list[tuple[str, Any]] = []
+    for answer in state["answers"]:
+        node = dialog.node_by_id.get(answer["node"])
+        pair = (answer["node"], answer["value"])
+        if node is not None and wanted & set(_facts_of(node, answer["value"])) \
+                and pair not in found:
+            found.append(pair)
+    return tuple(found)
+
+
+def _cause_evidence(dialog: Dialog, cause_id: str, state: State) -> Evidence:
+    cause = next(cause for cause in dialog.causes if cause.id == cause_id)
+    found: list[tuple[str, Any]] = []
+    for score in cause.score:
+        if score.points > 0 and holds(score.when, state["facts"]):
+            found += [pair for pair in evidence(dialog, score.when, state) if pair not in found]
+    return tuple(found)
 
 
 def rank_causes(dialog: Dialog, facts: Facts) -> list[CauseView]:
@@ -491,16 +540,22 @@ def rank_causes(dialog: Dialog, facts: Facts) -> list[CauseView]:
 
 def _outcome(dialog: Dialog, state: State, node: OutcomeNode) -> Outcome:
     flags = {flag.id: flag for flag in dialog.red_flags}
-    red_flags = tuple(_flag_view(flags[flag_id]) for flag_id in state["fired"]
+    red_flags = tuple(_flag_view(dialog, flags[flag_id], state) for flag_id in state["fired"]
                       if flag_id in flags)
-    causes = tuple(rank_causes(dialog, state["facts"])) if node.show_causes else ()
+    causes = tuple(replace(view, because=_cause_evidence(dialog, view.id, state))
+                   for view in rank_causes(dialog, state["facts"])) if node.show_causes else ()
     level = TriageLevel.most_urgent([node.level] + [flag.level for flag in red_flags]
                                     + [cause.level for cause in causes])
+    level_from = tuple(
+        [LevelSource("red_flag", flag.id, flag.title) for flag in red_flags
+         if flag.level is level]
+        + [LevelSource("cause", cause.id, cause.title) for cause in causes
+           if cause.level is level]) or (LevelSource("floor", node.id, None),)
     return Outcome(
         node_id=node.id, text=node.text, level=level, red_flags=red_flags, causes=causes,
         no_clear_cause=dialog.texts.no_clear_cause if node.show_causes and not causes else None,
         safety_net=None if level is TriageLevel.EMERGENCY else dialog.texts.safety_net,
-        disclaimer=dialog.texts.disclaimer)
+        disclaimer=dialog.texts.disclaimer, level_from=level_from)
 
 
 def _prompt(dialog: Dialog, state: State, node: Any) -> Prompt:

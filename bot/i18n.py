@@ -55,6 +55,15 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "triage.self_care.title": (),
         "triage.self_care.todo": (),
         "red_flag.heading": (),
+        "why.heading": (),
+        "why.level": ("level",),
+        "why.by_red_flag": ("title",),
+        "why.by_cause": ("title",),
+        "why.by_floor": (),
+        "why.flag": ("title",),
+        "why.cause": ("title", "points"),
+        "why.answer": ("question", "answer"),
+        "why.nothing": (),
         "multi.hint": (),
         "multi.selected": ("options",),
         "console.welcome": (),
@@ -76,6 +85,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
         "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
+        "tg.why_button": (),
         **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
     }.items()
 }

@@ -7,8 +7,9 @@ strong lines bold (escaping everything) and choices into buttons.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from bot.engine import Outcome, Prompt, Say, SayKind, Step, StepKind, TextRef
+from bot.engine import Evidence, Outcome, Prompt, Say, SayKind, Step, StepKind, TextRef
 from bot.i18n import Locale
 
 
@@ -121,3 +122,50 @@ def answer_label(prompt: Prompt, value: object, locale: Locale) -> str:
         unit = f" {locale.text(prompt.unit)}" if prompt.unit else ""
         return f"{value}{unit}"
     return labels.get(str(value), str(value))
+
+
+def why_message(outcome: Outcome, dialog: Any, locale: Locale) -> Message:
+    """Why this advice: what set the level, and the answers behind each cause and red flag."""
+    level = locale.text(f"triage.{outcome.level.value}.title")
+    lines = [Line(locale.text("why.heading"), strong=True),
+             Line(locale.text("why.level", level=level), strong=True)]
+    for source in outcome.level_from:
+        if source.kind == "floor":
+            lines.append(Line(f"• {locale.text('why.by_floor')}"))
+        else:
+            key = "why.by_red_flag" if source.kind == "red_flag" else "why.by_cause"
+            lines.append(Line(f"• {locale.text(key, title=locale.text(source.title or ''))}"))
+    for flag in outcome.red_flags:
+        lines.append(Line(locale.text("why.flag", title=locale.text(flag.title)), strong=True))
+        lines += _evidence_lines(flag.because, dialog, locale)
+    for cause in outcome.causes:
+        lines.append(Line(locale.text("why.cause", title=locale.text(cause.title),
+                                      points=cause.points), strong=True))
+        lines += _evidence_lines(cause.because, dialog, locale)
+    if not outcome.causes and not outcome.red_flags:
+        lines.append(Line(locale.text("why.nothing")))
+    return Message(tuple(lines))
+
+
+def _evidence_lines(because: Evidence, dialog: Any, locale: Locale) -> list[Line]:
+    lines = []
+    for node_id, value in because:
+        node = dialog.node_by_id.get(node_id)
+        if node is None:
+            continue
+        labels = {option.id: locale.text(option.text) for option in getattr(node, "options", [])}
+        values = value if isinstance(value, list) else [value]
+        answer = ", ".join(labels.get(str(item), str(item)) for item in values)
+        lines.append(Line(locale.text("why.answer", question=_short(locale.text(node.text)),
+                                      answer=answer)))
+    return lines
+
+
+def _short(question: str, limit: int = 90) -> str:
+    """The gist of a question: its first sentence, cut to fit one line on a phone."""
+    first = question.strip().splitlines()[0]
+    for end in ("?", "."):
+        if end in first:
+            first = first[:first.index(end) + 1]
+            break
+    return first if len(first) <= limit else first[:limit - 1].rstrip() + "…"

@@ -135,3 +135,12 @@ def test_chat_refuses_a_broken_dialog_with_the_problems(tmp_path):
     line = expected_line("unknown_key")
     assert f"contoh.yaml:{line}:" in result.stderr and "unknown key 'sett'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+async def test_mengapa_explains_the_advice_with_the_answers_behind_it(shipped, tmp_path):
+    output = await chat(shipped, tmp_path, PAD_STORY + ["/mengapa"])
+    why = output[output.index("MENGAPA SARAN INI?"):]
+    assert "TINGKAT SARAN: PERIKSA DALAM BEBERAPA HARI, KARENA:" in why
+    assert "PENYEMPITAN PEMBULUH DARAH TUNGKAI (PENYAKIT ARTERI PERIFER) (" in why
+    assert "– Berapa usia Anda? → 62" in why
+    assert "→ Masih merokok/vape" in why

@@ -157,7 +157,9 @@ def test_outcome_ranks_causes_and_takes_the_most_urgent_level(dialog):
     assert [(c.id, c.points) for c in final.outcome.causes] == [("pad", 7), ("tibial_tarsal", 4)]
     assert final.outcome.level is TriageLevel.SOON
     assert final.outcome.safety_net == "t.safety_net"
-    assert final.state["outcome"]["causes"][0] == {"id": "pad", "points": 7}
+    assert final.state["outcome"]["causes"][0] == {
+        "id": "pad", "points": 7,
+        "because": [["age", 60], ["where", ["sole", "calf"]], ["relief", "minutes"]]}
 
 
 def test_cause_level_if_can_make_it_self_care(dialog):
@@ -250,3 +252,26 @@ def test_resume_on_an_edited_dialog_replays_or_starts_again(dialog):
     restarted = engine.resume(dialog, broken)
     assert restarted.kind is StepKind.RESTARTED
     assert restarted.said[0].key == "info.dialog_updated"
+
+
+def test_the_result_says_why_each_cause_and_what_set_the_level(dialog):
+    final = walk(dialog, Choose("no"), Choose("swollen"), ChooseMany(("sole",)), Typed("30"),
+                 Choose("laces"))[-1]
+    outcome = final.outcome
+    assert [(s.kind, s.id) for s in outcome.level_from] == [("red_flag", "rf_dvt")]
+    assert outcome.red_flags[0].because == (("calf", "swollen"),)
+    tibial = next(c for c in outcome.causes if c.id == "tibial_tarsal")
+    assert tibial.because == (("where", ["sole"]),), "an option's `set` fact leads back to it"
+    assert final.state["outcome"]["level_from"] == [{"kind": "red_flag", "id": "rf_dvt"}]
+
+
+def test_the_endings_minimum_is_named_only_when_nothing_else_set_the_level(dialog):
+    outcome = walk(dialog, *CALM_PATH)[-1].outcome
+    assert [(s.kind, s.id) for s in outcome.level_from] == [("cause", "peroneal")]
+    young = walk(dialog, Choose("no"), Choose("no"), ChooseMany(("none",)), Typed("15"))[-1]
+    assert [(s.kind, s.id) for s in young.outcome.level_from] == [("floor", "too_young")]
+
+
+def test_a_step_names_the_nodes_it_passed_through(dialog):
+    assert engine.start(dialog).passed == ("intro", "chest")
+    assert walk(dialog, Choose("yes"))[-1].passed == ("end_emergency",)

@@ -530,3 +530,20 @@ async def test_a_flood_from_one_runner_does_not_starve_another(fake, bot):
     quick = fake.press(149, other.question().message_id, other.data_for("chest"))
     await fake.wait_for(lambda: fake.press_answered(quick), timeout=10)
     await fake.settled(timeout=60)
+
+
+async def test_why_this_advice_button_lists_the_answers_behind_it(fake, bot, db):
+    runner = Runner(fake, 150)
+    await runner.agree()
+    for answer in PAD_STORY:
+        await runner.answer(answer)
+    closing = runner.sent[-1]
+    assert closing.buttons[0]["text"] == "Mengapa saran ini?"
+    await runner.tap(closing, closing.buttons[0]["callback_data"])
+    why = runner.sent[-1].text
+    assert why.startswith("<b>Mengapa saran ini?</b>")
+    assert "kemungkinan penyebab: Penyempitan pembuluh darah tungkai" in why
+    assert "Berapa usia Anda? → 62" in why
+    stored = rows(db, "SELECT outcome FROM sessions WHERE chat_key = 'tg:150'")[0][0]
+    assert '"because": [["a12_alarm"' not in stored and '["e1_age", 62]' in stored, \
+        "the trace is stored with the result"

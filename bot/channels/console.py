@@ -13,13 +13,15 @@ from typing import TextIO
 from bot.conversation import Conversations
 from bot.engine import Back, Input, Restart, Step, plain_number
 from bot.i18n import Locale
-from bot.render import Message, Question, answer_label, compose
+from bot.engine import Outcome
+from bot.render import Message, Question, answer_label, compose, why_message
 from bot.typed import typed_input
 
 COMMANDS_BACK = ("/kembali", "/back")
 COMMANDS_RESTART = ("/ulang", "/restart")
 COMMANDS_QUIT = ("/keluar", "/quit", "/exit")
 COMMANDS_HELP = ("/bantuan", "/help")
+COMMANDS_WHY = ("/mengapa", "/why")
 
 
 class ConsoleChat:
@@ -31,6 +33,7 @@ class ConsoleChat:
         self.reader = reader
         self.writer = writer
         self.question: Question | None = None
+        self.outcome: Outcome | None = None  # the last result shown, for /mengapa
 
     async def run(self) -> int:
         self._say(self.locale.text("console.welcome"))
@@ -53,6 +56,9 @@ class ConsoleChat:
             if command in COMMANDS_HELP:
                 self._say(self.locale.text("console.help"))
                 continue
+            if command in COMMANDS_WHY and self.outcome is not None:
+                self._message(why_message(self.outcome, self.conversations.dialog, self.locale))
+                continue
             turn = await self.conversations.handle(self.chat_key, self._input(text))
             self._show(turn.step)
 
@@ -72,6 +78,7 @@ class ConsoleChat:
         for message in messages:
             self._message(message)
         self.question = question
+        self.outcome = step.outcome
         if question is not None:
             self._question(question)
         elif step.outcome is not None:

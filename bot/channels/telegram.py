@@ -33,7 +33,7 @@ from bot.engine import Back, Choose, Input, Step, StepKind, Submit, Toggle
 from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
 from bot.model import Dialog
 from bot.render import (Line, Message, Question, answer_label, compose, outcome_messages,
-                        question_of)
+                        question_of, why_message)
 from bot.loader import Bundle
 from bot.storage import SessionStore, SQLiteStore
 from bot.typed import typed_input
@@ -374,6 +374,16 @@ class KebasTelegram:
             await answer.send()
             await self._record(query, locale.text("tg.delete_no"), here)
             await self._send_texts(bot, here, [locale.text("tg.delete_kept")])
+        elif kind == "w" and value == "why" and here.consented:
+            current = await self.conversations.current(here.key)
+            if current is None or current.step.outcome is None \
+                    or session != buttons.to_base36(current.session_id):
+                await answer.send(locale.text("error.stale_button"))
+                return
+            await answer.send()
+            why = why_message(current.step.outcome, self.dialog, locale)
+            for part in fit_telegram(why):
+                await self._send(bot, here, part)
         elif kind == "l" and value in self.locales:
             here.locale = self.locales[value]
             if here.consented:
@@ -449,7 +459,9 @@ class KebasTelegram:
             await self._send_question(bot, here, question, turn.session_id)
         elif turn.step.outcome is not None:
             self._last_question.pop(here.id, None)
-            await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+            await self._send(bot, here, _escape(here.locale.text("tg.after_outcome")),
+                             _keyboard([(here.locale.text("tg.why_button"),
+                                         f"w:why:{buttons.to_base36(turn.session_id)}")]))
 
     async def _show_current(self, bot: Any, here: Chat) -> None:
         if not here.consented:
