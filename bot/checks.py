@@ -21,6 +21,7 @@ from bot.model import (Condition, MultiQuestion, NumberQuestion, OutcomeNode, Ra
 from bot.problems import Position, Problem, error, sort_problems, warning
 
 TELEGRAM_TEXT_LIMIT = 4096
+PHONE_TEXT_AIM = 700  # characters: what reads comfortably on a phone screen
 
 DialogCheck = Callable[[LoadedDialog], list[Problem]]
 
@@ -401,6 +402,10 @@ def check_locales(bundle: Bundle) -> list[Problem]:
             if len(text) > TELEGRAM_TEXT_LIMIT:
                 problems.append(error(position, f"text '{key}' has {len(text)} characters; "
                                       f"Telegram allows {TELEGRAM_TEXT_LIMIT}", "shorten it"))
+            elif len(text) > PHONE_TEXT_AIM:
+                problems.append(warning(position, f"text '{key}' has {len(text)} characters, "
+                                        f"long for a phone (aim for {PHONE_TEXT_AIM})",
+                                        "shorten it, or split it into two texts"))
             names = placeholders(text)
             if names is None:
                 problems.append(error(position, f"text '{key}' has an unmatched '{{' or '}}'",

@@ -75,7 +75,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "console.bye": (),
         "console.finished": (),
         # Telegram
-        "tg.consent": (), "tg.consent_agree": (), "tg.consent_decline": (),
+        "tg.welcome": (), "tg.consent": (), "tg.consent_agree": (), "tg.consent_decline": (),
         "tg.consent_given": (), "tg.declined": (), "tg.need_consent": (),
         "tg.already_consented": (),
         "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),

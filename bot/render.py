@@ -72,7 +72,7 @@ def say_message(said: Say, locale: Locale) -> Message:
 
 
 def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
-    """The result in up to three messages, each well under Telegram's 4096 characters."""
+    """The result as phone-sized messages: summary, one per cause, then the safety net."""
     level = outcome.level.value
     summary = [Line(locale.text(outcome.text))]
     if outcome.red_flags:
@@ -82,25 +82,19 @@ def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
                         f"{locale.text(f'triage.{level}.title')}", strong=True))
     summary.append(Line(locale.text(f"triage.{level}.todo")))
     messages = [Message(tuple(summary))]
-    causes: list[Line] = []
-    if outcome.causes:
-        causes.append(Line(locale.text("outcome.causes_heading"), strong=True))
-        for rank, cause in enumerate(outcome.causes, start=1):
-            causes.append(Line(locale.text("outcome.cause_line", rank=rank,
-                                           title=locale.text(cause.title)), strong=True))
-            causes.append(Line(locale.text(cause.explain)))
-            causes.append(Line(f"{locale.text('outcome.todo_heading')}: "
-                               f"{locale.text(cause.todo)}"))
-    elif outcome.no_clear_cause:
-        causes.append(Line(locale.text(outcome.no_clear_cause)))
-    if causes:
-        messages.append(Message(tuple(causes)))
-    closing = []
+    for rank, cause in enumerate(outcome.causes, start=1):  # one per cause: phone-sized
+        heading = [Line(locale.text("outcome.causes_heading"), strong=True)] if rank == 1 else []
+        messages.append(Message(tuple(heading + [
+            Line(locale.text("outcome.cause_line", rank=rank, title=locale.text(cause.title)),
+                 strong=True),
+            Line(locale.text(cause.explain)),
+            Line(f"{locale.text('outcome.todo_heading')}: {locale.text(cause.todo)}")])))
+    if not outcome.causes and outcome.no_clear_cause:
+        messages.append(Message((Line(locale.text(outcome.no_clear_cause)),)))
     if outcome.safety_net:
-        closing.append(Line(locale.text("outcome.safety_net_heading"), strong=True))
-        closing.append(Line(locale.text(outcome.safety_net)))
-    closing.append(Line(locale.text(outcome.disclaimer)))
-    messages.append(Message(tuple(closing)))
+        messages.append(Message((Line(locale.text("outcome.safety_net_heading"), strong=True),
+                                 Line(locale.text(outcome.safety_net)))))
+    messages.append(Message((Line(locale.text(outcome.disclaimer)),)))
     return messages
 
 

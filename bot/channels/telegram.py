@@ -488,6 +488,8 @@ class KebasTelegram:
 
     async def _ask_consent(self, bot: Any, here: Chat, again: bool) -> None:
         locale = here.locale
+        if not again:
+            await self._send_texts(bot, here, [locale.text("tg.welcome")])
         text = locale.text("tg.need_consent") if again else locale.text("tg.consent")
         await self._send(bot, here, _escape(text), _keyboard(
             [(locale.text("tg.consent_agree"), "k:agree"),

@@ -144,3 +144,9 @@ locale_case("text_not_text", "en",
             ["{0} error text 'q.age' should be text, got a list|put the text in quotes",
              f"{DIALOG}:{USES_Q_AGE} error text 'q.age' is missing in "
              "tests/broken/text_not_text/locales/en.yaml"])
+LONG_TEXT = "Please type a number between {min} and {max}. " + "This sentence only makes it long. " * 20
+locale_case("text_long_for_a_phone", "en",
+            '  number_out_of_range: "Please type a number between {min} and {max}."',
+            f'  number_out_of_range: "{LONG_TEXT.strip()}"  # <<<',
+            [f"{{0}} warning text 'error.number_out_of_range' has {len(LONG_TEXT.strip())} "
+             "characters, long for a phone (aim for 700)|split it into two texts"])
