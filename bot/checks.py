@@ -345,7 +345,8 @@ def dialog_text_keys(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, ...
     dialog = loaded.dialog
     yield dialog.title, ("title",)
     for name in type(dialog.texts).model_fields:
-        yield getattr(dialog.texts, name), ("texts", name)
+        if getattr(dialog.texts, name) is not None:
+            yield getattr(dialog.texts, name), ("texts", name)
     for i, node in enumerate(dialog.nodes):
         yield node.text, ("nodes", i, "text")
         if getattr(node, "unit", None):

@@ -130,6 +130,7 @@ def _default_user() -> str:
 
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
+    from bot.proofs import prove
     from bot.scenarios import coverage, load_scenarios, run_scenario
     content = default_paths()
     bundle = load_usable(content)
@@ -165,7 +166,8 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     print(f"{len(scenarios)} scenarios: {len(scenarios) - failed} passed, {failed} failed")
     for dialog_id, results in results_by_dialog.items():
         print(f"coverage of {dialog_id} by its {len(results)} scenarios:")
-        for line in coverage(bundle.dialog(dialog_id), results).lines():
+        dialog = bundle.dialog(dialog_id)
+        for line in coverage(dialog, results, prove(dialog).transitions).lines():
             print(f"  {line}")
     return EXIT_PROBLEMS if failed else EXIT_OK
 

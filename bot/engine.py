@@ -165,6 +165,7 @@ class Outcome:
     safety_net: str | None         # key, for every result that is not an emergency
     disclaimer: str
     level_from: tuple[LevelSource, ...] = ()   # why the level is what it is
+    several_causes: str | None = None          # key, when no cause is ahead of the others
 
     def summary(self) -> dict[str, Any]:
         """What is stored with the session: the result and the trace of why."""
@@ -524,8 +525,13 @@ def _cause_evidence(dialog: Dialog, cause_id: str, state: State) -> Evidence:
     return tuple(found)
 
 
-def rank_causes(dialog: Dialog, facts: Facts) -> list[CauseView]:
-    """Causes with enough points, best first (ties keep the order of the dialog file)."""
+def rank_causes(dialog: Dialog, facts: Facts) -> tuple[list[CauseView], bool]:
+    """The causes to show, best first (ties keep the order of the dialog file), and whether
+    several are shown because none is ahead of the others.
+
+    With `scoring.lead`, only the smallest group of top causes that is that many points ahead
+    of the next is shown (the brief's rule 6.1); when no group is, the top `max_shown` are.
+    """
     ranked = []
     for cause in dialog.causes:
         points = sum(score.points for score in cause.score if holds(score.when, facts))
@@ -535,15 +541,23 @@ def rank_causes(dialog: Dialog, facts: Facts) -> list[CauseView]:
             ranked.append(CauseView(cause.id, cause.title, cause.explain, cause.todo, points,
                                     level))
     ranked.sort(key=lambda view: -view.points)
-    return ranked[:dialog.scoring.max_shown]
+    shown = ranked[:dialog.scoring.max_shown]
+    lead = dialog.scoring.lead
+    if lead is None:
+        return shown, False
+    for size in range(1, len(shown)):
+        if ranked[size - 1].points - ranked[size].points >= lead:
+            return ranked[:size], False
+    return shown, len(shown) > 1
 
 
 def _outcome(dialog: Dialog, state: State, node: OutcomeNode) -> Outcome:
     flags = {flag.id: flag for flag in dialog.red_flags}
     red_flags = tuple(_flag_view(dialog, flags[flag_id], state) for flag_id in state["fired"]
                       if flag_id in flags)
+    ranked, several = rank_causes(dialog, state["facts"]) if node.show_causes else ([], False)
     causes = tuple(replace(view, because=_cause_evidence(dialog, view.id, state))
-                   for view in rank_causes(dialog, state["facts"])) if node.show_causes else ()
+                   for view in ranked)
     level = TriageLevel.most_urgent([node.level] + [flag.level for flag in red_flags]
                                     + [cause.level for cause in causes])
     level_from = tuple(
@@ -555,7 +569,8 @@ def _outcome(dialog: Dialog, state: State, node: OutcomeNode) -> Outcome:
         node_id=node.id, text=node.text, level=level, red_flags=red_flags, causes=causes,
         no_clear_cause=dialog.texts.no_clear_cause if node.show_causes and not causes else None,
         safety_net=None if level is TriageLevel.EMERGENCY else dialog.texts.safety_net,
-        disclaimer=dialog.texts.disclaimer, level_from=level_from)
+        disclaimer=dialog.texts.disclaimer, level_from=level_from,
+        several_causes=dialog.texts.several_causes if several else None)
 
 
 def _prompt(dialog: Dialog, state: State, node: Any) -> Prompt:

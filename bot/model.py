@@ -238,6 +238,10 @@ class Cause(_Strict):
 class Scoring(_Strict):
     min_points: int = Field(default=4, description="a cause needs at least this many points")
     max_shown: int = Field(default=3, ge=1, le=5)
+    lead: int | None = Field(
+        default=None, ge=1,
+        description="show only the top causes that are this many points ahead of the rest; "
+                    "when none is, show the top max_shown as 'several causes are possible'")
 
 
 class Texts(_Strict):
@@ -246,6 +250,8 @@ class Texts(_Strict):
     disclaimer: TextKey
     safety_net: TextKey = Field(description="when to seek help; shown under non-emergency results")
     no_clear_cause: TextKey
+    several_causes: TextKey | None = Field(
+        default=None, description="said above the causes when none leads (scoring.lead)")
 
 
 class Dialog(_Strict):

@@ -56,6 +56,7 @@ class ProofReport:
     longest_questions: int = 0
     longest_answers: tuple[tuple[str, Any], ...] = ()
     screening_declared: bool = True
+    transitions: set[tuple[str, str]] = field(default_factory=set)  # those a path can take
 
     @property
     def holds(self) -> bool:
@@ -79,6 +80,7 @@ def prove(dialog: Dialog, limit: int = 200_000) -> ProofReport:
     analysis = _Analysis(dialog)
     report = ProofReport(screening_declared=bool(dialog.screening))
     first = engine.start(dialog)
+    report.transitions.update(zip(first.passed, first.passed[1:]))
     start_key = analysis.key(first.state, -1, frozenset())
     nodes: dict[Any, _Node] = {start_key: _Node(first.state)}
     queue = deque([start_key])
@@ -106,6 +108,8 @@ def prove(dialog: Dialog, limit: int = 200_000) -> ProofReport:
             answer = (node.id, value)
             if step.kind is not StepKind.ANSWERED:
                 raise AssertionError(f"the engine refused {answer}: {step.said}")
+            walked = (node.id,) + step.passed
+            report.transitions.update(zip(walked, walked[1:]))
             level = max([here.level] + [flag.level.rank for flag in step.fired])
             asked = here.asked | {node.id}
             child = analysis.key(step.state, level, asked)

@@ -84,6 +84,8 @@ def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
     messages = [Message(tuple(summary))]
     for rank, cause in enumerate(outcome.causes, start=1):  # one per cause: phone-sized
         heading = [Line(locale.text("outcome.causes_heading"), strong=True)] if rank == 1 else []
+        if rank == 1 and outcome.several_causes:
+            heading.append(Line(locale.text(outcome.several_causes)))
         messages.append(Message(tuple(heading + [
             Line(locale.text("outcome.cause_line", rank=rank, title=locale.text(cause.title)),
                  strong=True),

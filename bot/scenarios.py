@@ -269,6 +269,8 @@ class Coverage:
     red_flags: set[str]
     covered_red_flags: set[str]
 
+    impossible: set[tuple[str, str]] = field(default_factory=set)
+
     def lines(self) -> list[str]:
         rows = [("transitions", self.transitions, self.covered_transitions),
                 ("options", self.options, self.covered_options),
@@ -284,15 +286,23 @@ class Coverage:
                 shown = [" -> ".join(item) if isinstance(item, tuple) else item
                          for item in missing]
                 lines.append(f"  not covered: {', '.join(shown)}")
+        if self.impossible:
+            shown = [" -> ".join(item) for item in sorted(self.impossible)]
+            lines.append(f"transitions no answers can take (not counted): {', '.join(shown)}")
         return lines
 
 
-def coverage(dialog: Dialog, results: list[Result]) -> Coverage:
+def coverage(dialog: Dialog, results: list[Result],
+             possible: set[tuple[str, str]] | None = None) -> Coverage:
+    """What the scenarios exercise. `possible`: the transitions some path can take (from the
+    safety proof); the others are listed apart, since no scenario could cover them."""
     edges = graph.edges(dialog)
     transitions = {(source, target) for source, targets in edges.items() for target in targets}
+    impossible = transitions - possible if possible is not None else set()
+    transitions -= impossible
     options = {(node.id, option.id) for node in dialog.nodes
                for option in getattr(node, "options", [])}
     union = lambda name: set().union(*(getattr(r, name) for r in results)) if results else set()  # noqa: E731
     return Coverage(transitions, union("transitions"), options, union("options"),
                     {cause.id for cause in dialog.causes}, union("causes"),
-                    {flag.id for flag in dialog.red_flags}, union("red_flags"))
+                    {flag.id for flag in dialog.red_flags}, union("red_flags"), impossible)

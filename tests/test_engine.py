@@ -275,3 +275,25 @@ def test_the_endings_minimum_is_named_only_when_nothing_else_set_the_level(dialo
 def test_a_step_names_the_nodes_it_passed_through(dialog):
     assert engine.start(dialog).passed == ("intro", "chest")
     assert walk(dialog, Choose("yes"))[-1].passed == ("end_emergency",)
+
+
+def with_lead(dialog, lead=2):
+    return dialog.model_copy(update={
+        "scoring": dialog.scoring.model_copy(update={"lead": lead}),
+        "texts": dialog.texts.model_copy(update={"several_causes": "t.several"})})
+
+
+def test_with_a_lead_only_the_causes_ahead_of_the_rest_are_shown(dialog):
+    led = with_lead(dialog)
+    final = walk(led, Choose("no"), Choose("no"), ChooseMany(("calf", "sole")), Typed("60"),
+                 Choose("minutes"))[-1]
+    assert [(c.id, c.points) for c in final.outcome.causes] == [("pad", 7)], "7 is 3 ahead of 4"
+    assert final.outcome.several_causes is None
+
+
+def test_with_no_cause_ahead_several_are_shown_and_said_to_be_possible(dialog):
+    led = with_lead(dialog)
+    final = walk(led, Choose("no"), Choose("no"), ChooseMany(("calf", "sole")), Typed("30"),
+                 Choose("minutes"))[-1]
+    assert [(c.id, c.points) for c in final.outcome.causes] == [("pad", 5), ("tibial_tarsal", 4)]
+    assert final.outcome.several_causes == "t.several"

@@ -115,3 +115,14 @@ def test_coverage_counts_transitions_options_causes_and_flags(shipped, tmp_path)
     assert cover.covered_red_flags == {"rf_chest_pain"}
     lines = cover.lines()
     assert lines[0].startswith("transitions: 2/") and "not covered:" in lines[1]
+
+
+def test_coverage_counts_only_transitions_a_path_can_take(shipped):
+    from bot.proofs import prove
+    dialog = shipped.dialog()
+    results = [run_scenario(dialog, shipped.locales["id"], loaded) for loaded in SHIPPED]
+    cover = coverage(dialog, results, prove(dialog).transitions)
+    assert cover.transitions <= cover.covered_transitions, "every possible transition is tested"
+    # An emergency flag reading these answers also needs answers asked only later.
+    assert cover.impossible == {("a7_foot_drop", "end_emergency"),
+                                ("b1_onset", "end_emergency"), ("e2_history", "end_emergency")}
