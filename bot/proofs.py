@@ -217,7 +217,7 @@ class _Analysis:
                                 for node in dialog.nodes}
         self.ahead = {node.id: sorted(n for n in graph.reachable(node.id, edges)
                                       if self.branch_formulas[n]) for node in dialog.nodes}
-        settable: dict[str, set[str]] = {node.id: _facts_set_by(node) for node in dialog.nodes}
+        settable = {node.id: graph.facts_set_by(node) for node in dialog.nodes}
         self.settable_after = {node.id: set().union(*(settable[n] for n in
                                                       graph.reachable(node.id, edges)))
                                for node in dialog.nodes}
@@ -336,10 +336,6 @@ class _Analysis:
             else:
                 merged[vector] = [value, count]
         return [(value, count) for value, count in merged.values()]
-
-
-def _facts_set_by(node: Any) -> set[str]:
-    return graph.facts_set_by(node)
 
 
 def _test_signature(test: Any) -> Any:
