@@ -173,6 +173,35 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
+def cmd_graph(args: argparse.Namespace) -> int:
+    from bot.flowchart import GraphvizMissing, flow_of, render
+    bundle = load_usable(_paths(args.paths))
+    if bundle is None:
+        return EXIT_PROBLEMS
+    try:
+        dialog = bundle.dialog(args.dialog)
+    except KeyError:
+        print(f"kebas: there is no dialog '{args.dialog}'", file=sys.stderr)
+        return EXIT_USAGE
+    flow = flow_of(dialog, bundle.locales[pick_language(args.lang, bundle.locales)])
+    try:
+        picture = render(flow, args.format)
+    except GraphvizMissing as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    if args.output in (None, "-"):
+        if args.format in ("svg", "png") and sys.stdout.isatty():
+            print(f"kebas: {args.format.upper()} is binary; write it to a file with -o",
+                  file=sys.stderr)
+            return EXIT_USAGE
+        sys.stdout.buffer.write(picture)
+        sys.stdout.flush()
+    else:
+        Path(args.output).write_bytes(picture)
+        print(f"wrote {args.output}")
+    return EXIT_OK
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(dialog_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output == "-":
@@ -214,6 +243,17 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios.add_argument("files", nargs="*", metavar="FILE",
                            help="scenario files or folders (default: dialogs/scenarios/)")
     scenarios.set_defaults(func=cmd_scenarios)
+
+    graph = commands.add_parser("graph", help="draw the dialog as a flow picture")
+    graph.add_argument("--format", choices=["mermaid", "dot", "svg", "png"], default="mermaid",
+                       help="mermaid text (default), Graphviz dot text, or an SVG/PNG picture")
+    graph.add_argument("-o", "--output", help="file to write (default: standard output)")
+    graph.add_argument("--lang", choices=["id", "en"], default="id",
+                       help="language of the labels (default id)")
+    graph.add_argument("--dialog", help="dialog id, when there are several")
+    graph.add_argument("paths", nargs="*", metavar="PATH",
+                       help="dialog and locale folders (default: dialogs/ and locales/)")
+    graph.set_defaults(func=cmd_graph)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
     schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",

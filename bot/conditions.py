@@ -108,3 +108,26 @@ def test_values(test: Any) -> list[Any]:
     if isinstance(test, Range):
         return []
     return list(test) if isinstance(test, list) else [test]
+
+
+def describe(condition: Condition) -> str:
+    """A condition in one short line, for pictures: `e1_age ≥ 50`, `a8_now = still_numb`."""
+    parts = [_describe_test(fact, test) for fact, test in condition.tests.items()]
+    if condition.all is not None:
+        parts.append("(" + " ∧ ".join(describe(part) for part in condition.all) + ")")
+    if condition.any is not None:
+        parts.append("(" + " ∨ ".join(describe(part) for part in condition.any) + ")")
+    if condition.not_ is not None:
+        parts.append("¬(" + describe(condition.not_) + ")")
+    return " ∧ ".join(parts)
+
+
+def _describe_test(fact: str, test: Any) -> str:
+    if isinstance(test, Range):
+        if test.min is not None and test.max is not None:
+            return f"{test.min} ≤ {fact} ≤ {test.max}"
+        return f"{fact} ≥ {test.min}" if test.min is not None else f"{fact} ≤ {test.max}"
+    values = test_values(test)
+    if len(values) == 1:
+        return f"{fact} = {values[0]}"
+    return f"{fact} ∈ {{{', '.join(str(value) for value in values)}}}"
