@@ -3,6 +3,10 @@
 Telegram, the terminal chat, the scenario runner and the tests all go through `Conversations`,
 so they share one behaviour: the step is committed before its output is returned, and an
 update that was already applied is not applied again (the runner is shown where they stand).
+
+A session stays on the dialog it started with, even after the dialog is edited: every dialog
+a session started on is kept in the store (by content hash) and used again for that session.
+New sessions always get the newest dialog.
 """
 
 from __future__ import annotations
@@ -20,60 +24,84 @@ class Turn:
     step: Step | None         # None only for a repeated update when the chat has no session left
     session_id: int
     duplicate: bool = False   # the update was applied before; `step` only shows where we are
+    dialog: Dialog | None = None  # the dialog this session runs on (its own version)
 
 
 class Conversations:
     def __init__(self, dialog: Dialog, store: SessionStore) -> None:
         self.dialog = dialog
         self.store = store
+        self._dialogs: dict[str, Dialog] = {dialog.content_hash: dialog}
+        self._remembered: set[str] = set()
 
     async def begin(self, chat_key: str, *, update_id: int | None = None,
                     fresh: bool = False) -> Turn:
         """Resume the chat's session where it stands, or start one (always, if `fresh`)."""
         stored = await self.store.latest(chat_key)
         if stored is None or stored.status == FINISHED:
-            step = engine.start(self.dialog)
+            step, dialog = engine.start(self.dialog), self.dialog
         elif fresh:
-            step = engine.step(self.dialog, stored.state, engine.Restart())
+            step, dialog = engine.step(self.dialog, stored.state, engine.Restart()), self.dialog
         else:
-            step = engine.resume(self.dialog, stored.state)
-        return await self._commit(chat_key, stored, step, update_id)
+            dialog = await self._dialog_of(stored)
+            step = engine.resume(dialog, stored.state)
+        return await self._commit(chat_key, stored, step, update_id, dialog)
 
     async def handle(self, chat_key: str, given: Input, *, update_id: int | None = None,
                      session_id: int | None = None) -> Turn:
         """Apply one input. A button made for another session (`session_id`) is not applied."""
         stored = await self.store.latest(chat_key)
         if stored is None:
-            return await self._commit(chat_key, None, engine.start(self.dialog), update_id)
+            return await self._commit(chat_key, None, engine.start(self.dialog), update_id,
+                                      self.dialog)
+        dialog = await self._dialog_of(stored)
         state = stored.state
-        if (state.get("dialog"), state.get("version")) != (self.dialog.id, self.dialog.version):
-            resumed = engine.resume(self.dialog, state)
+        if not engine.same_dialog(dialog, state):  # its own dialog is unknown: replay it
+            resumed = engine.resume(dialog, state)
             if resumed.kind is StepKind.RESTARTED:
-                return await self._commit(chat_key, stored, resumed, update_id)
+                return await self._commit(chat_key, stored, resumed, update_id, dialog)
             state = resumed.state
         if session_id is not None and session_id != stored.id:
-            stale = engine.current(self.dialog, state, StepKind.STALE)
-            return Turn(_with_notice(stale, "error.stale_button"), stored.id)
-        return await self._commit(chat_key, stored, engine.step(self.dialog, state, given),
-                                  update_id)
+            stale = engine.current(dialog, state, StepKind.STALE)
+            return Turn(_with_notice(stale, "error.stale_button"), stored.id, dialog=dialog)
+        return await self._commit(chat_key, stored, engine.step(dialog, state, given),
+                                  update_id, dialog)
 
     async def current(self, chat_key: str) -> Turn | None:
         """Where the chat stands, changing nothing; None when it has no session."""
         stored = await self.store.latest(chat_key)
         if stored is None:
             return None
-        return Turn(engine.resume(self.dialog, stored.state), stored.id)
+        dialog = await self._dialog_of(stored)
+        return Turn(engine.resume(dialog, stored.state), stored.id, dialog=dialog)
+
+    async def _dialog_of(self, stored: StoredSession) -> Dialog:
+        """The dialog the session started on, if it is still known; else the newest."""
+        content_hash = stored.state.get("hash")
+        if content_hash is None:
+            return self.dialog
+        if content_hash not in self._dialogs:
+            definition = await self.store.dialog_definition(content_hash)
+            if definition is None:
+                return self.dialog
+            self._dialogs[content_hash] = Dialog.model_validate_json(definition)
+        return self._dialogs[content_hash]
 
     async def _commit(self, chat_key: str, stored: StoredSession | None, step: Step,
-                      update_id: int | None) -> Turn:
+                      update_id: int | None, dialog: Dialog) -> Turn:
+        if dialog.content_hash not in self._remembered:
+            await self.store.remember_dialog(dialog.content_hash, dialog.id, dialog.version,
+                                             dialog.model_dump_json(by_alias=True))
+            self._remembered.add(dialog.content_hash)
         saved = await self.store.save(chat_key, stored.id if stored else None, step,
                                       update_id=update_id)
         if saved.duplicate:
             latest = await self.store.latest(chat_key)
             if latest is None:  # e.g. a redelivered /start after the runner cancelled
-                return Turn(None, 0, duplicate=True)
-            return Turn(engine.current(self.dialog, latest.state), latest.id, duplicate=True)
-        return Turn(step, saved.session_id)
+                return Turn(None, 0, duplicate=True, dialog=dialog)
+            own = await self._dialog_of(latest)
+            return Turn(engine.current(own, latest.state), latest.id, duplicate=True, dialog=own)
+        return Turn(step, saved.session_id, dialog=dialog)
 
 
 def _with_notice(step: Step, key: str) -> Step:

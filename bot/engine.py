@@ -279,8 +279,7 @@ def resume(dialog: Dialog, state: State) -> Step:
     Same dialog version: carry on. Another version: replay the answers on the new dialog; if
     they no longer fit, start again and say why.
     """
-    if (state.get("dialog"), state.get("version")) == (dialog.id, dialog.version) \
-            and state.get("node") in dialog.node_by_id:
+    if same_dialog(dialog, state) and state.get("node") in dialog.node_by_id:
         return _show(dialog, _copy(state), StepKind.RESUMED, (_notice("info.resumed"),))
     replayed = replay(dialog, [Answer(a["node"], a["value"]) for a in state.get("answers", [])])
     if replayed is not None:
@@ -288,6 +287,12 @@ def resume(dialog: Dialog, state: State) -> Step:
     fresh = start(dialog)
     return _show(dialog, fresh.state, StepKind.RESTARTED,
                  (_notice("info.dialog_updated"),) + fresh.said)
+
+
+def same_dialog(dialog: Dialog, state: State) -> bool:
+    if "hash" in state:
+        return state["hash"] == dialog.content_hash
+    return (state.get("dialog"), state.get("version")) == (dialog.id, dialog.version)
 
 
 def replay(dialog: Dialog, answers: list[Answer]) -> State | None:
@@ -367,7 +372,7 @@ def plain_number(number: float) -> str:
 
 def _fresh(dialog: Dialog) -> State:
     return {"format": STATE_FORMAT, "dialog": dialog.id, "version": dialog.version,
-            "node": dialog.start, "answers": [], "facts": {}, "fired": [], "draft": [],
+            "hash": dialog.content_hash, "node": dialog.start, "answers": [], "facts": {}, "fired": [], "draft": [],
             "outcome": None}
 
 

@@ -6,6 +6,7 @@ editors use to autocomplete `dialogs/*.yaml` is generated from them (`kebas sche
 
 from __future__ import annotations
 
+import hashlib
 from enum import Enum
 from functools import cached_property
 from typing import Annotated, Any, Literal, Union
@@ -254,6 +255,9 @@ class Texts(_Strict):
         default=None, description="said above the causes when none leads (scoring.lead)")
 
 
+_HASHES: dict[int, tuple[Any, str]] = {}
+
+
 class Dialog(_Strict):
     id: Identifier
     version: int = Field(ge=1)
@@ -274,6 +278,19 @@ class Dialog(_Strict):
     @cached_property
     def node_by_id(self) -> dict[str, Any]:
         return {node.id: node for node in self.nodes}
+
+    @property
+    def content_hash(self) -> str:
+        """Identifies this exact dialog: any edit changes it, even without a new version.
+
+        Cached per object, not as a cached_property: `model_copy(update=...)` would copy it.
+        """
+        entry = _HASHES.get(id(self))
+        if entry is None or entry[0] is not self:
+            text = self.model_dump_json(by_alias=True).encode("utf-8")
+            entry = (self, hashlib.sha256(text).hexdigest()[:16])
+            _HASHES[id(self)] = entry
+        return entry[1]
 
     def node(self, node_id: str) -> Any:
         return self.node_by_id[node_id]

@@ -69,6 +69,9 @@ class SessionStore(Protocol):
     async def abandon(self, chat_key: str) -> bool: ...
     async def chat(self, chat_key: str) -> ChatSettings | None: ...
     async def update_chat(self, chat_key: str, **changes: object) -> None: ...
+    async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
+                              definition: str) -> None: ...
+    async def dialog_definition(self, content_hash: str) -> str | None: ...
 
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
@@ -124,6 +127,16 @@ MIGRATIONS: list[list[str]] = [
             chat_key TEXT,
             payload TEXT NOT NULL,
             received_at TEXT NOT NULL
+        )""",
+    ],
+    [
+        # Every dialog a session ever started on, so it can finish on the same one.
+        """CREATE TABLE dialog_versions (
+            content_hash TEXT PRIMARY KEY,
+            dialog_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            definition TEXT NOT NULL,
+            first_used TEXT NOT NULL
         )""",
     ],
 ]
@@ -336,6 +349,21 @@ class SQLiteStore:
             f"VALUES (?, {', '.join('?' for _ in names)}, ?) ON CONFLICT (chat_key) DO UPDATE "
             f"SET {assignments}{', ' if names else ''}updated_at = excluded.updated_at",
             (chat_key, *changes.values(), now))])
+
+    async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
+                              definition: str) -> None:
+        """Keep a dialog version the first time it is used (later calls change nothing)."""
+        await self._transaction([(
+            "INSERT OR IGNORE INTO dialog_versions (content_hash, dialog_id, version, "
+            "definition, first_used) VALUES (?, ?, ?, ?, ?)",
+            (content_hash, dialog_id, version, definition, _stamp(self._clock())))])
+
+    async def dialog_definition(self, content_hash: str) -> str | None:
+        async with self._lock, self.db.execute(
+                "SELECT definition FROM dialog_versions WHERE content_hash = ?",
+                (content_hash,)) as cursor:
+            row = await cursor.fetchone()
+        return None if row is None else row[0]
 
     async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
         """Keep an update until it is handled; False if it is already kept (a redelivery)."""

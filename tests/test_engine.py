@@ -248,7 +248,7 @@ def test_resume_on_an_edited_dialog_replays_or_starts_again(dialog):
     resumed = engine.resume(newer, state)
     assert resumed.kind is StepKind.RESUMED and resumed.prompt.node_id == "where"
     assert resumed.state["version"] == 2
-    broken = dict(state, answers=[{"node": "gone", "value": "x"}], version=0)
+    broken = dict(state, answers=[{"node": "gone", "value": "x"}], version=0, hash="older")
     restarted = engine.resume(dialog, broken)
     assert restarted.kind is StepKind.RESTARTED
     assert restarted.said[0].key == "info.dialog_updated"

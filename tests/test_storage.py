@@ -8,7 +8,6 @@ import stat
 
 import pytest
 
-from bot import engine
 from bot.conversation import Conversations
 from bot.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
 from bot.storage import SCHEMA_VERSION, SQLiteStore, StorageError
@@ -172,12 +171,38 @@ async def test_forget_removes_every_row_of_that_chat_only(tmp_path, dialog):
     assert rows(path, "SELECT COUNT(*) FROM answers") == [(1,)], "no orphaned answers remain"
 
 
-async def test_a_session_on_an_older_dialog_version_is_carried_over(store, dialog):
+async def test_a_session_finishes_on_the_dialog_it_started_with(tmp_path, dialog):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as store:
+        await Conversations(dialog, store).begin("cli:f")
+        await Conversations(dialog, store).handle("cli:f", Choose("no"))
+    # An edited dialog, version 2: the calf question now has a fourth option.
+    calf = dialog.node("calf")
+    extra = calf.model_copy(update={"options": calf.options + [
+        calf.options[0].model_copy(update={"id": "cramp"})]})
+    newer = dialog.model_copy(update={"version": 2, "nodes": [
+        extra if node.id == "calf" else node for node in dialog.nodes]})
+    async with SQLiteStore(path) as store:  # a new process that only knows version 2
+        talk = Conversations(newer, store)
+        asked = (await talk.current("cli:f")).step.prompt
+        assert [c.id for c in asked.choices] == ["no", "swollen", "swollen_breathless"]
+        refused = (await talk.handle("cli:f", Choose("cramp"))).step
+        assert refused.kind is StepKind.INVALID, "version 1 has no such option"
+        for given in (Choose("no"), ChooseMany(("none",)), Typed("30"), Choose("laces")):
+            turn = await talk.handle("cli:f", given)
+        assert turn.step.finished and turn.dialog.version == 1
+        assert (await store.latest("cli:f")).state["version"] == 1
+        new = await talk.begin("cli:f")
+        assert new.dialog.version == 2 and new.step.state["version"] == 2
+    assert rows(path, "SELECT version FROM dialog_versions ORDER BY version") == [(1,), (2,)]
+
+
+async def test_a_session_whose_dialog_was_never_kept_is_replayed_on_the_newest(store, dialog):
     talk = Conversations(dialog, store)
-    await talk.begin("cli:f")
-    await talk.handle("cli:f", Choose("no"))
+    await talk.begin("cli:g")
+    await talk.handle("cli:g", Choose("no"))
+    await store._transaction([("DELETE FROM dialog_versions", ())])
     newer = dialog.model_copy(update={"version": 2})
-    step = (await Conversations(newer, store).handle("cli:f", Choose("no"))).step
+    step = (await Conversations(newer, store).handle("cli:g", Choose("no"))).step
     assert step.kind is StepKind.ANSWERED and step.prompt.node_id == "where"
-    assert (await store.latest("cli:f")).state["version"] == 2
-    assert engine.start(newer).state["version"] == 2
+    assert (await store.latest("cli:g")).state["version"] == 2

@@ -10,10 +10,11 @@ import asyncio
 import sys
 from typing import TextIO
 
-from bot.conversation import Conversations
+from bot.conversation import Conversations, Turn
 from bot.engine import Back, Input, Restart, Step, plain_number
 from bot.i18n import Locale
 from bot.engine import Outcome
+from bot.model import Dialog
 from bot.render import Message, Question, answer_label, compose, why_message
 from bot.typed import typed_input
 
@@ -34,10 +35,11 @@ class ConsoleChat:
         self.writer = writer
         self.question: Question | None = None
         self.outcome: Outcome | None = None  # the last result shown, for /mengapa
+        self.dialog: Dialog | None = None    # the dialog this session runs on
 
     async def run(self) -> int:
         self._say(self.locale.text("console.welcome"))
-        self._show((await self.conversations.begin(self.chat_key)).step)
+        self._show_turn(await self.conversations.begin(self.chat_key))
         while True:
             self._write("> ")
             line = await asyncio.to_thread(self.reader.readline)
@@ -57,10 +59,10 @@ class ConsoleChat:
                 self._say(self.locale.text("console.help"))
                 continue
             if command in COMMANDS_WHY and self.outcome is not None:
-                self._message(why_message(self.outcome, self.conversations.dialog, self.locale))
+                self._message(why_message(self.outcome, self.dialog or self.conversations.dialog,
+                                          self.locale))
                 continue
-            turn = await self.conversations.handle(self.chat_key, self._input(text))
-            self._show(turn.step)
+            self._show_turn(await self.conversations.handle(self.chat_key, self._input(text)))
 
     def _input(self, text: str) -> Input:
         command = text.split()[0].lower()
@@ -69,6 +71,11 @@ class ConsoleChat:
         if command in COMMANDS_RESTART:
             return Restart()
         return typed_input(self.question, text)
+
+    def _show_turn(self, turn: Turn) -> None:
+        self.dialog = turn.dialog
+        if turn.step is not None:
+            self._show(turn.step)
 
     def _show(self, step: Step) -> None:
         if step.answer is not None and step.asked is not None:

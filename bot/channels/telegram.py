@@ -381,7 +381,7 @@ class KebasTelegram:
                 await answer.send(locale.text("error.stale_button"))
                 return
             await answer.send()
-            why = why_message(current.step.outcome, self.dialog, locale)
+            why = why_message(current.step.outcome, current.dialog or self.dialog, locale)
             for part in fit_telegram(why):
                 await self._send(bot, here, part)
         elif kind == "l" and value in self.locales:
