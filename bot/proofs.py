@@ -42,9 +42,19 @@ class Violation:
     where: tuple[str, str]        # ("node" | "red_flag" | "dialog", id)
 
     def scenario(self) -> str:
-        """The shortest path to the violation, as a scenario a maintainer can paste."""
+        """The shortest path to the violation, as a scenario a maintainer can paste.
+
+        Scenario answers are one per question; a question asked again on a looping path gets
+        its first answer again, and a different later answer is kept as a comment.
+        """
         lines = [f"- name: \"property {self.prop}: {self.message}\"", "  answers:"]
-        lines += [f"    {node}: {_yaml_value(value)}" for node, value in self.answers]
+        given: dict[str, Any] = {}
+        for node, value in self.answers:
+            if node not in given:
+                given[node] = value
+                lines.append(f"    {node}: {_yaml_value(value)}")
+            elif given[node] != value:
+                lines.append(f"    # then '{node}' again: {_yaml_value(value)}")
         return "\n".join(lines)
 
 
@@ -184,10 +194,13 @@ def _check_outcome(dialog: Dialog, analysis: _Analysis, state: engine.State, her
     if outcome.level is not TriageLevel.EMERGENCY and not outcome.safety_net:
         violate("d", f"outcome '{outcome.node_id}' does not say when to seek help", key, None,
                 ("node", outcome.node_id))
-    if dialog.screening and final < URGENT_RANK and not analysis.screening <= here.asked:
+    # Judged without the causes: merged states may differ in them, and a cause lifting one
+    # path to "urgent" must not hide a sibling path that ends below it.
+    floor = max([dialog.node(outcome.node_id).level.rank, here.level])
+    if dialog.screening and floor < URGENT_RANK and not analysis.screening <= here.asked:
         missing = sorted(analysis.screening - here.asked)
-        violate("e", f"outcome '{outcome.node_id}' ('{outcome.level.value}') is reached "
-                f"without asking {', '.join(missing)}", key, None, ("node", outcome.node_id))
+        violate("e", f"outcome '{outcome.node_id}' can be reached below 'urgent' without "
+                f"asking {', '.join(missing)}", key, None, ("node", outcome.node_id))
 
 
 # --- the state abstraction --------------------------------------------------------------

@@ -119,19 +119,51 @@ def test_the_longest_path_is_a_real_path(shipped):
 # --- unsafe dialogs ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name, prop, where", [
-    ("loops.yaml", "a", ("node", "chest")),
-    ("silent_red_flag.yaml", "b", ("red_flag", "rf_no_relief")),
-    ("late_screening.yaml", "e", ("node", "age")),
-])
-def test_an_unsafe_dialog_fails_with_the_shortest_path(name, prop, where):
+UNSAFE = [("loops.yaml", "a", ("node", "chest")),
+          ("silent_red_flag.yaml", "b", ("red_flag", "rf_no_relief")),
+          ("late_screening.yaml", "e", ("node", "age")),
+          ("hidden_by_cause.yaml", "e", ("node", "result"))]
+
+
+@pytest.mark.parametrize("name, prop, where", UNSAFE)
+def test_an_unsafe_dialog_fails_with_the_shortest_path(name, prop, where, tmp_path):
     dialog = load(DATA / "unsafe" / name)
     report = proofs.prove(dialog)
     violation = next(v for v in report.violations if v.prop == prop)
     assert violation.where == where
     assert len(violation.answers) == brute_force(dialog)["shortest"], "the shortest example"
-    pasted = yaml.safe_load(violation.scenario())
-    assert pasted[0]["answers"] == {node: value for node, value in violation.answers}
+    pasted = tmp_path / "pasted.yaml"
+    pasted.write_text(violation.scenario(), encoding="utf-8")
+    from bot.scenarios import load_scenarios
+    scenarios, problems = load_scenarios([pasted])
+    assert problems == [] and len(scenarios) == 1, "it pastes as a valid scenario"
+    first_answers: dict = {}
+    for node, value in violation.answers:
+        first_answers.setdefault(node, value)
+    assert scenarios[0].scenario.answers == first_answers
+
+
+@pytest.mark.parametrize("name, prop, where", UNSAFE)
+def test_kebas_check_fails_on_the_unsafe_dialog_at_its_line(name, prop, where):
+    import subprocess
+    import sys
+    path = DATA / "unsafe" / name
+    result = subprocess.run([sys.executable, "-m", "bot", "check", str(path),
+                             str(DATA.parent.parent / "docs" / "example" / "locales")],
+                            capture_output=True, text=True, timeout=60,
+                            cwd=DATA.parent.parent)
+    assert result.returncode == 1
+    ident = where[1]
+    line = next(number for number, text in enumerate(path.read_text().splitlines(), 1)
+                if f"id: {ident}" in text)
+    assert f"{name}:{line}:" in result.stdout and f"safety proof ({prop}) fails" in result.stdout
+
+
+def test_a_looping_path_pastes_with_each_question_once():
+    violation = next(v for v in proofs.prove(load(DATA / "unsafe" / "loops.yaml")).violations
+                     if "'pain' is asked twice" in v.message)
+    text = violation.scenario()
+    assert text.count("chest:") == 1 and text.count("pain:") == 1
 
 
 def test_the_silent_red_flag_is_shown_with_its_path():
@@ -146,7 +178,7 @@ def test_late_screening_is_reported_for_the_question_and_for_the_result():
     report = proofs.prove(load(DATA / "unsafe" / "late_screening.yaml"))
     messages = [v.message for v in report.violations if v.prop == "e"]
     assert any("comes before the screening question(s) calf" in m for m in messages)
-    assert any("is reached without asking calf" in m for m in messages)
+    assert any("can be reached below 'urgent' without asking calf" in m for m in messages)
 
 
 # --- an engine that breaks its own rules (no dialog can break c or d) --------------------
