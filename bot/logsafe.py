@@ -37,7 +37,9 @@ class ExplainedElsewhere(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         from telegram.error import InvalidToken
-        startup_gave_up = record.name.endswith("networkloop") and "Aborting" in record.msg
+        # PTB's retry loop logs its give-up with a traceback (logger "telegram.ext"); the
+        # CLI then says what failed and what to do.
+        startup_gave_up = record.name.startswith("telegram") and "Aborting" in str(record.msg)
         if record.exc_info and (isinstance(record.exc_info[1], InvalidToken) or startup_gave_up):
             record.exc_info = None
             record.exc_text = None

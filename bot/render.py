@@ -82,15 +82,21 @@ def outcome_messages(outcome: Outcome, locale: Locale) -> list[Message]:
                         f"{locale.text(f'triage.{level}.title')}", strong=True))
     summary.append(Line(locale.text(f"triage.{level}.todo")))
     messages = [Message(tuple(summary))]
-    for rank, cause in enumerate(outcome.causes, start=1):  # one per cause: phone-sized
+    for rank, cause in enumerate(outcome.causes, start=1):
+        # Why, then what to do, as two messages: each fits a phone screen (kebas check warns
+        # about any text over 700 characters).
         heading = [Line(locale.text("outcome.causes_heading"), strong=True)] if rank == 1 else []
         if rank == 1 and outcome.several_causes:
-            heading.append(Line(locale.text(outcome.several_causes)))
+            messages.append(Message((heading[0], Line(locale.text(outcome.several_causes)))))
+            heading = []
         messages.append(Message(tuple(heading + [
             Line(locale.text("outcome.cause_line", rank=rank, title=locale.text(cause.title)),
                  strong=True),
-            Line(locale.text(cause.explain)),
-            Line(f"{locale.text('outcome.todo_heading')}: {locale.text(cause.todo)}")])))
+            Line(locale.text(cause.explain))])))
+        messages.append(Message((
+            Line(f"{locale.text('outcome.todo_heading')}: {locale.text(cause.title)}",
+                 strong=True),
+            Line(locale.text(cause.todo)))))
     if not outcome.causes and outcome.no_clear_cause:
         messages.append(Message((Line(locale.text(outcome.no_clear_cause)),)))
     if outcome.safety_net:

@@ -196,8 +196,11 @@ async def test_a_group_chat_gets_one_notice_and_nothing_is_stored(fake, bot, db)
     await asyncio.sleep(0.3)
     assert len(fake.sent(-500)) == 1
     assert "hanya bisa dipakai di chat pribadi" in fake.sent(-500)[0].text
-    for table in ("sessions", "chats", "processed_updates"):
+    for table in ("sessions", "chats", "processed_updates", "inbox"):
         assert rows(db, f"SELECT COUNT(*) FROM {table}") == [(0,)]
+    assert not any(call.params.get("chat_id") == -500 for call in fake.calls
+                   if call.method == "sendMessage"
+                   and "pribadi" not in str(call.params.get("text"))), "only the notice"
 
 
 async def test_hapus_leaves_no_row_of_that_runner(fake, bot, db):

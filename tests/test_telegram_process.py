@@ -192,3 +192,22 @@ async def test_kill_9_loses_no_update_that_was_confirmed_but_not_yet_handled(tmp
         await fake.stop()
     assert rows(db, "SELECT COUNT(*) FROM answers WHERE node = 'a3_saddle'") == [(1,)]
     assert rows(db, "SELECT COUNT(*) FROM inbox") == [(0,)], "handled updates leave the inbox"
+
+
+async def test_an_unreachable_bot_api_at_start_is_explained_without_a_traceback(tmp_path):
+    fake = await FakeBotAPI().start()
+    port = fake.port
+    await fake.stop()  # nothing listens there any more
+    log = tmp_path / "bot.log"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "KEBAS_DB": str(tmp_path / "k.sqlite3"),
+           "TELEGRAM_API_BASE_URL": f"http://127.0.0.1:{port}/bot",
+           "NO_PROXY": "127.0.0.1,localhost"}
+    with open(log, "wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--env-file", os.devnull, cwd=ROOT, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=stderr)
+        code = await asyncio.wait_for(process.wait(), 60)
+    text = log.read_text()
+    assert code == 1
+    assert "cannot reach the Bot API" in text and "Traceback" not in text
+    assert TOKEN not in text

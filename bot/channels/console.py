@@ -96,7 +96,7 @@ class ConsoleChat:
                              for line in message.lines))
 
     def _question(self, question: Question) -> None:
-        lines = [line.text for line in question.lines]
+        lines = [question.lines[0].text]  # the tap-and-Selesai hint is for Telegram
         for number, button in enumerate(question.buttons, start=1):
             lines.append(f"  {number}. {button.label}")
         prompt = question.prompt

@@ -100,10 +100,9 @@ class DurableUpdates(asyncio.Queue):
         self.store = store
 
     async def put(self, item: object) -> None:
-        if isinstance(item, Update):
-            chat = item.effective_chat
-            fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}" if chat else None,
-                                               item.to_json())
+        chat = item.effective_chat if isinstance(item, Update) else None
+        if chat is not None and chat.type == ChatType.PRIVATE:  # groups: nothing is stored
+            fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}", item.to_json())
             if not fresh:
                 return  # Telegram sent it again while we still hold it
         await super().put(item)
