@@ -8,7 +8,6 @@ from itertools import combinations
 from pathlib import Path
 
 import pytest
-import yaml
 from conftest import load_test_dialog
 
 from bot import engine, proofs
