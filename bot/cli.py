@@ -17,7 +17,7 @@ from pathlib import Path
 from bot.checks import check_and_prove, has_errors
 from bot.i18n import pick_language
 from bot.loader import Bundle, default_paths, load_bundle
-from bot.model import dialog_json_schema
+from bot.model import Dialog, dialog_json_schema
 from bot.problems import Problem
 from bot.storage import SQLiteStore, StorageError
 
@@ -65,16 +65,24 @@ def load_usable(paths: list[Path]) -> Bundle | None:
     return bundle
 
 
-def cmd_chat(args: argparse.Namespace) -> int:
-    bundle = load_usable(_paths(args.paths))
+def usable_dialog(paths: list[Path], dialog_id: str | None) -> tuple[Bundle, Dialog] | int:
+    """The checked bundle and the dialog asked for, or the exit status after saying why not."""
+    bundle = load_usable(paths)
     if bundle is None:
         return EXIT_PROBLEMS
     try:
-        dialog = bundle.dialog(args.dialog)
+        return bundle, bundle.dialog(dialog_id)
     except KeyError:
         known = ", ".join(d.dialog.id for d in bundle.dialogs)
-        print(f"kebas: there is no dialog '{args.dialog}' (there is: {known})", file=sys.stderr)
+        print(f"kebas: there is no dialog '{dialog_id}' (there is: {known})", file=sys.stderr)
         return EXIT_USAGE
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    found = usable_dialog(_paths(args.paths), args.dialog)
+    if isinstance(found, int):
+        return found
+    bundle, dialog = found
     locale = bundle.locales[pick_language(args.lang, bundle.locales)]
     from bot.channels.console import ConsoleChat
     from bot.conversation import Conversations
@@ -175,14 +183,10 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 
 def cmd_graph(args: argparse.Namespace) -> int:
     from bot.flowchart import GraphvizMissing, flow_of, render
-    bundle = load_usable(_paths(args.paths))
-    if bundle is None:
-        return EXIT_PROBLEMS
-    try:
-        dialog = bundle.dialog(args.dialog)
-    except KeyError:
-        print(f"kebas: there is no dialog '{args.dialog}'", file=sys.stderr)
-        return EXIT_USAGE
+    found = usable_dialog(_paths(args.paths), args.dialog)
+    if isinstance(found, int):
+        return found
+    bundle, dialog = found
     flow = flow_of(dialog, bundle.locales[pick_language(args.lang, bundle.locales)])
     try:
         picture = render(flow, args.format)
