@@ -86,6 +86,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.why_button": (),
+        "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
         **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
     }.items()
 }

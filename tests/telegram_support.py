@@ -20,18 +20,19 @@ from bot.settings import Settings
 from fakebotapi import TOKEN, FakeBotAPI, StoredMessage
 
 
-def settings_for(fake: FakeBotAPI, db: Path) -> Settings:
+def settings_for(fake: FakeBotAPI, db: Path, **more: Any) -> Settings:
     return Settings(telegram_bot_token=TOKEN, telegram_api_base_url=fake.base_url,
-                    kebas_db=db, _env_file=None)  # type: ignore[call-arg]
+                    kebas_db=db, _env_file=None, **more)  # type: ignore[call-arg]
 
 
 @contextlib.asynccontextmanager
-async def running_bot(fake: FakeBotAPI, bundle: Bundle, db: Path) -> AsyncIterator[Any]:
+async def running_bot(fake: FakeBotAPI, bundle: Bundle, db: Path, **settings: Any
+                      ) -> AsyncIterator[Any]:
     """The same Application as `kebas run`, with its lifecycle driven by hand (PTB docs).
 
     Short polling (timeout 0) lets each test stop at once; the process tests long-poll.
     """
-    app = build_bot(settings_for(fake, db), bundle)
+    app = build_bot(settings_for(fake, db, **settings), bundle)
     await app.initialize()
     await app.post_init(app)
     await app.updater.start_polling(timeout=0, poll_interval=0.02,

@@ -9,12 +9,15 @@ before the runner consents, and nothing at all for groups and channels.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
 import json
 import logging
 import os
 import re
+import signal
 import traceback
+from pathlib import Path
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from typing import Any
@@ -34,7 +37,8 @@ from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
 from bot.model import Dialog
 from bot.render import (Line, Message, Question, answer_label, compose, outcome_messages,
                         question_of, why_message)
-from bot.loader import Bundle
+from bot.content import gated_bundle
+from bot.loader import Bundle, default_paths
 from bot.storage import SessionStore, SQLiteStore
 from bot.typed import typed_input
 
@@ -129,10 +133,14 @@ class _Blocked(Exception):
 
 
 class KebasTelegram:
-    def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore) -> None:
+    def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore,
+                 content_paths: list[Path] | None = None,
+                 admin_ids: frozenset[int] = frozenset()) -> None:
         self.dialog = dialog
         self.locales = locales
         self.store = store
+        self.content_paths = content_paths
+        self.admin_ids = admin_ids
         self.conversations = Conversations(dialog, store)
         self.updates = DurableUpdates(store)
         self._told_not_private: set[int] = set()
@@ -164,6 +172,42 @@ class KebasTelegram:
             except TelegramError as exc:
                 log.warning("could not register the command list (%s): %s", language,
                             type(exc).__name__)
+
+    # --- reloading edited content -----------------------------------------------------
+
+    async def reload(self) -> tuple[bool, str]:
+        """Serve the edited dialogs and texts, but only if they pass check, proofs and scenarios.
+
+        Sessions in progress keep the dialog version they started with (Conversations).
+        """
+        if not self.content_paths:
+            return False, "no content folders are configured"
+        bundle, problems = await asyncio.to_thread(gated_bundle, self.content_paths)
+        if bundle is None:
+            shown = problems[:10] + ([f"... and {len(problems) - 10} more"]
+                                     if len(problems) > 10 else [])
+            log.warning("reload refused: %d problems, first: %s", len(problems), problems[0])
+            return False, "\n".join(shown)
+        self.dialog, self.locales = bundle.dialog(), bundle.locales
+        self.conversations.dialog = self.dialog
+        log.info("reloaded: dialog %s v%s", self.dialog.id, self.dialog.version)
+        return True, f"{self.dialog.id} v{self.dialog.version}"
+
+    async def reload_and_tell_admins(self, bot: Any) -> None:
+        """SIGHUP: reload, and tell every admin how it went."""
+        loaded, detail = await self.reload()
+        for admin in sorted(self.admin_ids):
+            locale = self.locales[pick_language(None, self.locales)]
+            try:
+                await bot.send_message(admin, _escape(self._reload_text(locale, loaded, detail)))
+            except TelegramError as exc:
+                log.info("could not tell admin %s about the reload: %s", admin,
+                         type(exc).__name__)
+
+    def _reload_text(self, locale: Locale, loaded: bool, detail: str) -> str:
+        if loaded:
+            return locale.text("tg.reloaded", dialog=self.dialog.id, version=self.dialog.version)
+        return locale.text("tg.reload_failed", problems=detail)
 
     # --- every update -----------------------------------------------------------------
 
@@ -266,7 +310,12 @@ class KebasTelegram:
 
     async def _on_command(self, command: str, update_id: int, here: Chat, bot: Any) -> None:
         locale = here.locale
-        if command in ("bantuan", "help"):
+        if command == "muatulang" and here.id in self.admin_ids:
+            loaded, detail = await self.reload()
+            for part in fit_telegram(Message((Line(self._reload_text(
+                    self.locales[here.locale.language], loaded, detail)),))):
+                await self._send(bot, here, part)
+        elif command in ("bantuan", "help"):
             await self._send_texts(bot, here, [locale.text("tg.help")])
         elif command in ("privasi", "privacy"):
             await self._send_texts(bot, here, [locale.text("tg.privacy")])
@@ -710,7 +759,9 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
     (post_shutdown), so every answer is on disk before the process ends.
     """
     store = SQLiteStore(settings.kebas_db)
-    kebas = KebasTelegram(bundle.dialog(), bundle.locales, store)
+    kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
+                          content_paths=settings.content_paths(default_paths()),
+                          admin_ids=frozenset(settings.kebas_admin_ids))
     app = kebas.application(settings.token, settings.telegram_api_base_url,
                             settings.base_file_url)
 
@@ -720,8 +771,14 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
         if replayed:
             log.info("replaying %d updates received before the last stop", replayed)
         await kebas.announce_commands(application)
+        with contextlib.suppress(NotImplementedError, RuntimeError):  # no signals: no reload
+            asyncio.get_running_loop().add_signal_handler(
+                signal.SIGHUP,
+                lambda: application.create_task(kebas.reload_and_tell_admins(application.bot)))
 
     async def close_store(_application: Application) -> None:
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         await store.close()
 
     app.post_init = open_store
