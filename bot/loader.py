@@ -14,8 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from bot.i18n import Locale
-from bot.model import (Cause, ChoiceQuestion, Condition, Dialog, InfoNode, MultiQuestion,
-                       NumberQuestion, Option, OutcomeNode, Range, RedFlag, YesNoQuestion)
+from bot.model import (Branch, Cause, ChoiceQuestion, Dialog, InfoNode, LevelRule,
+                       MultiQuestion, NumberQuestion, Option, OutcomeNode, RedFlag, Score,
+                       Scoring, Texts, YesNoQuestion)
 from bot.problems import Position, Problem, error
 from bot.yamlsource import PathKey, SourceDocument, read_yaml
 
@@ -76,9 +77,14 @@ _TYPE_WORDS = {
     "int_from_float": "a whole number", "is_instance_of": "a mapping (key: value)",
 }
 
-_MODEL_AT_KEY: dict[str, type[BaseModel]] = {
-    "options": Option, "red_flags": RedFlag, "causes": Cause, "when": Condition, "texts": Dialog,
+# Which model a mapping follows, for "did you mean" hints: items of a list under a key, and
+# mappings directly under a key.
+_ITEM_MODELS: dict[str, type[BaseModel]] = {
+    "options": Option, "red_flags": RedFlag, "causes": Cause, "branches": Branch,
+    "score": Score, "level_if": LevelRule,
 }
+_MAPPING_MODELS: dict[str, type[BaseModel]] = {"texts": Texts, "scoring": Scoring}
+CONDITION_KEYS = ["all", "any", "not", "min", "max"]
 
 _NODE_MODELS = {"choice": ChoiceQuestion, "multi": MultiQuestion, "yesno": YesNoQuestion,
                 "number": NumberQuestion, "info": InfoNode, "outcome": OutcomeNode}
@@ -179,24 +185,20 @@ def _show(value: Any) -> str:
 
 def _allowed_keys(path: PathKey, source: SourceDocument) -> list[str]:
     """The keys a mapping at `path` may have, for 'did you mean' hints."""
-    model: type[BaseModel] | None = Dialog if path == () else None
-    if path[:1] == ("nodes",) and len(path) == 2:
+    if "when" in path:
+        return CONDITION_KEYS  # fact names are free; these are the language's own words
+    model: type[BaseModel] | None
+    if path == ():
+        model = Dialog
+    elif path[:1] == ("nodes",) and len(path) == 2:
         node = _get(source.data, path)
         model = _NODE_MODELS.get(node.get("type")) if isinstance(node, dict) else None
     elif len(path) >= 2 and isinstance(path[-1], int):
-        model = _MODEL_AT_KEY.get(str(path[-2]))
-    elif path and path[-1] in ("when",):
-        model = Condition
-    elif path and path[-1] in ("texts",):
-        from bot.model import Texts
-        model = Texts
-    elif path and path[-1] == "scoring":
-        from bot.model import Scoring
-        model = Scoring
+        model = _ITEM_MODELS.get(str(path[-2]))
+    else:
+        model = _MAPPING_MODELS.get(str(path[-1]))
     if model is None:
         return []
-    if model is Range or (path and any(part == "when" for part in path)):
-        return ["all", "any", "not", "min", "max"]
     return [info.alias or name for name, info in model.model_fields.items()]
 
 

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from fakebotapi import FakeBotAPI
+
 from bot.loader import Bundle, load_bundle, parse_dialog
 from bot.model import Dialog
 from bot.storage import SQLiteStore
@@ -29,6 +31,14 @@ def dialog() -> Dialog:
 @pytest.fixture(scope="session")
 def shipped() -> Bundle:
     return load_bundle([ROOT / "dialogs", ROOT / "locales"])
+
+
+@pytest.fixture
+async def fake():
+    """A fake Telegram Bot API server on 127.0.0.1 (tests/fakebotapi.py)."""
+    server = await FakeBotAPI().start()
+    yield server
+    await server.stop()
 
 
 @pytest.fixture

@@ -9,20 +9,12 @@ import signal
 from pathlib import Path
 
 import pytest
-from fakebotapi import FakeBotAPI
 from telegram_support import Runner, rows, running_bot
 
 from bot.loader import load_bundle
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = 300
-
-
-@pytest.fixture
-async def fake():
-    server = await FakeBotAPI().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

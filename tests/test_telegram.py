@@ -5,19 +5,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from fakebotapi import FakeBotAPI
 from telegram_support import (PAD_STORY, Runner, is_question, rows, rows_about, running_bot,
                               wrapped_save)
 
 
 STALE = "Tombol itu milik pertanyaan sebelumnya. Silakan jawab pertanyaan yang terakhir."
-
-
-@pytest.fixture
-async def fake():
-    server = await FakeBotAPI().start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

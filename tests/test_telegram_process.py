@@ -16,13 +16,6 @@ from telegram_support import Runner, rows
 ROOT = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture
-async def fake():
-    server = await FakeBotAPI().start()
-    yield server
-    await server.stop()
-
-
 async def start_kebas(fake: FakeBotAPI, db: Path, *extra: str, token: str = TOKEN,
                       log: Path | None = None) -> asyncio.subprocess.Process:
     env = {**os.environ, "TELEGRAM_BOT_TOKEN": token, "TELEGRAM_API_BASE_URL": fake.base_url,
