@@ -9,7 +9,7 @@ Problems it found, each pointing at the YAML line to fix.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from bot import buttons, graph, proofs
@@ -26,21 +26,26 @@ PHONE_TEXT_AIM = 700  # characters: what reads comfortably on a phone screen
 DialogCheck = Callable[[LoadedDialog], list[Problem]]
 
 
-def check_bundle(bundle: Bundle) -> list[Problem]:
-    """All problems, loader's included, sorted by file and line."""
+def check_bundle(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[Problem]:
+    """All problems, loader's included, sorted by file and line.
+
+    `code_texts` are the keys this version of Kebas shows itself; `kebas diff` passes none,
+    because an older dialog is compared as it was, not against today's code.
+    """
     problems = list(bundle.problems)
     for loaded in bundle.dialogs:
         for check in DIALOG_CHECKS:
             problems.extend(check(loaded))
         problems.extend(check_texts_exist(loaded, bundle.locales))
     problems.extend(check_dialog_ids_unique(bundle))
-    problems.extend(check_locales(bundle))
+    problems.extend(check_locales(bundle, code_texts))
     return sort_problems(problems)
 
 
-def check_and_prove(bundle: Bundle) -> tuple[list[Problem], list[tuple[LoadedDialog, Any]]]:
+def check_and_prove(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS
+                    ) -> tuple[list[Problem], list[tuple[LoadedDialog, Any]]]:
     """`kebas check`: the checks, then, when they pass, the safety proofs over every path."""
-    problems = check_bundle(bundle)
+    problems = check_bundle(bundle, code_texts)
     if has_errors(problems):
         return problems, []
     reports = []
@@ -373,7 +378,7 @@ def check_texts_exist(loaded: LoadedDialog, locales: dict[str, Locale]) -> list[
     return problems
 
 
-def check_locales(bundle: Bundle) -> list[Problem]:
+def check_locales(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[Problem]:
     """Every locale has the same keys and placeholders; code-owned keys exist; none unused."""
     locales = bundle.locales
     if not locales:
@@ -388,12 +393,12 @@ def check_locales(bundle: Bundle) -> list[Problem]:
                               f"{DEFAULT_LANGUAGE}.yaml; Indonesian is the default language",
                               "add it"))
     used = {key for loaded in bundle.dialogs for key, _ in dialog_text_keys(loaded)}
-    used |= set(UI_TEXTS)
+    used |= set(code_texts)
     # A dialog that did not load uses texts we cannot see: say nothing about unused ones.
     know_usage = not bundle.unloaded_dialogs
     reference = locales.get(DEFAULT_LANGUAGE) or next(iter(locales.values()))
     for language, locale in sorted(locales.items()):
-        for key in sorted(UI_TEXTS):
+        for key in sorted(code_texts):
             if key not in locale.texts:
                 problems.append(error(Position(locale.file, 1, 1), f"text '{key}', which Kebas "
                                       f"itself shows, is missing", f"add '{key}' to {locale.file}"))

@@ -1,4 +1,4 @@
-"""The `kebas` command: check, chat, schema.
+"""The `kebas` command: check, chat, run, scenarios, graph, book, diff, stats, schema.
 
 Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
 message and a non-zero exit status, never a traceback.
@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from bot.checks import check_and_prove, has_errors
 from bot.i18n import pick_language
@@ -29,9 +30,9 @@ def _paths(values: list[str] | None) -> list[Path]:
     return [Path(value) for value in values] if values else default_paths()
 
 
-def load_checked(paths: list[Path]) -> tuple[Bundle, list[Problem], list]:
+def load_checked(paths: list[Path], **checks: Any) -> tuple[Bundle, list[Problem], list]:
     bundle = load_bundle(paths)
-    problems, reports = check_and_prove(bundle)
+    problems, reports = check_and_prove(bundle, **checks)
     return bundle, problems, reports
 
 
@@ -52,9 +53,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if has_errors(problems) else EXIT_OK
 
 
-def load_usable(paths: list[Path]) -> Bundle | None:
+def load_usable(paths: list[Path], **checks: Any) -> Bundle | None:
     """The bundle if it has no errors; otherwise print them and say how to find out more."""
-    bundle, problems, _reports = load_checked(paths)
+    bundle, problems, _reports = load_checked(paths, **checks)
     errors = [problem for problem in problems if problem.is_error]
     if errors:
         for problem in errors:
@@ -63,6 +64,20 @@ def load_usable(paths: list[Path]) -> Bundle | None:
               file=sys.stderr)
         return None
     return bundle
+
+
+def write_output(output: str, content: str | bytes) -> int:
+    """Write a command's result to a file and say so, or say why it could not be written."""
+    try:
+        if isinstance(content, bytes):
+            Path(output).write_bytes(content)
+        else:
+            Path(output).write_text(content, encoding="utf-8")
+    except OSError as exc:
+        print(f"kebas: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"wrote {output}")
+    return EXIT_OK
 
 
 def usable_dialog(paths: list[Path], dialog_id: str | None) -> tuple[Bundle, Dialog] | int:
@@ -200,20 +215,31 @@ def cmd_graph(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         sys.stdout.buffer.write(picture)
         sys.stdout.flush()
-    else:
-        Path(args.output).write_bytes(picture)
-        print(f"wrote {args.output}")
-    return EXIT_OK
+        return EXIT_OK
+    return write_output(args.output, picture)
+
+
+def cmd_book(args: argparse.Namespace) -> int:
+    from bot.book import main as book_main
+    return book_main(args)
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from bot.behaviour_diff import main as diff_main
+    return diff_main(args)
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    from bot.stats import main as stats_main
+    return stats_main(args)
 
 
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(dialog_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output == "-":
         sys.stdout.write(text)
-    else:
-        Path(args.output).write_text(text, encoding="utf-8")
-        print(f"wrote {args.output}")
-    return EXIT_OK
+        return EXIT_OK
+    return write_output(args.output, text)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -258,6 +284,41 @@ def build_parser() -> argparse.ArgumentParser:
     graph.add_argument("paths", nargs="*", metavar="PATH",
                        help="dialog and locale folders (default: dialogs/ and locales/)")
     graph.set_defaults(func=cmd_graph)
+
+    book = commands.add_parser("book", help="write the printable review book (HTML) for "
+                               "clinical sign-off")
+    book.add_argument("-o", "--output", default="kebas-book.html",
+                      help="HTML file to write ('-' for stdout; default kebas-book.html)")
+    book.add_argument("--lang", default="id",
+                      help="language, or two side by side: id, en, id,en (default id)")
+    book.add_argument("--dialog", help="dialog id, when there are several")
+    book.add_argument("paths", nargs="*", metavar="PATH",
+                      help="dialog and locale folders (default: dialogs/ and locales/)")
+    book.set_defaults(func=cmd_book)
+
+    diff = commands.add_parser("diff", help="which answer paths change outcome, triage or "
+                               "causes between two versions")
+    diff.add_argument("old", metavar="OLD", help="content folder or git revision (e.g. HEAD~1)")
+    diff.add_argument("new", metavar="NEW", nargs="?", default=".",
+                      help="content folder or git revision (default: the working tree)")
+    diff.add_argument("--dialog", help="dialog id, when there are several")
+    diff.add_argument("--lang", choices=["id", "en"], default="id",
+                      help="language of the answers shown (default id)")
+    diff.add_argument("--limit", type=int, default=30,
+                      help="how many kinds of change to list per pass (default 30)")
+    diff.add_argument("--samples", type=int, default=1000,
+                      help="paths drawn to compare causes (default 1000; 0 to skip)")
+    diff.set_defaults(func=cmd_diff)
+
+    stats = commands.add_parser("stats", help="how the bot is used: funnel, outcomes, triage")
+    stats.add_argument("--since", metavar="DATE", help="only sessions started on or after "
+                       "DATE (YYYY-MM-DD)")
+    stats.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
+    stats.add_argument("--db", help="SQLite file (default: KEBAS_DB, else kebas.sqlite3)")
+    stats.add_argument("--dialog", help="dialog id, when there are several")
+    stats.add_argument("paths", nargs="*", metavar="PATH",
+                       help="dialog and locale folders (default: dialogs/ and locales/)")
+    stats.set_defaults(func=cmd_stats)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
     schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 from enum import Enum
+from collections.abc import Sequence
 from typing import Any, Union
 
 from bot.conditions import facts_read, holds
@@ -467,7 +468,8 @@ def _record(dialog: Dialog, state: State, node: Any, value: Any
     state["fired"].extend(flag.id for flag in fired)
     said = tuple(Say(flag.advice, SayKind.RED_FLAG, title=flag.title, level=flag.level)
                  for flag in fired)
-    views = tuple(_flag_view(dialog, flag, state) for flag in fired)
+    produced = _produced(dialog, state) if fired else []
+    views = tuple(_flag_view(dialog, flag, produced) for flag in fired)
     stopping = [flag for flag in fired if flag.stop_at]
     if stopping:
         target = max(stopping, key=lambda flag: flag.level.rank).stop_at
@@ -502,31 +504,45 @@ def _enter(dialog: Dialog, state: State, node_id: str
     return tuple(said), outcome, tuple(passed)
 
 
-def _flag_view(dialog: Dialog, flag: Any, state: State | None = None) -> RedFlagView:
-    because = evidence(dialog, flag.when, state) if state is not None else ()
+def _flag_view(dialog: Dialog, flag: Any, produced: Produced = ()) -> RedFlagView:
+    because = _read(flag.when, produced)
     return RedFlagView(flag.id, flag.title, flag.advice, flag.level, because)
 
 
 def evidence(dialog: Dialog, condition: Any, state: State) -> Evidence:
     """The answers a condition read: an answer counts when a fact it produced (its own, or
     one its chosen options set) is one the condition tests."""
+    return _read(condition, _produced(dialog, state))
+
+
+Produced = Sequence[tuple[tuple[str, Any], frozenset[str]]]
+
+
+def _read(condition: Any, produced: Produced) -> Evidence:
     wanted = facts_read(condition)
-    found: list[tuple[str, Any]] = []
+    return tuple(pair for pair, facts in produced if wanted & facts)
+
+
+def _produced(dialog: Dialog, state: State) -> list[tuple[tuple[str, Any], frozenset[str]]]:
+    """Each distinct answer with the names of the facts it set (computed once per outcome)."""
+    found: dict[str, tuple[tuple[str, Any], frozenset[str]]] = {}
     for answer in state["answers"]:
         node = dialog.node_by_id.get(answer["node"])
         pair = (answer["node"], answer["value"])
-        if node is not None and wanted & set(_facts_of(node, answer["value"])) \
-                and pair not in found:
-            found.append(pair)
-    return tuple(found)
+        if node is not None and repr(pair) not in found:
+            found[repr(pair)] = (pair, frozenset(_facts_of(node, answer["value"])))
+    return list(found.values())
 
 
-def _cause_evidence(dialog: Dialog, cause_id: str, state: State) -> Evidence:
+def _cause_evidence(dialog: Dialog, cause_id: str, state: State, produced: Produced
+                    ) -> Evidence:
+    """The answers behind the rules that gave points, in the order of the rules."""
     cause = next(cause for cause in dialog.causes if cause.id == cause_id)
     found: list[tuple[str, Any]] = []
     for score in cause.score:
         if score.points > 0 and holds(score.when, state["facts"]):
-            found += [pair for pair in evidence(dialog, score.when, state) if pair not in found]
+            wanted = facts_read(score.when)
+            found += [pair for pair, facts in produced if wanted & facts and pair not in found]
     return tuple(found)
 
 
@@ -558,10 +574,11 @@ def rank_causes(dialog: Dialog, facts: Facts) -> tuple[list[CauseView], bool]:
 
 def _outcome(dialog: Dialog, state: State, node: OutcomeNode) -> Outcome:
     flags = {flag.id: flag for flag in dialog.red_flags}
-    red_flags = tuple(_flag_view(dialog, flags[flag_id], state) for flag_id in state["fired"]
+    produced = _produced(dialog, state)
+    red_flags = tuple(_flag_view(dialog, flags[flag_id], produced) for flag_id in state["fired"]
                       if flag_id in flags)
     ranked, several = rank_causes(dialog, state["facts"]) if node.show_causes else ([], False)
-    causes = tuple(replace(view, because=_cause_evidence(dialog, view.id, state))
+    causes = tuple(replace(view, because=_cause_evidence(dialog, view.id, state, produced))
                    for view in ranked)
     level = TriageLevel.most_urgent([node.level] + [flag.level for flag in red_flags]
                                     + [cause.level for cause in causes])

@@ -322,15 +322,7 @@ class _Analysis:
             groups.setdefault(self._signature(node, option), []).append(option.id)
         if not isinstance(node, MultiQuestion):
             return [(ids[0], len(ids)) for ids in groups.values()] + [(i, 1) for i in exclusive]
-        classes: list[tuple[Any, int]] = [([option_id], 1) for option_id in exclusive]
-        members = list(groups.values())
-        for size in range(1, len(members) + 1):
-            for chosen in combinations(members, size):
-                count = 1
-                for ids in chosen:
-                    count *= 2 ** len(ids) - 1   # at least one option of each chosen group
-                classes.append(([ids[0] for ids in chosen], count))
-        return classes
+        return [([option_id], 1) for option_id in exclusive] + group_choices(groups.values())
 
     def _signature(self, node: Any, option: Any) -> Any:
         """Options that every atom sees alike are interchangeable."""
@@ -349,6 +341,20 @@ class _Analysis:
             else:
                 merged[vector] = [value, count]
         return [(value, count) for value, count in merged.values()]
+
+
+def group_choices(groups: Any) -> list[tuple[list[str], int]]:
+    """Multiple-choice answers, one per non-empty set of groups of interchangeable options:
+    the first option of each chosen group, and how many real answers it stands for."""
+    members = list(groups)
+    choices = []
+    for size in range(1, len(members) + 1):
+        for chosen in combinations(members, size):
+            count = 1
+            for ids in chosen:
+                count *= 2 ** len(ids) - 1   # at least one option of each chosen group
+            choices.append(([ids[0] for ids in chosen], count))
+    return choices
 
 
 def _test_signature(test: Any) -> Any:

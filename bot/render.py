@@ -155,12 +155,20 @@ def _evidence_lines(because: Evidence, dialog: Any, locale: Locale) -> list[Line
         node = dialog.node_by_id.get(node_id)
         if node is None:
             continue
-        labels = {option.id: locale.text(option.text) for option in getattr(node, "options", [])}
-        values = value if isinstance(value, list) else [value]
-        answer = ", ".join(labels.get(str(item), str(item)) for item in values)
-        lines.append(Line(locale.text("why.answer", question=_short(locale.text(node.text)),
-                                      answer=answer)))
+        lines.append(Line(locale.text("why.answer", question=short_question(node, locale),
+                                      answer=answer_text(node, value, locale))))
     return lines
+
+
+def answer_text(node: Any, value: object, locale: Locale) -> str:
+    """A stored answer in the runner's words: option texts, or the number as given."""
+    labels = {option.id: locale.text(option.text) for option in getattr(node, "options", [])}
+    values = value if isinstance(value, list) else [value]
+    return ", ".join(labels.get(str(item), str(item)) for item in values)
+
+
+def short_question(node: Any, locale: Locale) -> str:
+    return _short(locale.text(node.text))
 
 
 def _short(question: str, limit: int = 90) -> str:
