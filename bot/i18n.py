@@ -87,6 +87,13 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.why_button": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
+        # /statistik (admins)
+        "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),
+        "stats.none": (),
+        "stats.sessions": ("started", "finished", "completion", "abandoned", "active"),
+        "stats.triage": ("levels",), "stats.outcomes": ("outcomes",),
+        "stats.red_flags": ("sessions", "rate", "flags"), "stats.median": ("minutes",),
+        "stats.drop_off": ("questions",),
         **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
     }.items()
 }

@@ -54,6 +54,26 @@ class ChatSettings:
 
 
 @dataclass(frozen=True)
+class UsageRow:
+    """One session as the usage statistics see it: where it went, never who or what was typed.
+
+    `answered` lists the questions on its path as it stands (an answer taken back is gone);
+    `node` is where it stands now (the ending, once finished).
+    """
+
+    dialog_id: str
+    dialog_version: int
+    status: str
+    node: str
+    triage: str | None
+    outcome: str | None          # the ending's node id, when finished
+    answered: tuple[str, ...]
+    fired: tuple[str, ...]       # red flags that fired on its path
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Saved:
     session_id: int
     duplicate: bool = False   # the update was applied before; nothing was written
@@ -72,6 +92,8 @@ class SessionStore(Protocol):
     async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
                               definition: str) -> None: ...
     async def dialog_definition(self, content_hash: str) -> str | None: ...
+    async def usage_rows(self, since: datetime | None = None,
+                         dialog_id: str | None = None) -> list[UsageRow]: ...
 
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
@@ -155,9 +177,12 @@ def _stamp(moment: datetime) -> str:
 class SQLiteStore:
     """`SessionStore` on one SQLite file, in WAL mode with full fsync on commit."""
 
-    def __init__(self, path: str | Path, clock: Clock = utc_now) -> None:
+    def __init__(self, path: str | Path, clock: Clock = utc_now, *,
+                 read_only: bool = False) -> None:
         self.path = Path(path)
         self._clock = clock
+        # Read-only (reports): the file must exist already; it is neither created nor migrated.
+        self.read_only = read_only
         self._db: aiosqlite.Connection | None = None
         # One connection serves every chat: a transaction must not interleave with other
         # statements on it (a read would see another chat's uncommitted rows).
@@ -171,25 +196,43 @@ class SQLiteStore:
         await self.close()
 
     async def open(self) -> None:
+        if self.read_only:
+            if not self.path.is_file():
+                raise StorageError(f"no database at {self.path}")
+            target, set_up = f"{self.path.resolve().as_uri()}?mode=ro", self._check_readable
+        else:
+            try:
+                _create_private(self.path)
+            except OSError as exc:
+                raise StorageError(f"cannot create the database {self.path}: {exc.strerror}; "
+                                   f"check KEBAS_DB and the folder's permissions") from exc
+            target, set_up = str(self.path), self._set_up
         try:
-            _create_private(self.path)
-        except OSError as exc:
-            raise StorageError(f"cannot create the database {self.path}: {exc.strerror}; "
-                               f"check KEBAS_DB and the folder's permissions") from exc
-        try:
-            self._db = await aiosqlite.connect(self.path, isolation_level=None)
+            self._db = await aiosqlite.connect(target, uri=self.read_only, isolation_level=None)
             await self._db.execute("PRAGMA busy_timeout = 5000")
-            await self._db.execute("PRAGMA journal_mode = WAL")
-            # FULL: a commit is on disk before we reply, even if the machine loses power.
-            await self._db.execute("PRAGMA synchronous = FULL")
-            await self._db.execute("PRAGMA foreign_keys = ON")
-            await self._migrate()
+            await set_up()
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
         except BaseException:
             await self.close()
             raise
+
+    async def _set_up(self) -> None:
+        await self.db.execute("PRAGMA journal_mode = WAL")
+        # FULL: a commit is on disk before we reply, even if the machine loses power.
+        await self.db.execute("PRAGMA synchronous = FULL")
+        await self.db.execute("PRAGMA foreign_keys = ON")
+        await self._migrate()
+
+    async def _check_readable(self) -> None:
+        """Read-only: nothing to migrate, but the schema must be one this Kebas knows."""
+        version = await self.schema_version()
+        if version == 0:
+            raise StorageError(f"{self.path} is not a Kebas database")
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"the database {self.path} has schema version {version}, newer "
+                               f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
 
     async def close(self) -> None:
         if self._db is not None:
@@ -365,6 +408,19 @@ class SQLiteStore:
             row = await cursor.fetchone()
         return None if row is None else row[0]
 
+    async def usage_rows(self, since: datetime | None = None,
+                         dialog_id: str | None = None) -> list[UsageRow]:
+        """Every session started at or after `since` (of one dialog, if given), oldest first."""
+        sql = ("SELECT dialog_id, dialog_version, status, node, triage, outcome, state, "
+               "started_at, finished_at FROM sessions WHERE started_at >= ?")
+        params: list[Any] = ["" if since is None else _stamp(since)]
+        if dialog_id is not None:
+            sql += " AND dialog_id = ?"
+            params.append(dialog_id)
+        async with self._lock, self.db.execute(sql + " ORDER BY id", params) as cursor:
+            rows = await cursor.fetchall()
+        return [_usage_row(*row) for row in rows]
+
     async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
         """Keep an update until it is handled; False if it is already kept (a redelivery)."""
         counts = await self._transaction([(
@@ -393,6 +449,17 @@ class SQLiteStore:
         return [{"seq": seq, "action": action, "node": node,
                  "value": None if value is None else json.loads(value), "at": at}
                 for seq, action, node, value, at in rows]
+
+
+def _usage_row(dialog_id: str, dialog_version: int, status: str, node: str,
+               triage: str | None, outcome: str | None, state: str, started_at: str,
+               finished_at: str | None) -> UsageRow:
+    saved = json.loads(state)
+    ending = json.loads(outcome).get("node", node) if outcome else None
+    return UsageRow(dialog_id, dialog_version, status, node, triage, ending,
+                    tuple(answer["node"] for answer in saved.get("answers", [])),
+                    tuple(saved.get("fired", [])), datetime.fromisoformat(started_at),
+                    datetime.fromisoformat(finished_at) if finished_at else None)
 
 
 def _create_private(path: Path) -> None:

@@ -20,6 +20,7 @@ import traceback
 from pathlib import Path
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
@@ -39,6 +40,7 @@ from bot.render import (Line, Message, Question, answer_label, compose, outcome_
                         question_of, why_message)
 from bot.content import gated_bundle
 from bot.loader import Bundle, default_paths
+from bot.stats import telegram_summary
 from bot.storage import SessionStore, SQLiteStore
 from bot.typed import typed_input
 
@@ -315,6 +317,8 @@ class KebasTelegram:
             for part in fit_telegram(Message((Line(self._reload_text(
                     self.locales[here.locale.language], loaded, detail)),))):
                 await self._send(bot, here, part)
+        elif command == "statistik" and here.id in self.admin_ids:
+            await self._send_stats(bot, here)
         elif command in ("bantuan", "help"):
             await self._send_texts(bot, here, [locale.text("tg.help")])
         elif command in ("privasi", "privacy"):
@@ -353,6 +357,13 @@ class KebasTelegram:
         else:
             await self._send_texts(bot, here, [locale.text("tg.unknown_command")])
             await self._show_current(bot, here)
+
+    async def _send_stats(self, bot: Any, here: Chat) -> None:
+        """Usage numbers for an admin: counts and node ids only, never who or what was typed."""
+        rows = await self.store.usage_rows()
+        now = datetime.fromisoformat(self.store.now())
+        for part in fit_telegram(telegram_summary(rows, self.dialog, here.locale, now)):
+            await self._send(bot, here, part)
 
     # --- buttons ----------------------------------------------------------------------
 
