@@ -143,21 +143,26 @@ def _problem_for(details: list[dict[str, Any]], position: Position, path: PathKe
         return error(position, f"'{first.get('input')}' is not allowed{where}",
                      f"use one of: {expected}")
     if kind == "value_error":
-        message = str(first.get("ctx", {}).get("error", first["msg"]))
-        return error(position, f"{message}{where}")
-    if kind in ("too_short", "too_long"):
-        return error(position, f"{first['msg'].lower()}{where}")
-    if kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than"):
-        return error(position, f"{first['msg'].lower()}{where}")
+        # The models' own rules say what is wrong, then "|" and what to do.
+        message, _, hint = str(first.get("ctx", {}).get("error", first["msg"])).partition("|")
+        return error(position, f"{message}{where}", hint or _FORMAT_HINT)
+    if kind in ("too_short", "too_long", "greater_than_equal", "less_than_equal",
+                "greater_than", "less_than"):
+        return error(position, f"{first['msg'].lower()}{where}", _FORMAT_HINT)
     wanted = [_TYPE_WORDS[d["type"]] for d in details if d["type"] in _TYPE_WORDS]
     if "a number" in wanted and "a whole number" in wanted:
         wanted.remove("a whole number")
     if wanted:
         expected = " or ".join(dict.fromkeys(wanted))
         value = first.get("input")
-        hint = "put the value in quotes" if "text" in expected and value is not None else ""
+        hint = ("put the value in quotes" if "text" in expected and value is not None
+                else f"write {expected} here" + (", in digits (e.g. 12)" if "number" in expected
+                                                 else ""))
         return error(position, f"expected {expected}, got {_show(value)}{where}", hint)
-    return error(position, f"{first['msg']}{where}")
+    return error(position, f"{first['msg']}{where}", _FORMAT_HINT)
+
+
+_FORMAT_HINT = "docs/dialog-format.md shows what this key takes"
 
 
 _ITEM_LABELS = {"nodes": "node", "options": "option", "red_flags": "red flag",

@@ -65,9 +65,11 @@ class Range(_Strict):
     @model_validator(mode="after")
     def _has_a_bound(self) -> Range:
         if self.min is None and self.max is None:
-            raise ValueError("a number test needs 'min', 'max' or both")
+            raise ValueError("a number test needs 'min', 'max' or both"
+                             "|e.g. {min: 50} for 50 and over")
         if self.min is not None and self.max is not None and self.min > self.max:
-            raise ValueError(f"'min' ({self.min}) is larger than 'max' ({self.max})")
+            raise ValueError(f"'min' ({self.min}) is larger than 'max' ({self.max})"
+                             "|swap them, or correct the one that is wrong")
         return self
 
 
@@ -96,7 +98,8 @@ class Condition(BaseModel):
     @model_validator(mode="after")
     def _not_empty(self) -> Condition:
         if not self.tests and self.all is None and self.any is None and self.not_ is None:
-            raise ValueError("an empty condition is always true; write at least one fact test")
+            raise ValueError("an empty condition is always true|write at least one fact test, "
+                             "e.g. {chest_pain: \"yes\"}")
         return self
 
     @property
@@ -173,7 +176,8 @@ class NumberQuestion(_Moving):
     @model_validator(mode="after")
     def _range(self) -> NumberQuestion:
         if self.min > self.max:
-            raise ValueError(f"'min' ({self.min}) is larger than 'max' ({self.max})")
+            raise ValueError(f"'min' ({self.min}) is larger than 'max' ({self.max})"
+                             "|swap them, or correct the one that is wrong")
         return self
 
 
