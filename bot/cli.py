@@ -1,4 +1,5 @@
-"""The `kebas` command: check, chat, run, scenarios, graph, book, diff, stats, schema.
+"""The `kebas` command: check, chat, run, scenarios, graph, book, diff, stats, purge, export,
+schema.
 
 Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
 message and a non-zero exit status, never a traceback.
@@ -23,6 +24,9 @@ from bot.problems import Problem
 from bot.storage import SQLiteStore, StorageError
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
+# `kebas run` only: the database cannot be used. Restarting will not help until an operator
+# acts, so the systemd unit in README does not restart on it (nor on EXIT_USAGE).
+EXIT_STORAGE = 3
 SCHEMA_FILE = "dialog.schema.json"
 
 
@@ -134,7 +138,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return run_polling(settings, bundle)
     except StorageError as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
+        print(f"kebas: {exc}. Not starting the bot.", file=sys.stderr)
+        return EXIT_STORAGE
     except InvalidToken:
         print("kebas: the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
               "@BotFather (or /revoke it there and use the new one).", file=sys.stderr)
@@ -234,6 +239,76 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return stats_main(args)
 
 
+def _store_path(args: argparse.Namespace) -> tuple[Path, Any] | int:
+    """The database a maintenance command works on, and the settings; or why there is none."""
+    from bot.settings import SettingsProblem, read_settings
+    try:
+        settings = read_settings(args.env_file)
+    except SettingsProblem as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    db = Path(args.db) if args.db else settings.kebas_db
+    if not db.is_file():
+        print(f"kebas: there is no database at {db} (set KEBAS_DB or use --db)",
+              file=sys.stderr)
+        return EXIT_PROBLEMS
+    return db, settings
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete sessions past retention now, as the running bot does once a day."""
+    from bot.retention import purge_expired
+    from bot.storage import utc_now
+    found = _store_path(args)
+    if isinstance(found, int):
+        return found
+    db, settings = found
+    days = settings.kebas_retention_days if args.days is None else args.days
+    if days < 1:
+        print("kebas: --days must be at least 1", file=sys.stderr)
+        return EXIT_USAGE
+
+    async def run() -> Any:
+        async with SQLiteStore(db) as store:
+            return await purge_expired(store, days, utc_now())
+
+    try:
+        purged = asyncio.run(run())
+    except StorageError as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"{db}: deleted {purged.sessions} sessions ({purged.answers} answers), "
+          f"{purged.chats} chats and {purged.updates} update ids not touched for {days} days")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from bot.export import anonymise, to_csv, to_json
+    found = _store_path(args)
+    if isinstance(found, int):
+        return found
+    db, _settings = found
+    form = args.format or ("json" if str(args.output).endswith(".json") else "csv")
+
+    async def run() -> Any:
+        async with SQLiteStore(db) as store:
+            return await store.export_rows()
+
+    try:
+        key, rows = asyncio.run(run())
+    except StorageError as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    sessions = anonymise(key, rows)
+    text = to_json(sessions) if form == "json" else to_csv(sessions)
+    runners = len({session.runner for session in sessions})
+    print(f"kebas: {len(sessions)} sessions of {runners} runners, anonymised", file=sys.stderr)
+    if args.output == "-":
+        sys.stdout.write(text)
+        return EXIT_OK
+    return write_output(args.output, text)
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     text = json.dumps(dialog_json_schema(), indent=2, ensure_ascii=False) + "\n"
     if args.output == "-":
@@ -319,6 +394,27 @@ def build_parser() -> argparse.ArgumentParser:
     stats.add_argument("paths", nargs="*", metavar="PATH",
                        help="dialog and locale folders (default: dialogs/ and locales/)")
     stats.set_defaults(func=cmd_stats)
+
+    purge = commands.add_parser("purge", help="delete sessions older than the retention "
+                                "period now")
+    purge.add_argument("--days", type=int, help="keep this many days (default: "
+                       "KEBAS_RETENTION_DAYS, else 90)")
+    purge.add_argument("--db", help="SQLite file (default: KEBAS_DB, else kebas.sqlite3)")
+    purge.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    purge.set_defaults(func=cmd_purge)
+
+    export = commands.add_parser("export", help="write the sessions, anonymised, as CSV or "
+                                 "JSON for maintainers")
+    export.add_argument("--anonymised", "--anonymized", action="store_true", required=True,
+                        help="required: Kebas exports only anonymised data (a keyed hash "
+                        "instead of Telegram ids, no free text, dates without times)")
+    export.add_argument("--format", choices=["csv", "json"],
+                        help="default: json for a .json file, else csv")
+    export.add_argument("-o", "--output", default="-", help="file to write (default: "
+                        "standard output)")
+    export.add_argument("--db", help="SQLite file (default: KEBAS_DB, else kebas.sqlite3)")
+    export.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    export.set_defaults(func=cmd_export)
 
     schema = commands.add_parser("schema", help="write the JSON Schema of the dialog format")
     schema.add_argument("-o", "--output", default=f"dialogs/{SCHEMA_FILE}",

@@ -31,6 +31,8 @@ class Settings(BaseSettings):
     kebas_dialogs: Path | None = None
     kebas_locales: Path | None = None
     kebas_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
+    # Sessions untouched for longer are deleted (UU PDP: keep health data no longer than needed).
+    kebas_retention_days: int = Field(default=90, ge=1, le=3650)
 
     @field_validator("kebas_admin_ids", mode="before")
     @classmethod
@@ -53,13 +55,19 @@ class Settings(BaseSettings):
         return [self.kebas_dialogs or dialogs, self.kebas_locales or locales]
 
 
-def load_settings(env_file: str | Path | None = ".env") -> Settings:
+def read_settings(env_file: str | Path | None = ".env") -> Settings:
+    """The settings as they are, for commands that need no token (purge, export, stats)."""
     try:
-        settings = Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)  # type: ignore[call-arg]
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         raise SettingsProblem(f"{name} is not valid: {first['msg']}") from None
+
+
+def load_settings(env_file: str | Path | None = ".env") -> Settings:
+    """The settings `kebas run` needs: a usable token above all."""
+    settings = read_settings(env_file)
     if not settings.token:
         raise SettingsProblem(
             "TELEGRAM_BOT_TOKEN is not set. Create a bot with @BotFather in Telegram, then "

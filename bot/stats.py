@@ -384,9 +384,8 @@ def main(args: Any) -> int:
     from bot.cli import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, write_output
     from bot.loader import default_paths, load_bundle
     from bot.i18n import pick_language
-    from bot.settings import Settings
+    from bot.settings import SettingsProblem, read_settings
     from bot.storage import SQLiteStore, StorageError
-    from pydantic import ValidationError
 
     since = None
     if args.since is not None:
@@ -399,11 +398,9 @@ def main(args: Any) -> int:
                   f"'{args.since}'", file=sys.stderr)
             return EXIT_USAGE
     try:
-        settings = Settings()
-    except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        print(f"kebas: {name} is not valid: {first['msg']}", file=sys.stderr)
+        settings = read_settings()
+    except SettingsProblem as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
         return EXIT_USAGE
     db = Path(args.db) if args.db else settings.kebas_db
     paths = [Path(value) for value in args.paths] if args.paths \

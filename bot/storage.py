@@ -30,6 +30,33 @@ class StorageError(Exception):
     """The database cannot be used (unreadable file, newer schema, disk problem)."""
 
 
+def explain_storage_fault(error: BaseException, path: str | Path) -> str:
+    """What an operator should read when SQLite fails: the fault in words, and what to do."""
+    text = str(error).lower()
+    if "disk is full" in text or "database or disk is full" in text:
+        return (f"the disk holding {path} is full; free some space there (Kebas goes on by "
+                f"itself once writes succeed again)")
+    if "readonly" in text or "read-only" in text:
+        return (f"{path} cannot be written (read-only file, folder or disk); give the user "
+                f"running Kebas write access to the file and its folder")
+    if "locked" in text or "busy" in text:
+        return (f"{path} is locked by another program; stop whatever else holds it open "
+                f"(a second kebas run, a backup tool, an open sqlite3 shell)")
+    if "malformed" in text or "not a database" in text or "corrupt" in text:
+        return (f"{path} is damaged (not a readable SQLite database); stop Kebas, keep the "
+                f"file for inspection and restore the last backup, or move it away to start "
+                f"with an empty database")
+    if "unable to open" in text:
+        folder = Path(path).parent
+        if not os.access(folder, os.W_OK):
+            return (f"{path} cannot be written (read-only folder or disk); give the user "
+                    f"running Kebas write access to {folder}")
+        return f"cannot open {path}; check that the folder exists and may be read"
+    if isinstance(error, OSError) and error.strerror:
+        return f"cannot use {path}: {error.strerror}"
+    return f"cannot use the database {path}: {error}"
+
+
 @dataclass(frozen=True)
 class StoredSession:
     id: int
@@ -74,6 +101,36 @@ class UsageRow:
 
 
 @dataclass(frozen=True)
+class Purged:
+    """What a retention purge removed."""
+
+    sessions: int = 0
+    answers: int = 0
+    chats: int = 0
+    updates: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.sessions + self.answers + self.chats + self.updates
+
+
+@dataclass(frozen=True)
+class ExportRow:
+    """One session as the anonymised export reads it; `chat_key` never leaves `bot.export`."""
+
+    chat_key: str
+    session_id: int
+    dialog_id: str
+    dialog_version: int
+    status: str
+    state: State
+    triage: str | None
+    outcome: dict[str, Any] | None
+    started_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
 class Saved:
     session_id: int
     duplicate: bool = False   # the update was applied before; nothing was written
@@ -94,6 +151,8 @@ class SessionStore(Protocol):
     async def dialog_definition(self, content_hash: str) -> str | None: ...
     async def usage_rows(self, since: datetime | None = None,
                          dialog_id: str | None = None) -> list[UsageRow]: ...
+    async def purge(self, older_than: datetime) -> Purged: ...
+    async def export_rows(self) -> tuple[str, list[ExportRow]]: ...
 
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
@@ -161,6 +220,13 @@ MIGRATIONS: list[list[str]] = [
             first_used TEXT NOT NULL
         )""",
     ],
+    [
+        # The key of the anonymised export's runner hash, made once per database: the same
+        # runner gets the same hash in every export, and no one without the database can
+        # turn a hash back into a Telegram id by trying them all.
+        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "INSERT INTO secrets (name, value) VALUES ('export_key', lower(hex(randomblob(32))))",
+    ],
 ]
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
 SCHEMA_VERSION = len(MIGRATIONS)
@@ -178,9 +244,11 @@ class SQLiteStore:
     """`SessionStore` on one SQLite file, in WAL mode with full fsync on commit."""
 
     def __init__(self, path: str | Path, clock: Clock = utc_now, *,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, busy_timeout_ms: int = 5000) -> None:
         self.path = Path(path)
         self._clock = clock
+        # How long a write waits for another program's lock before it fails.
+        self.busy_timeout_ms = busy_timeout_ms
         # Read-only (reports): the file must exist already; it is neither created nor migrated.
         self.read_only = read_only
         self._db: aiosqlite.Connection | None = None
@@ -209,16 +277,22 @@ class SQLiteStore:
             target, set_up = str(self.path), self._set_up
         try:
             self._db = await aiosqlite.connect(target, uri=self.read_only, isolation_level=None)
-            await self._db.execute("PRAGMA busy_timeout = 5000")
+            await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await set_up()
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.Error as exc:
             await self.close()
-            raise StorageError(f"cannot use the database {self.path}: {exc}") from exc
+            raise StorageError(explain_storage_fault(exc, self.path)) from exc
         except BaseException:
             await self.close()
             raise
 
     async def _set_up(self) -> None:
+        # A damaged file is refused at start, not discovered by a runner halfway through.
+        async with self.db.execute("PRAGMA quick_check") as cursor:
+            verdict = [row[0] for row in await cursor.fetchall()]
+        if verdict != ["ok"]:
+            first = next(line for line in verdict[0].splitlines() if not line.startswith("*"))
+            raise sqlite3.DatabaseError(f"database disk image is malformed ({first})")
         await self.db.execute("PRAGMA journal_mode = WAL")
         # FULL: a commit is on disk before we reply, even if the machine loses power.
         await self.db.execute("PRAGMA synchronous = FULL")
@@ -263,7 +337,7 @@ class SQLiteStore:
                 await self.db.execute(f"PRAGMA user_version = {number + 1}")
                 await self.db.execute("COMMIT")
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self._rollback()
                 raise
 
     async def latest(self, chat_key: str) -> StoredSession | None:
@@ -299,7 +373,7 @@ class SQLiteStore:
                         "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
                         (update_id, chat_key, now))
                 except sqlite3.IntegrityError:
-                    await self.db.execute("ROLLBACK")
+                    await self._rollback()
                     return Saved(session_id or 0, duplicate=True)
             if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
                 if session_id is not None:
@@ -330,9 +404,20 @@ class SQLiteStore:
                                 len(state["answers"]), now)
             await self.db.execute("COMMIT")
         except BaseException:
-            await self.db.execute("ROLLBACK")
+            await self._rollback()
             raise
         return Saved(session_id)
+
+    async def _rollback(self) -> None:
+        """Undo the open transaction; a failing rollback must not hide the error behind it.
+
+        When SQLite has already rolled back by itself (e.g. a full disk), there is nothing to
+        undo, and nothing of the step was written.
+        """
+        try:
+            await self.db.execute("ROLLBACK")
+        except sqlite3.Error:
+            pass
 
     async def _log(self, session_id: int, action: str, node: str, value: Any, seq: int,
                    now: str) -> None:
@@ -352,7 +437,7 @@ class SQLiteStore:
                     counts.append(cursor.rowcount)
                 await self.db.execute("COMMIT")
             except BaseException:
-                await self.db.execute("ROLLBACK")
+                await self._rollback()
                 raise
         return counts
 
@@ -420,6 +505,41 @@ class SQLiteStore:
         async with self._lock, self.db.execute(sql + " ORDER BY id", params) as cursor:
             rows = await cursor.fetchall()
         return [_usage_row(*row) for row in rows]
+
+    async def purge(self, older_than: datetime) -> Purged:
+        """Delete what retention no longer allows: sessions last touched before `older_than`
+        (with their answers), the update ids of that time, leftover inbox entries, and chats
+        that have nothing left but a language or a consent.
+        """
+        cutoff = _stamp(older_than)
+        old_sessions = "SELECT id FROM sessions WHERE updated_at < ?"
+        answers, sessions, updates, chats, _inbox = await self._transaction([
+            (f"DELETE FROM answers WHERE session_id IN ({old_sessions})", (cutoff,)),
+            ("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)),
+            ("DELETE FROM processed_updates WHERE at < ?", (cutoff,)),
+            ("DELETE FROM chats WHERE updated_at < ? AND chat_key NOT IN "
+             "(SELECT chat_key FROM sessions)", (cutoff,)),
+            ("DELETE FROM inbox WHERE received_at < ?", (cutoff,)),
+        ])
+        return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
+
+    async def export_rows(self) -> tuple[str, list[ExportRow]]:
+        """The export key and every session, oldest first."""
+        async with self._lock:
+            async with self.db.execute(
+                    "SELECT value FROM secrets WHERE name = 'export_key'") as cursor:
+                key = (await cursor.fetchone())[0]
+            async with self.db.execute(
+                    "SELECT chat_key, id, dialog_id, dialog_version, status, state, triage, "
+                    "outcome, started_at, finished_at FROM sessions ORDER BY id") as cursor:
+                rows = await cursor.fetchall()
+        return key, [ExportRow(chat_key, session_id, dialog_id, version, status,
+                               json.loads(state), triage,
+                               json.loads(outcome) if outcome else None,
+                               datetime.fromisoformat(started),
+                               datetime.fromisoformat(finished) if finished else None)
+                     for (chat_key, session_id, dialog_id, version, status, state, triage,
+                          outcome, started, finished) in rows]
 
     async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
         """Keep an update until it is handled; False if it is already kept (a redelivery)."""

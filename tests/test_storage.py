@@ -48,7 +48,7 @@ async def test_a_database_from_a_newer_kebas_is_refused_clearly(tmp_path):
 async def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path):
     path = tmp_path / "garbage.sqlite3"
     path.write_bytes(b"this is not sqlite" * 100)
-    with pytest.raises(StorageError, match="cannot use the database"):
+    with pytest.raises(StorageError, match="is damaged .* restore the last backup"):
         await SQLiteStore(path).open()
 
 

@@ -139,7 +139,7 @@ async def test_a_database_path_that_cannot_be_created_is_explained(fake, tmp_pat
     blocker.write_text("a file where a folder should be")
     process = await start_kebas(fake, blocker / "kebas.sqlite3")
     _out, err = await asyncio.wait_for(process.communicate(), 30)
-    assert process.returncode == 1
+    assert process.returncode == 3
     assert b"cannot create the database" in err and b"KEBAS_DB" in err
     assert b"Traceback" not in err
 

@@ -1,0 +1,41 @@
+"""Retention: health answers are kept no longer than the operator's `KEBAS_RETENTION_DAYS`.
+
+UU PDP asks that specific personal data be kept only as long as its purpose needs. A session
+untouched for that many days is deleted with everything that points at it, by the running bot
+once a day and by `kebas purge` whenever an operator wants.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.storage import Purged, SessionStore
+
+log = logging.getLogger("kebas.retention")
+EVERY_DAY = timedelta(days=1)
+JOB_NAME = "retention"
+
+
+def cutoff(now: datetime, days: int) -> datetime:
+    """Anything last touched before this moment has been kept long enough."""
+    return now - timedelta(days=days)
+
+
+async def purge_expired(store: SessionStore, days: int, now: datetime) -> Purged:
+    purged = await store.purge(cutoff(now, days))
+    if purged.total:
+        log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
+                 "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
+    return purged
+
+
+def schedule_daily(application: Any, store: SessionStore, days: int,
+                   clock: Any) -> None:
+    """Purge at start and then every day, in the bot's own event loop (PTB's JobQueue)."""
+
+    async def purge(_context: Any) -> None:
+        await purge_expired(store, days, clock())
+
+    application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=0, name=JOB_NAME)
