@@ -12,7 +12,9 @@ listed.
      situations merge when both versions agree on everything still to be decided (as the
      safety prover does), so all paths are counted and each change comes with a shortest path.
   2. Causes and the final triage (which causes can raise) on a fixed-seed sample of paths,
-     drawn over the answer classes that the cause rules tell apart too.
+     drawn over the answer classes that the cause rules tell apart too: some at random, most
+     steered past the red flags towards each cause and each calm ending in turn, so every
+     cause gets to lead on the way to every ending.
 
 `compare` is pure; `main` is the `kebas diff` command around it.
 """
@@ -32,6 +34,7 @@ from typing import Any
 
 from bot import engine
 from bot.engine import StepKind
+from bot.conditions import holds
 from bot.i18n import Locale, pick_language
 from bot.model import Dialog, MultiQuestion, NumberQuestion, OutcomeNode, TriageLevel, options_of
 from bot.proofs import _after, _Analysis, _input, _number_classes, group_choices
@@ -143,6 +146,14 @@ class _Side:
         self.dialog = dialog
         self.with_causes = with_causes
         self.analysis = _Analysis(dialog)
+        # calm endings that only a branch leads to, and the conditions of those branches
+        self.routes: dict[str, list[Any]] = {}
+        for node in dialog.nodes:
+            for branch in getattr(node, "branches", []):
+                target = dialog.node_by_id.get(branch.next)
+                if isinstance(target, OutcomeNode) and target.level is not TriageLevel.EMERGENCY:
+                    self.routes.setdefault(branch.next, []).append(
+                        self.analysis._formula(branch.when))
         if not with_causes:
             self.cause_rules: tuple = ()
             return
@@ -223,17 +234,28 @@ class _Comparison:
         return self.explore(self.first(), {})
 
     def sample(self, count: int, seed: int) -> dict[tuple[Result, Result], list]:
-        """`count` joint paths, each answer drawn at random among the classes."""
+        """`count` joint paths: a third with every answer drawn at random among the classes,
+        the rest steered (`_steer`) towards each cause, and each calm ending, in turn.
+
+        Drawn uniformly, nearly every path leaves at the red-flag screening (its first
+        questions have many answers that fire a flag), so causes would hardly be compared.
+        """
         chance = random.Random(seed)
+        causes = sorted({cause.id for side in self.sides for cause in side.dialog.causes})
+        endings = sorted({ending for side in self.sides for ending in side.routes})
+        targets = [(cause, ending) for cause in causes for ending in [None, *endings]]
         found: dict[tuple[Result, Result], list] = {}
-        for _ in range(count):
+        for number in range(count):
+            target = targets[number % len(targets)] if targets and number % 3 else None
             walkers, given, path = self.first(), {}, []
             while True:
                 walkers = tuple(self.advance(i, w, given) for i, w in enumerate(walkers))
                 if all(walker.result is not None for walker in walkers):
                     break
                 index, question, own = self.needed(walkers, given)
-                value, _count = chance.choice(self.classes(question, index if own else None))
+                classes = self.classes(question, index if own else None)
+                value = (chance.choice(classes)[0] if target is None
+                         else self._steer(walkers, question, classes, target, chance))
                 given[(index, question) if own else question] = value
                 path.append((question, value, index if own else None))
             pair = (walkers[OLD].result, walkers[NEW].result)
@@ -243,6 +265,40 @@ class _Comparison:
                 found[pair][1] = tuple(path)
             found[pair][0] += 1
         return found
+
+    STEER_CLASSES = 16   # answer classes weighed per question: enough to steer, cheap to do
+
+    def _steer(self, walkers: tuple[_Walker, ...], question: str,
+               classes: list[tuple[Any, int]], target: tuple[str, str | None],
+               chance: random.Random) -> Any:
+        """An answer that fires no new red flag where one can, keeps a branch to the target
+        ending open, and most often (70 %) gives the target cause the most points."""
+        cause_id, ending = target
+        weighed = chance.sample(classes, min(len(classes), self.STEER_CLASSES))
+        scored = []
+        for value, _count in weighed:
+            alarms = closed = points = 0
+            for side, walker in zip(self.sides, walkers):
+                node = side.dialog.node_by_id.get(question)
+                if walker.result is not None or walker.state["node"] != question \
+                        or not engine._valid_value(node, value):
+                    continue
+                facts = {**walker.state["facts"], **engine._facts_of(node, value)}
+                alarms += sum(flag.id not in walker.state["fired"] and holds(flag.when, facts)
+                              for flag in side.dialog.red_flags)
+                if ending is not None and ending in side.routes:
+                    settable = side.analysis.settable_after[question]
+                    closed += all(side.analysis.residual(route, facts, settable) is False
+                                  for route in side.routes[ending])
+                points += sum(rule.points for cause in side.dialog.causes if cause.id == cause_id
+                              for rule in cause.score if holds(rule.when, facts))
+            scored.append(((alarms, closed), -points, value))
+        calm = min(rank for rank, _points, _value in scored)
+        choices = [(points, value) for rank, points, value in scored if rank == calm]
+        if chance.random() < 0.3:
+            return chance.choice(choices)[1]
+        best = min(points for points, _value in choices)
+        return chance.choice([value for points, value in choices if points == best])
 
     def explore(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]
                 ) -> dict[tuple[Result, Result], list]:
@@ -454,9 +510,9 @@ def main(args: argparse.Namespace) -> int:
             except SourceProblem as exc:
                 print(f"kebas: {exc}", file=sys.stderr)
                 return EXIT_USAGE
-            bundle = load_usable(paths, code_texts=())
+            bundle = load_usable(paths, code_texts=(), refusal=f"cannot compare: {name} has "
+                                 "{count} errors (above); fix them or pick another version")
             if bundle is None:
-                print(f"kebas: cannot compare: {name} has errors (above)", file=sys.stderr)
                 return EXIT_PROBLEMS
             bundles.append((bundle, name))
         (old_bundle, old_name), (new_bundle, new_name) = bundles

@@ -79,7 +79,7 @@ CHROME: dict[str, dict[str, str]] = {
         "flow_intro": "Digambar dari YAML (sama dengan kebas graph). Merah: jalan keluar tanda "
                       "bahaya ke hasil darurat. Untuk memperbesar, buka file HTML ini di layar.",
         "no_graphviz": "Gambar alur tidak ada karena program Graphviz (dot) belum terpasang. "
-                       "Pasang dengan: sudo apt install graphviz, lalu jalankan kebas book lagi.",
+                       "Pasang dengan: sudo apt-get install graphviz, lalu jalankan kebas book lagi.",
         "screening": "Skrining tanda bahaya",
         "screening_intro": "Pertanyaan skrining: dibuktikan selalu ditanyakan lebih dulu.",
         "questions": "Pertanyaan dan pesan",
@@ -174,7 +174,7 @@ CHROME: dict[str, dict[str, str]] = {
         "flow_intro": "Drawn from the YAML (as kebas graph draws it). Red: red-flag exits to "
                       "the emergency ending. Open this HTML file on screen to zoom in.",
         "no_graphviz": "There is no flow picture because Graphviz (dot) is not installed. "
-                       "Install it with: sudo apt install graphviz, then run kebas book again.",
+                       "Install it with: sudo apt-get install graphviz, then run kebas book again.",
         "screening": "Red-flag screening",
         "screening_intro": "Screening questions: proven to be asked first.",
         "questions": "Questions and messages",
@@ -672,7 +672,7 @@ def main(args: argparse.Namespace) -> int:
     picture = flow_picture(dialog, locales[0])
     if picture is None:
         print("kebas: note: Graphviz's 'dot' is not installed, so the book has no flow "
-              "picture; install it with 'sudo apt install graphviz'", file=sys.stderr)
+              "picture; install it with 'sudo apt-get install graphviz'", file=sys.stderr)
     html = book_html(dialog, locales, proofs.prove(dialog), picture, date.today())
     if args.output == "-":
         sys.stdout.write(html)

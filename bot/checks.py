@@ -16,7 +16,7 @@ from bot import buttons, graph, proofs
 from bot.conditions import fact_tests, test_values
 from bot.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
 from bot.loader import Bundle, LoadedDialog
-from bot.model import (Condition, MultiQuestion, NumberQuestion, OutcomeNode, Range,
+from bot.model import (Condition, Dialog, MultiQuestion, NumberQuestion, OutcomeNode, Range,
                        is_question, options_of)
 from bot.problems import Position, Problem, error, sort_problems, warning
 
@@ -345,9 +345,8 @@ DIALOG_CHECKS: list[DialogCheck] = [check_duplicate_ids, check_transitions, chec
 # --- texts ------------------------------------------------------------------------------
 
 
-def dialog_text_keys(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def dialog_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
     """Every text key the dialog uses, with the path where it is named."""
-    dialog = loaded.dialog
     yield dialog.title, ("title",)
     for name in type(dialog.texts).model_fields:
         if getattr(dialog.texts, name) is not None:
@@ -369,7 +368,7 @@ def dialog_text_keys(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, ...
 
 def check_texts_exist(loaded: LoadedDialog, locales: dict[str, Locale]) -> list[Problem]:
     problems = []
-    for key, path in dialog_text_keys(loaded):
+    for key, path in dialog_text_keys(loaded.dialog):
         for language in sorted(locales):
             if key not in locales[language].texts:
                 problems.append(error(loaded.position(*path), f"text '{key}' is missing in "
@@ -392,7 +391,8 @@ def check_locales(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[
         problems.append(error(Position(some.file, 1, 1), f"there is no locales/"
                               f"{DEFAULT_LANGUAGE}.yaml; Indonesian is the default language",
                               "add it"))
-    used = {key for loaded in bundle.dialogs for key, _ in dialog_text_keys(loaded)}
+    used = {key for loaded in bundle.dialogs
+            for key, _ in dialog_text_keys(loaded.dialog)}
     used |= set(code_texts)
     # A dialog that did not load uses texts we cannot see: say nothing about unused ones.
     know_usage = not bundle.unloaded_dialogs

@@ -57,15 +57,15 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if has_errors(problems) else EXIT_OK
 
 
-def load_usable(paths: list[Path], **checks: Any) -> Bundle | None:
-    """The bundle if it has no errors; otherwise print them and say how to find out more."""
+def load_usable(paths: list[Path], *, refusal: str = "the dialog has {count} errors; fix "
+                "them first (see 'kebas check')", **checks: Any) -> Bundle | None:
+    """The bundle if it has no errors; otherwise print them and, last, `refusal`."""
     bundle, problems, _reports = load_checked(paths, **checks)
     errors = [problem for problem in problems if problem.is_error]
     if errors:
         for problem in errors:
             print(problem, file=sys.stderr)
-        print(f"kebas: the dialog has {len(errors)} errors; fix them first (see 'kebas check')",
-              file=sys.stderr)
+        print(f"kebas: {refusal.format(count=len(errors))}", file=sys.stderr)
         return None
     return bundle
 
@@ -108,7 +108,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with SQLiteStore(args.db) as store:
-            chat = ConsoleChat(Conversations(dialog, store), locale, f"cli:{args.user}")
+            chat = ConsoleChat(Conversations(dialog, store, bundle.locales), locale,
+                               f"cli:{args.user}")
             return await chat.run()
 
     try:

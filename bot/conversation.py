@@ -5,16 +5,24 @@ so they share one behaviour: the step is committed before its output is returned
 update that was already applied is not applied again (the runner is shown where they stand).
 
 A session stays on the dialog it started with, even after the dialog is edited: every dialog
-a session started on is kept in the store (by content hash) and used again for that session.
-New sessions always get the newest dialog.
+a session started on is kept in the store (by content hash), with the texts it used, and used
+again for that session. New sessions always get the newest dialog.
+
+Texts are served from the live locales, so a corrected text reaches every session at once.
+A key that an edit renamed or removed is put back into the live locales from the version that
+still needs it: the newest dialog never names such a key (`kebas check` makes sure every key
+it names exists), so only the older sessions ever see it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 
 from bot import engine
+from bot.checks import dialog_text_keys
 from bot.engine import Input, Step, StepKind
+from bot.i18n import VARS_PREFIX, Locale
 from bot.model import Dialog
 from bot.storage import FINISHED, SessionStore, StoredSession
 
@@ -27,12 +35,26 @@ class Turn:
     dialog: Dialog | None = None  # the dialog this session runs on (its own version)
 
 
+Texts = dict[str, dict[str, str]]   # language -> key -> text
+
+
 class Conversations:
-    def __init__(self, dialog: Dialog, store: SessionStore) -> None:
+    def __init__(self, dialog: Dialog, store: SessionStore,
+                 locales: dict[str, Locale] | None = None) -> None:
         self.dialog = dialog
         self.store = store
+        self.locales = locales or {}
         self._dialogs: dict[str, Dialog] = {dialog.content_hash: dialog}
+        self._texts: dict[str, Texts] = {}      # older versions' texts, by content hash
         self._remembered: set[str] = set()
+
+    def serve(self, dialog: Dialog, locales: dict[str, Locale]) -> None:
+        """New sessions get this dialog and these texts; sessions on older versions keep
+        the texts they need that these locales no longer have."""
+        self.dialog, self.locales = dialog, locales
+        self._dialogs.setdefault(dialog.content_hash, dialog)
+        for texts in self._texts.values():
+            self._keep_missing(texts)
 
     async def begin(self, chat_key: str, *, update_id: int | None = None,
                     fresh: bool = False) -> Turn:
@@ -81,17 +103,38 @@ class Conversations:
         if content_hash is None:
             return self.dialog
         if content_hash not in self._dialogs:
-            definition = await self.store.dialog_definition(content_hash)
-            if definition is None:
+            kept = await self.store.dialog_definition(content_hash)
+            if kept is None:
                 return self.dialog
+            definition, texts = kept
             self._dialogs[content_hash] = Dialog.model_validate_json(definition)
+            self._texts[content_hash] = json.loads(texts) if texts else {}
+            self._keep_missing(self._texts[content_hash])
         return self._dialogs[content_hash]
+
+    def _keep_missing(self, texts: Texts) -> None:
+        for language, own in texts.items():
+            if language in self.locales:
+                live = self.locales[language].texts
+                for key, text in own.items():
+                    live.setdefault(key, text)
+
+    def _texts_of(self, dialog: Dialog) -> Texts:
+        """The texts this dialog names (and the locale variables they use), per language."""
+        keys = {key for key, _path in dialog_text_keys(dialog)}
+        return {language: {key: text for key, text in locale.texts.items()
+                           if key in keys or key.startswith(VARS_PREFIX)}
+                for language, locale in self.locales.items()}
 
     async def _commit(self, chat_key: str, stored: StoredSession | None, step: Step,
                       update_id: int | None, dialog: Dialog) -> Turn:
         if dialog.content_hash not in self._remembered:
-            await self.store.remember_dialog(dialog.content_hash, dialog.id, dialog.version,
-                                             dialog.model_dump_json(by_alias=True))
+            texts = self._texts_of(dialog) if dialog is self.dialog else \
+                self._texts.get(dialog.content_hash)
+            await self.store.remember_dialog(
+                dialog.content_hash, dialog.id, dialog.version,
+                dialog.model_dump_json(by_alias=True),
+                json.dumps(texts, ensure_ascii=False) if texts else None)
             self._remembered.add(dialog.content_hash)
         saved = await self.store.save(chat_key, stored.id if stored else None, step,
                                       update_id=update_id)

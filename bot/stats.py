@@ -124,8 +124,11 @@ def usage(rows: Iterable[UsageRow], dialog: Dialog | None = None, locale: Locale
             dropped[row.node] += 1
         reached.update(path)
     order = _question_order(dialog, rows)
+    # every question of the dialog, reached or not: a question nobody reaches is news too
+    questions = set(reached) | {node.id for node in dialog.nodes if is_question(node)} \
+        if dialog is not None and rows else set(reached)
     funnel = tuple(FunnelStep(node, _question_label(node, dialog, locale), reached[node],
-                              dropped[node]) for node in sorted(reached, key=order))
+                              dropped[node]) for node in sorted(questions, key=order))
     triage = Counter(row.triage for row in finished if row.triage)
     levels = [level.value for level in sorted(TriageLevel, key=lambda level: -level.rank)]
     levels += sorted(set(triage) - set(levels))
@@ -433,8 +436,9 @@ def main(args: Any) -> int:
         return EXIT_PROBLEMS
     numbers = usage(rows, dialog, locale, since)
     dialog_id = args.dialog
+    status = EXIT_OK
+    if args.html:  # first: a terminal that stops reading must not cost the report
+        status = write_output(args.html, html_report(numbers, dialog_id,
+                                                     datetime.now(timezone.utc)))
     print_usage(numbers, dialog_id)
-    if args.html:
-        report = html_report(numbers, dialog_id, datetime.now(timezone.utc))
-        return write_output(args.html, report)
-    return EXIT_OK
+    return status

@@ -147,8 +147,8 @@ class SessionStore(Protocol):
     async def chat(self, chat_key: str) -> ChatSettings | None: ...
     async def update_chat(self, chat_key: str, **changes: object) -> None: ...
     async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
-                              definition: str) -> None: ...
-    async def dialog_definition(self, content_hash: str) -> str | None: ...
+                              definition: str, texts: str | None = None) -> None: ...
+    async def dialog_definition(self, content_hash: str) -> tuple[str, str | None] | None: ...
     async def usage_rows(self, since: datetime | None = None,
                          dialog_id: str | None = None) -> list[UsageRow]: ...
     async def purge(self, older_than: datetime) -> Purged: ...
@@ -226,6 +226,11 @@ MIGRATIONS: list[list[str]] = [
         # turn a hash back into a Telegram id by trying them all.
         "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
         "INSERT INTO secrets (name, value) VALUES ('export_key', lower(hex(randomblob(32))))",
+    ],
+    [
+        # The texts a dialog version used, so its sessions can finish on them after an edit
+        # renamed or removed a key (JSON: language -> key -> text).
+        "ALTER TABLE dialog_versions ADD COLUMN texts TEXT",
     ],
 ]
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
@@ -479,19 +484,21 @@ class SQLiteStore:
             (chat_key, *changes.values(), now))])
 
     async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
-                              definition: str) -> None:
-        """Keep a dialog version the first time it is used (later calls change nothing)."""
+                              definition: str, texts: str | None = None) -> None:
+        """Keep a dialog version, and its texts, the first time it is used (later calls
+        change nothing)."""
         await self._transaction([(
             "INSERT OR IGNORE INTO dialog_versions (content_hash, dialog_id, version, "
-            "definition, first_used) VALUES (?, ?, ?, ?, ?)",
-            (content_hash, dialog_id, version, definition, _stamp(self._clock())))])
+            "definition, texts, first_used) VALUES (?, ?, ?, ?, ?, ?)",
+            (content_hash, dialog_id, version, definition, texts, _stamp(self._clock())))])
 
-    async def dialog_definition(self, content_hash: str) -> str | None:
+    async def dialog_definition(self, content_hash: str) -> tuple[str, str | None] | None:
+        """A kept dialog version: its definition and its texts (JSON), or None."""
         async with self._lock, self.db.execute(
-                "SELECT definition FROM dialog_versions WHERE content_hash = ?",
+                "SELECT definition, texts FROM dialog_versions WHERE content_hash = ?",
                 (content_hash,)) as cursor:
             row = await cursor.fetchone()
-        return None if row is None else row[0]
+        return None if row is None else (row[0], row[1])
 
     async def usage_rows(self, since: datetime | None = None,
                          dialog_id: str | None = None) -> list[UsageRow]:

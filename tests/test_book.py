@@ -232,7 +232,7 @@ def test_an_unsafe_dialog_shows_fail_and_every_violation(name):
 
 def test_without_graphviz_the_book_says_how_to_install_it(shipped, indonesian):
     assert not any(el.tag == "svg" for el in indonesian.iter())
-    assert "sudo apt install graphviz" in indonesian.find("no-picture").text()
+    assert "sudo apt-get install graphviz" in indonesian.find("no-picture").text()
 
 
 def test_the_flow_picture_is_inline_svg(shipped):
@@ -276,8 +276,8 @@ def test_without_graphviz_kebas_book_still_writes_and_says_so(in_root, tmp_path,
     monkeypatch.setattr(flowchart, "render", missing)
     out = tmp_path / "book.html"
     assert kebas(["book", "-o", str(out)]) == 0
-    assert "apt install graphviz" in capsys.readouterr().err
-    assert "sudo apt install graphviz" in parse(out.read_text(encoding="utf-8")).text()
+    assert "apt-get install graphviz" in capsys.readouterr().err
+    assert "sudo apt-get install graphviz" in parse(out.read_text(encoding="utf-8")).text()
 
 
 @pytest.mark.parametrize("value, message", [

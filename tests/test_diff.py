@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from itertools import combinations, product
 from pathlib import Path
 
@@ -148,6 +149,21 @@ def test_a_cause_whose_level_drops_is_found_by_the_sample():
         assert (change.old, change.new) in exact, "the sample reported a change that cannot happen"
 
 
+def test_a_cause_lowered_in_the_shipped_dialog_is_found_past_its_red_flag_screening(shipped):
+    """Most random paths end at the screening; the steered sample still reaches the paths
+    where PAD leads a self-care ending (a regression: it used to say "no change")."""
+    old = shipped.dialog()
+    data = yaml.safe_load((ROOT / "dialogs" / "kaki_kebas.yaml").read_text(encoding="utf-8"))
+    item(data["causes"], "pad").update(level="self_care")
+    loaded, problems = parse_dialog(yaml.safe_dump(data, sort_keys=False), "edited.yaml")
+    assert loaded is not None, problems
+    report = compare(old, loaded.dialog, samples=300)
+    assert not report.every_path.changes
+    lowered = report.sampled.lowered
+    assert lowered and all(change.new.causes[:1] == ("pad",) for change in lowered)
+    assert {change.new.node for change in lowered} == {"end_self_care"}
+
+
 def test_a_removed_option_still_walks_every_path_of_both_versions():
     old = load_test_dialog()
     new = edited(lambda data: item(data["nodes"], "calf")["options"].pop(1))   # no 'swollen'
@@ -203,11 +219,10 @@ def test_kebas_diff_flags_a_lowered_triage_in_red_and_exits_1(tmp_path, capsys):
 def test_kebas_diff_paints_less_urgent_red_on_a_terminal(tmp_path):
     old = content_copy(tmp_path / "old")
     new = content_copy(tmp_path / "new", lower_chest_pain)
-    done = subprocess.run([str(ROOT / ".venv" / "bin" / "kebas") if (ROOT / ".venv").is_dir()
-                           else "kebas", "diff", str(old), str(new), "--samples", "0"],
-                          capture_output=True, text=True, env={"FORCE_COLOR": "1",
-                                                               "PATH": "/usr/bin:/bin"},
-                          cwd=tmp_path, timeout=120)
+    done = subprocess.run([sys.executable, "-m", "bot", "diff", str(old), str(new),
+                           "--samples", "0"], capture_output=True, text=True,
+                          env={"FORCE_COLOR": "1", "PATH": "/usr/bin:/bin"}, cwd=ROOT,
+                          timeout=120)
     assert done.returncode == 1, done.stderr
     assert re.search(r"\x1b\[[0-9;]*31m[^\n]*LESS URGENT", done.stdout)
 

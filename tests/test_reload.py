@@ -110,3 +110,15 @@ async def test_sighup_reloads_and_tells_the_admins(fake, bot, content):
     os.kill(os.getpid(), signal.SIGHUP)
     await fake.wait_for(lambda: any("sudah dimuat" in m.text for m in admin.sent), timeout=20)
     assert bot.bot_data["kebas"].dialog.version == 2
+
+
+async def test_a_refused_sighup_reload_tells_the_admins_where(fake, bot, content):
+    admin = Runner(fake, ADMIN)
+    await admin.agree()
+    edit(content, "    next: a3_saddle\n", "    next: a3_sadle\n")
+    os.kill(os.getpid(), signal.SIGHUP)
+    await fake.wait_for(lambda: any("tidak dimuat ulang" in m.text for m in admin.sent),
+                        timeout=20)
+    told = next(m.text for m in admin.sent if "tidak dimuat ulang" in m.text)
+    assert "kaki_kebas.yaml:" in told and "'a3_sadle' is not a node" in told
+    assert bot.bot_data["kebas"].dialog.version == 1

@@ -6,9 +6,12 @@ from __future__ import annotations
 import asyncio
 import base64
 import re
+import shlex
 import shutil
 import sqlite3
 import statistics
+import subprocess
+import sys
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from random import Random
@@ -161,7 +164,8 @@ def assert_matches(numbers, want: dict) -> None:
     assert (numbers.started, numbers.finished, numbers.abandoned, numbers.active) == (
         want["started"], want["finished"], want["abandoned"], want["active"])
     assert numbers.completion == pytest.approx(want["finished"] / want["started"])
-    assert {step.node: step.reached for step in numbers.funnel} == want["reached"]
+    assert {step.node: step.reached for step in numbers.funnel
+            if step.reached} == want["reached"]
     assert {step.node: step.dropped for step in numbers.funnel if step.dropped} == want["dropped"]
     assert {c.id: c.count for c in numbers.triage if c.count} == want["triage"]
     assert {c.id: c.count for c in numbers.outcomes} == want["outcomes"]
@@ -199,6 +203,17 @@ async def test_the_funnel_follows_the_dialog_and_names_questions_in_indonesian(d
     first = numbers.funnel[0]
     assert first.label.startswith("Saat atau setelah berlari, apakah Anda")
     assert all(len(step.label) <= 60 for step in numbers.funnel)
+
+
+async def test_a_question_nobody_reached_is_in_the_funnel_with_zero(db, shipped):
+    with sqlite3.connect(db) as connection:
+        connection.execute("DELETE FROM sessions WHERE state LIKE '%e4_foot%'")
+    numbers = await read_usage(db, shipped)
+    questions = [node.id for node in shipped.dialog().nodes if node.type not in
+                 ("info", "outcome")]
+    assert sorted(step.node for step in numbers.funnel) == sorted(questions)
+    unreached = next(step for step in numbers.funnel if step.node == "e4_foot")
+    assert (unreached.reached, unreached.dropped) == (0, 0)
 
 
 async def test_nodes_of_an_older_version_fall_back_to_their_ids(db, shipped):
@@ -267,6 +282,15 @@ def test_the_html_report_embeds_png_charts_and_the_numbers(db, tmp_path, capsys)
     assert re.search(rf"finished</th><td class=\"n\">{want['finished']}<", page)
     assert f"since {SINCE.isoformat()}" in page and "completion rate = finished / started" in page
     assert "tg:" not in page
+
+
+def test_the_html_report_is_written_even_when_the_terminal_stops_reading(db, tmp_path):
+    report = tmp_path / "usage.html"
+    done = subprocess.run(f"{shlex.quote(sys.executable)} -m bot stats --db {db} --html "
+                          f"{report} {' '.join(CONTENT)} | head -1", shell=True, cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    assert done.stdout.strip(), "the terminal got the first line"
+    assert report.is_file() and "<img" in report.read_text(encoding="utf-8")
 
 
 def test_a_missing_database_is_not_created(tmp_path, capsys):

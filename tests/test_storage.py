@@ -10,6 +10,9 @@ import pytest
 
 from bot.conversation import Conversations
 from bot.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
+from bot.i18n import Locale
+from bot.model import Dialog
+from bot.render import compose
 from bot.storage import SCHEMA_VERSION, SQLiteStore, StorageError
 
 
@@ -206,3 +209,35 @@ async def test_a_session_whose_dialog_was_never_kept_is_replayed_on_the_newest(s
     step = (await Conversations(newer, store).handle("cli:g", Choose("no"))).step
     assert step.kind is StepKind.ANSWERED and step.prompt.node_id == "where"
     assert (await store.latest("cli:g")).state["version"] == 2
+
+
+async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_key(tmp_path,
+                                                                                  shipped):
+    """v2 renames the key of the saddle question; a runner mid-way on v1 still reads it."""
+    path = tmp_path / "kebas.sqlite3"
+    dialog = shipped.dialog()
+    locales = {language: Locale(locale.language, locale.file, dict(locale.texts))
+               for language, locale in shipped.locales.items()}
+    saddle = locales["id"].texts["q.a3_saddle"]
+    async with SQLiteStore(path) as store:
+        talk = Conversations(dialog, store, locales)
+        await talk.begin("cli:h")
+        await talk.handle("cli:h", ChooseMany(("none",)))
+    data = dialog.model_dump(by_alias=True)
+    data["version"] = 2
+    next(node for node in data["nodes"] if node["id"] == "a3_saddle")["text"] = "q.a3_saddle_v2"
+    renamed = Dialog.model_validate(data)
+    edited = {}
+    for language, locale in locales.items():
+        texts = dict(locale.texts)
+        texts["q.a3_saddle_v2"] = texts.pop("q.a3_saddle") + " (v2)"
+        edited[language] = Locale(language, locale.file, texts)
+    async with SQLiteStore(path) as store:  # a new process that only knows version 2
+        talk = Conversations(renamed, store, edited)
+        turn = await talk.current("cli:h")
+        shown = compose(turn.step, edited["id"])[1].lines[0].text
+        assert turn.dialog.version == 1 and shown == saddle
+        fresh = await talk.begin("cli:i")
+        while fresh.step.prompt.node_id != "a3_saddle":
+            fresh = await talk.handle("cli:i", ChooseMany(("none",)))
+        assert compose(fresh.step, edited["id"])[1].lines[0].text == saddle + " (v2)"
