@@ -4,7 +4,7 @@ It speaks the real wire format (form-encoded POSTs to /bot<TOKEN>/<method>, JSON
 getUpdates as a long poll, keeps each chat's messages, and answers 400 where real Telegram does
 (empty or too long text, bad callback_data, editing with nothing changed, unknown message, HTML
 it cannot parse). Tests drive it like runners: `send_text`, `press`, then wait for what the bot
-sends. Errors can be injected per method with `fail_next`.
+sends. Errors can be injected per method with `fail_next`, or at random with `chaos` (`Chaos`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ import asyncio
 import html.parser
 import itertools
 import json
+import random
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,7 +42,63 @@ class Call:
     method: str
     params: dict[str, Any]
     at: float
-    status: int = 200
+    status: int = 200  # 0: the connection was dropped before the method was applied
+    fault: str | None = None  # what `Chaos` injected into this call
+
+
+# What a running bot calls. Startup calls (getMe, deleteWebhook, setMyCommands) are left alone:
+# failing them stops `kebas run` before it polls, which other tests cover.
+CHAOS_METHODS = frozenset({"getUpdates", "sendMessage", "editMessageText",
+                           "editMessageReplyMarkup", "answerCallbackQuery", "sendChatAction"})
+
+
+@dataclass
+class Chaos:
+    """Seeded random faults, each at its rate per call (0-1), as a bad network and a busy
+    Telegram produce them.
+
+    5xx, 429 (with `retry_after`) and slow answers happen before the method is applied: the
+    server refused or dawdled, nothing changed, so getUpdates confirms nothing and its updates
+    stay pending, as Telegram keeps them. A dropped connection (closed with no HTTP response)
+    loses the request half the time and the response the other half: then the method was
+    applied and the bot, seeing a NetworkError, may send the same message twice, as it can over
+    a real network.
+    """
+
+    seed: int = 0
+    server_error: float = 0.0
+    flood: float = 0.0
+    slow: float = 0.0
+    dropped: float = 0.0
+    retry_after: int = 1
+    slow_seconds: tuple[float, float] = (0.2, 1.5)
+    methods: frozenset[str] = CHAOS_METHODS
+    injected: Counter[str] = field(default_factory=Counter)
+
+    def __post_init__(self) -> None:
+        self.random = random.Random(self.seed)
+
+    def draw(self, method: str) -> str | None:
+        """The fault for this call, if any: 5xx, 429, slow, dropped (request) or dropped_after."""
+        if method not in self.methods:
+            return None
+        roll = self.random.random()
+        for fault, rate in (("5xx", self.server_error), ("429", self.flood),
+                            ("slow", self.slow), ("dropped", self.dropped)):
+            if roll < rate:
+                self.injected[fault] += 1
+                if fault == "dropped" and self.random.random() < 0.5:
+                    return "dropped_after"
+                return fault
+            roll -= rate
+        return None
+
+    def pause(self) -> float:
+        return self.random.uniform(*self.slow_seconds)
+
+    def summary(self) -> str:
+        return " ".join(f"{fault}={self.injected[fault]}"
+                        for fault in ("5xx", "429", "slow", "dropped"))
 
 
 @dataclass
@@ -112,13 +170,17 @@ class FakeBotAPI:
     _update_ids: Any = field(default_factory=lambda: itertools.count(1))
     _message_ids: Any = field(default_factory=lambda: itertools.count(1000))
     _callback_ids: Any = field(default_factory=lambda: itertools.count(1))
-    _history: list[dict[str, Any]] = field(default_factory=list)
+    _history: dict[int, dict[str, Any]] = field(default_factory=dict)  # by update id
     _redelivered: list[dict[str, Any]] = field(default_factory=list)
     _changed: asyncio.Condition | None = None
+    _closing: bool = False
     _runner: web.AppRunner | None = None
     port: int = 0
     # set by a test harness that can tell when the bot has nothing in hand (else: quiet time)
     idle: Callable[[], bool] | None = None
+    chaos: Chaos | None = None
+    # callback query id -> the toast texts the bot answered it with ("" for none)
+    answered: dict[str, list[str]] = field(default_factory=dict)
 
     # --- server -----------------------------------------------------------------------
 
@@ -134,7 +196,10 @@ class FakeBotAPI:
         return self
 
     async def stop(self) -> None:
+        """Stop serving; long polls still held (a killed bot's) end at once instead of timing out."""
         if self._runner is not None:
+            self._closing = True
+            await self._notify()
             await self._runner.cleanup()
 
     @property
@@ -149,6 +214,12 @@ class FakeBotAPI:
         params = {key: _decode(key, value) for key, value in form.items()}
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
+        call.fault = self.chaos.draw(method) if self.chaos is not None else None
+        if call.fault is not None:
+            refused = await self._inject(call, request)
+            if refused is not None:
+                await self._notify()
+                return refused
         if self.fail_next.get(method):
             status, description, parameters = self.fail_next[method].pop(0)
             call.status = status
@@ -165,7 +236,35 @@ class FakeBotAPI:
             await self._notify()
             return self._error(exc.status, exc.description, exc.parameters)
         await self._notify()
+        if call.fault == "dropped_after":
+            return self._drop(request)
         return web.json_response({"ok": True, "result": result})
+
+    async def _inject(self, call: Call, request: web.Request) -> web.Response | None:
+        """Apply a chaos fault that comes before the method; None lets the call go on."""
+        assert self.chaos is not None
+        if call.fault == "slow":
+            await asyncio.sleep(self.chaos.pause())
+            return None
+        if call.fault == "dropped_after":
+            return None
+        if call.fault == "dropped":
+            call.status = 0
+            return self._drop(request)
+        if call.fault == "429":
+            call.status = 429
+            seconds = self.chaos.retry_after
+            return self._error(429, f"Too Many Requests: retry after {seconds}",
+                               {"retry_after": seconds})
+        call.status = 502
+        return self._error(502, "Bad Gateway")
+
+    @staticmethod
+    def _drop(request: web.Request) -> web.Response:
+        """Close the connection with no HTTP response: the client sees a NetworkError."""
+        assert request.transport is not None
+        request.transport.close()
+        return web.Response()
 
     @staticmethod
     def _error(status: int, description: str, parameters: dict[str, Any] | None = None
@@ -210,6 +309,8 @@ class FakeBotAPI:
     async def _api_answerCallbackQuery(self, params: dict[str, Any]) -> bool:
         if len(params.get("text") or "") > 200:
             raise TelegramBadRequest("Bad Request: MESSAGE_TOO_LONG")
+        self.answered.setdefault(str(params.get("callback_query_id")), []).append(
+            params.get("text") or "")
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
@@ -220,7 +321,7 @@ class FakeBotAPI:
         deadline = time.monotonic() + timeout
         assert self._changed is not None
         async with self._changed:
-            while not self._updates and not self._redelivered \
+            while not self._updates and not self._redelivered and not self._closing \
                     and time.monotonic() < deadline:
                 try:
                     await asyncio.wait_for(self._changed.wait(), deadline - time.monotonic())
@@ -314,15 +415,14 @@ class FakeBotAPI:
         update_id = next(self._update_ids)
         update["update_id"] = update_id
         self._updates.append(update)
-        self._history.append(json.loads(json.dumps(update)))
+        self._history[update_id] = json.loads(json.dumps(update))
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
 
     def redeliver(self, update_id: int) -> None:
         """Telegram sending the same update again, as it does to a bot that crashed before
         confirming it; served once on the next getUpdates whatever its offset."""
-        original = next(update for update in self._history if update["update_id"] == update_id)
-        self._redelivered.append(json.loads(json.dumps(original)))
+        self._redelivered.append(json.loads(json.dumps(self.update(update_id))))
         asyncio.get_running_loop().create_task(self._notify())
 
     def deliveries(self, update_id: int) -> int:
@@ -375,9 +475,16 @@ class FakeBotAPI:
 
     # --- what tests look at -----------------------------------------------------------
 
+    def update(self, update_id: int) -> dict[str, Any]:
+        """The update as a runner sent it."""
+        return self._history[update_id]
+
+    def updates_sent(self) -> dict[int, dict[str, Any]]:
+        """Every update runners sent, by update id."""
+        return dict(self._history)
+
     def callback_id(self, update_id: int) -> str:
-        update = next(u for u in self._history if u["update_id"] == update_id)
-        return update["callback_query"]["id"]
+        return self.update(update_id)["callback_query"]["id"]
 
     def press_answered(self, update_id: int) -> bool:
         """Did the bot answer this button press (answerCallbackQuery with its id)?"""
