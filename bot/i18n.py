@@ -85,7 +85,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
         "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
-        "tg.why_button": (),
+        "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
         # /statistik (admins)
         "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),

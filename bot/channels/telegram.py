@@ -2,8 +2,9 @@
 
 Every update takes the same road: which chat and language → consent → neutral input → the
 conversation commits the step → render HTML (all text escaped) → send. Chats are handled
-concurrently, but each chat's updates strictly in order (`PerChatUpdates`). Nothing is stored
-before the runner consents, and nothing at all for groups and channels.
+concurrently, but each chat's updates strictly in order (`PerChatUpdates`); a chat that floods
+is answered sparingly (`bot.flood`). Nothing is stored before the runner consents, and nothing
+at all for groups and channels.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import re
 import signal
 import traceback
 from pathlib import Path
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -33,7 +34,8 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseU
 from bot import buttons
 from bot.buttons import Action, ButtonPress
 from bot.conversation import Conversations, Turn
-from bot.engine import Back, Choose, Input, Step, StepKind, Submit, Toggle
+from bot.engine import Back, Choose, Input, SayKind, Step, StepKind, Submit, Toggle
+from bot.flood import FloodGuard, Verdict
 from bot.i18n import TELEGRAM_COMMANDS, Locale, pick_language
 from bot.model import Dialog
 from bot.render import (Line, Message, Question, answer_label, compose, outcome_messages,
@@ -76,15 +78,23 @@ class PerChatUpdates(BaseUpdateProcessor):
         if chat is None:
             await coroutine
             return
-        lock = self._locks.setdefault(chat.id, asyncio.Lock())
-        self._users[chat.id] = self._users.get(chat.id, 0) + 1
+        await self.in_turn(chat.id, coroutine)
+
+    async def in_turn(self, chat_id: int, coroutine: Awaitable[Any]) -> Any:
+        """Run `coroutine` when it is this chat's turn: after what the chat sent before."""
+        lock = self._locks.setdefault(chat_id, asyncio.Lock())
+        self._users[chat_id] = self._users.get(chat_id, 0) + 1
         try:
             async with lock:
-                await coroutine
+                return await coroutine
         finally:
-            self._users[chat.id] -= 1
-            if not self._users[chat.id]:
-                del self._users[chat.id], self._locks[chat.id]
+            self._users[chat_id] -= 1
+            if not self._users[chat_id]:
+                del self._users[chat_id], self._locks[chat_id]
+
+    def behind(self, chat_id: int) -> int:
+        """How many of the chat's updates wait behind the one being handled."""
+        return max(0, self._users.get(chat_id, 0) - 1)
 
     async def initialize(self) -> None:
         pass
@@ -128,6 +138,7 @@ class Chat:
     key: str
     locale: Locale
     consented: bool
+    quiet: bool = False  # the chat is flooding: send only what must not wait (bot.flood)
 
 
 class _Blocked(Exception):
@@ -145,6 +156,8 @@ class KebasTelegram:
         self.admin_ids = admin_ids
         self.conversations = Conversations(dialog, store)
         self.updates = DurableUpdates(store)
+        self.processor = PerChatUpdates()
+        self.flood = FloodGuard()
         self._told_not_private: set[int] = set()
         # chat id -> the message holding its current question, to record a typed answer there
         self._last_question: dict[int, int] = {}
@@ -154,7 +167,7 @@ class KebasTelegram:
     def application(self, token: str, base_url: str, base_file_url: str) -> Application:
         app = (ApplicationBuilder().token(token).base_url(base_url)
                .base_file_url(base_file_url)
-               .concurrent_updates(PerChatUpdates())
+               .concurrent_updates(self.processor)
                .update_queue(self.updates)
                .rate_limiter(AIORateLimiter(max_retries=3))
                .defaults(Defaults(parse_mode=ParseMode.HTML,
@@ -225,16 +238,27 @@ class KebasTelegram:
         if update.my_chat_member is not None:
             await self._member_changed(update)
             return
+        if update.chat_member is not None or update.chat_join_request is not None:
+            return  # someone joined or left a group: not a word to anyone
         user = update.effective_user
-        if chat is None or chat.type != ChatType.PRIVATE or (user is not None and user.is_bot):
+        from_bot = user is not None and user.is_bot
+        if chat is None or chat.type != ChatType.PRIVATE or from_bot:
             if query is not None:
                 await _answer_quietly(query)  # a button must never keep spinning
-            if chat is not None and chat.type != ChatType.PRIVATE:
+            if chat is not None and chat.type != ChatType.PRIVATE and not from_bot:
                 await self._not_private(update, context)
             return  # inline queries, polls, other bots: nothing for a questionnaire to do
-        here = await self._chat(chat.id, user.language_code if user else None)
+        language_code = user.language_code if user else None
+        here = await self._chat(chat.id, language_code)
         bot = context.bot
+        verdict = self.flood.arrived(chat.id, self.processor.behind(chat.id))
+        here.quiet = verdict is not Verdict.SERVE
         try:
+            if verdict is Verdict.WARN:
+                # first: the flood must end and the question come again even if this send fails
+                context.application.create_task(self._after_flood(bot, chat.id, language_code))
+                await self._send(bot, here, _escape(here.locale.text("tg.flood")),
+                                 essential=True)
             if query is not None:
                 await self._on_button(update, here, bot)
             elif update.edited_message is not None:
@@ -244,6 +268,24 @@ class KebasTelegram:
                 await self._on_message(update.message, update.update_id, here, bot)
         except _Blocked:
             log.info("chat %s blocked the bot; not sending to it any more", chat.id)
+
+    async def _after_flood(self, bot: Any, chat_id: int, language_code: str | None) -> None:
+        """Once a flooding chat has been silent for a while, show it where it stands, once."""
+        while True:
+            await asyncio.sleep(self.flood.until_calm(chat_id))
+            if await self.processor.in_turn(chat_id, self._end_flood(bot, chat_id,
+                                                                     language_code)):
+                return
+
+    async def _end_flood(self, bot: Any, chat_id: int, language_code: str | None) -> bool:
+        if not self.flood.calmed(chat_id):
+            return False  # more arrived while we waited for the chat's turn
+        here = await self._chat(chat_id, language_code)
+        try:
+            await self._show_current(bot, here)
+        except _Blocked:
+            log.info("chat %s blocked the bot; not sending to it any more", chat_id)
+        return True
 
     async def _chat(self, chat_id: int, language_code: str | None) -> Chat:
         key = f"tg:{chat_id}"
@@ -282,8 +324,9 @@ class KebasTelegram:
     async def _on_message(self, message: TgMessage, update_id: int, here: Chat, bot: Any
                           ) -> None:
         text = message.text
-        if text is None:
-            await self._send_texts(bot, here, [here.locale.text("tg.unsupported")])
+        refused = self._refusal(message, here)
+        if refused is not None:
+            await self._send_texts(bot, here, [here.locale.text(refused)])
             await self._show_current(bot, here)
             return
         if text.startswith("/"):
@@ -292,10 +335,6 @@ class KebasTelegram:
             return
         if not here.consented:
             await self._ask_consent(bot, here, again=True)
-            return
-        if len(text) > LONGEST_TEXT:
-            await self._send_texts(bot, here, [here.locale.text("tg.too_long")])
-            await self._show_current(bot, here)
             return
         current = await self.conversations.current(here.key)
         if current is None:
@@ -309,6 +348,27 @@ class KebasTelegram:
         if step is not None and step.answer is not None and here.id in self._last_question:
             await self._record_answer(bot, here, self._last_question[here.id], step)
         await self._show(bot, here, turn)
+
+    def _refusal(self, message: TgMessage, here: Chat) -> str | None:
+        """The text key of why a message is not read as an answer or command, if it is not.
+
+        A forwarded message holds someone else's words, and a reply to an older message was
+        meant for another question: applying either to the current question would store an
+        answer the runner never gave. (After a restart the current question is known again
+        once it is sent again, so a reply made just then gets the question again.)
+        """
+        if message.forward_origin is not None:
+            return "tg.forwarded"
+        if message.text is None:
+            return "tg.unsupported"
+        if message.text.startswith("/"):
+            return None
+        if here.consented and message.reply_to_message is not None \
+                and message.reply_to_message.message_id != self._last_question.get(here.id):
+            return "tg.old_reply"
+        if here.consented and len(message.text) > LONGEST_TEXT:
+            return "tg.too_long"
+        return None
 
     async def _on_command(self, command: str, update_id: int, here: Chat, bot: Any) -> None:
         locale = here.locale
@@ -511,16 +571,17 @@ class KebasTelegram:
             await self._show_current(bot, here)
             return
         messages, question = compose(turn.step, here.locale)
-        for message in messages:
+        for message, urgent in zip(messages, _cannot_wait(turn.step, len(messages))):
             for part in fit_telegram(message):
-                await self._send(bot, here, part)
+                await self._send(bot, here, part, essential=urgent)
         if question is not None:
             await self._send_question(bot, here, question, turn.session_id)
         elif turn.step.outcome is not None:
             self._last_question.pop(here.id, None)
             await self._send(bot, here, _escape(here.locale.text("tg.after_outcome")),
                              _keyboard([(here.locale.text("tg.why_button"),
-                                         f"w:why:{buttons.to_base36(turn.session_id)}")]))
+                                         f"w:why:{buttons.to_base36(turn.session_id)}")]),
+                             essential=turn.step.kind is StepKind.ANSWERED)
 
     async def _show_current(self, bot: Any, here: Chat) -> None:
         if not here.consented:
@@ -561,8 +622,8 @@ class KebasTelegram:
         question = _question_html(question_of(step.asked, here.locale))
         label = answer_label(step.asked, step.answer.value, here.locale)
         text = f"{question}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
-        await self._edit(here, bot.edit_message_text(text, chat_id=here.id,
-                                                     message_id=message_id))
+        await self._edit(here, lambda: bot.edit_message_text(text, chat_id=here.id,
+                                                             message_id=message_id))
         if self._last_question.get(here.id) == message_id:
             del self._last_question[here.id]
 
@@ -572,15 +633,20 @@ class KebasTelegram:
         if message is None or not getattr(message, "text", None):
             return
         text = f"{message.text_html}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
-        await self._edit(here, query.edit_message_text(text))
+        await self._edit(here, lambda: query.edit_message_text(text))
 
     async def _edit_markup(self, query: Any, markup: InlineKeyboardMarkup, here: Chat) -> None:
-        await self._edit(here, query.edit_message_reply_markup(markup))
+        await self._edit(here, lambda: query.edit_message_reply_markup(markup))
 
-    async def _edit(self, here: Chat, editing: Awaitable[Any]) -> None:
-        """Edits are cosmetic: a failure is logged and the conversation goes on."""
+    async def _edit(self, here: Chat, editing: Callable[[], Awaitable[Any]]) -> None:
+        """Edits are cosmetic: a failure is logged and the conversation goes on.
+
+        A flooding chat gets none; its question comes again, up to date, once it calms down.
+        """
+        if here.quiet:
+            return
         try:
-            await editing
+            await editing()
         except Forbidden as exc:
             await self._mark_blocked(here)
             raise _Blocked() from exc
@@ -594,11 +660,15 @@ class KebasTelegram:
             await self._send(bot, here, _escape(text))
 
     async def _send(self, bot: Any, here: Chat, text: str,
-                    markup: InlineKeyboardMarkup | None = None) -> TgMessage:
+                    markup: InlineKeyboardMarkup | None = None, *,
+                    essential: bool = False) -> TgMessage | None:
         """Send, retrying network trouble and flood waits a few times, then give up loudly.
 
-        A runner who blocked us is marked and not retried.
+        A runner who blocked us is marked and not retried. A flooding chat is sent only what
+        is `essential` (None is returned for the rest).
         """
+        if here.quiet and not essential:
+            return None
         attempts = 4
         for attempt in range(1, attempts + 1):
             try:
@@ -642,6 +712,8 @@ class KebasTelegram:
             self.locales)]
         if update.callback_query is not None:
             await _answer_quietly(update.callback_query)
+        if self.flood.until_calm(update.effective_chat.id) > 0:
+            return  # a flooding chat hears from us once its flood is over
         try:
             await context.bot.send_message(update.effective_chat.id,
                                            _escape(locale.text("tg.sorry")))
@@ -742,6 +814,13 @@ def _keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
 
 def _question_of(step: Step, locale: Locale) -> Question | None:
     return compose(step, locale)[1] if step.prompt is not None else None
+
+
+def _cannot_wait(step: Step, count: int) -> list[bool]:
+    """Which of a step's `count` messages a flooding chat still gets: red-flag advice and a
+    result just reached. `compose` puts what the step says first, then the result."""
+    said = [said.kind is SayKind.RED_FLAG for said in step.said]
+    return said + [step.kind is StepKind.ANSWERED] * (count - len(said))
 
 
 def _repeats_last_answer(step: Step, press: ButtonPress) -> bool:
