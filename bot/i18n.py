@@ -75,11 +75,11 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "console.bye": (),
         "console.finished": (),
         # Telegram
-        "tg.welcome": (), "tg.consent": (), "tg.consent_agree": (), "tg.consent_decline": (),
+        "tg.welcome": (), "tg.consent": ("retention_days",), "tg.consent_agree": (), "tg.consent_decline": (),
         "tg.consent_given": (), "tg.declined": (), "tg.need_consent": (),
         "tg.already_consented": (),
         "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),
-        "tg.cancelled": (), "tg.nothing_to_cancel": (), "tg.help": (), "tg.privacy": (),
+        "tg.cancelled": ("retention_days",), "tg.nothing_to_cancel": (), "tg.help": (), "tg.privacy": ("retention_days",),
         "tg.delete_confirm": (), "tg.delete_yes": (), "tg.delete_no": (), "tg.deleted": (),
         "tg.delete_kept": (), "tg.language_prompt": (), "tg.language_set": (),
         "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),

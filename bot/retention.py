@@ -31,11 +31,14 @@ async def purge_expired(store: SessionStore, days: int, now: datetime) -> Purged
     return purged
 
 
-def schedule_daily(application: Any, store: SessionStore, days: int,
-                   clock: Any) -> None:
-    """Purge at start and then every day, in the bot's own event loop (PTB's JobQueue)."""
+async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
+                              clock: Any) -> None:
+    """Purge before the bot starts answering, then every day in its own event loop (PTB's
+    JobQueue)."""
 
     async def purge(_context: Any) -> None:
         await purge_expired(store, days, clock())
 
-    application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=0, name=JOB_NAME)
+    await purge(None)
+    application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
+                                        name=JOB_NAME)

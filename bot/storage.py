@@ -30,6 +30,10 @@ class StorageError(Exception):
     """The database cannot be used (unreadable file, newer schema, disk problem)."""
 
 
+# What a database that fails under a running bot raises (aiosqlite passes sqlite3's errors on).
+STORAGE_FAULTS = (sqlite3.Error, StorageError)
+
+
 def explain_storage_fault(error: BaseException, path: str | Path) -> str:
     """What an operator should read when SQLite fails: the fault in words, and what to do."""
     text = str(error).lower()

@@ -284,7 +284,7 @@ CASES = [
     Case("NUL and control characters", text("\x00\x07\x1b[2J"), ("error.pick_a_button",)),
     # commands
     Case("/start with a deep-link payload", text("/start abc"),
-         ("tg.welcome", "tg.consent"), then=NOTHING, at="new"),
+         ("tg.welcome", ("tg.consent", {"retention_days": 90})), then=NOTHING, at="new"),
     Case("/start with a payload in a session", text("/start abc"),
          ("tg.continue_or_restart",), then=NOTHING, at="second"),
     Case("/mulai addressed to the bot", text("/mulai@kebas_bot"),

@@ -68,7 +68,7 @@ async def test_purge_deletes_only_sessions_untouched_for_the_retention_period(tm
     assert (purged.sessions, purged.answers, purged.chats) == (1, 2, 1)
 
 
-async def test_the_running_bot_purges_at_start_and_then_every_day(fake, shipped, tmp_path):
+async def test_the_running_bot_purges_at_start_then_daily_and_says_so(fake, shipped, tmp_path):
     db = tmp_path / "kebas.sqlite3"
     async with SQLiteStore(db, clock=clock_at(datetime.now(timezone.utc)
                                               - timedelta(days=31))) as old:
@@ -77,6 +77,11 @@ async def test_the_running_bot_purges_at_start_and_then_every_day(fake, shipped,
         await fake.wait_for(lambda: rows(db, "SELECT COUNT(*) FROM sessions") == [(0,)])
         job, = app.job_queue.get_jobs_by_name(JOB_NAME)
         assert job.trigger.interval == timedelta(days=1)
+        runner = Runner(fake, 502)
+        await runner.type("/start", expect="Sebelum mulai")
+        assert "dihapus otomatis 30 hari setelah" in runner.sent[-1].text, "consent says so"
+        await runner.type("/privasi", expect="Berapa lama")
+        assert "dihapus otomatis 30 hari setelah" in runner.sent[-1].text
     assert set(rows_about(db, "tg:501").values()) == {0}
 
 

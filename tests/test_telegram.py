@@ -269,7 +269,8 @@ async def test_restart_cancel_help_and_privacy_commands(fake, bot, db):
     await runner.type("/bantuan", expect="/kembali: kembali ke pertanyaan sebelumnya")
     await runner.type("/privasi@kebas_bot", expect="Yang disimpan: jawaban Anda")
     privacy = runner.sent[-1].text
-    assert "sampai Anda menghapusnya" in privacy and "/hapus" in privacy
+    assert "dihapus otomatis 90 hari setelah Anda terakhir menjawab" in privacy
+    assert "/hapus" in privacy
 
 
 async def test_one_slow_chat_does_not_hold_up_another(fake, bot):

@@ -43,7 +43,9 @@ from bot.render import (Line, Message, Question, answer_label, compose, outcome_
 from bot.content import gated_bundle
 from bot.loader import Bundle, default_paths
 from bot.stats import telegram_summary
-from bot.storage import SessionStore, SQLiteStore
+from bot import retention
+from bot.storage import (STORAGE_FAULTS, SessionStore, SQLiteStore, explain_storage_fault,
+                         utc_now)
 from bot.typed import typed_input
 
 log = logging.getLogger("kebas.telegram")
@@ -116,9 +118,16 @@ class DurableUpdates(asyncio.Queue):
         self.store = store
 
     async def put(self, item: object) -> None:
+        """Never raises: PTB's polling would stop for good. When the database cannot take
+        the update, it is handled all the same, so the runner at least gets an apology."""
         chat = item.effective_chat if isinstance(item, Update) else None
         if chat is not None and chat.type == ChatType.PRIVATE:  # groups: nothing is stored
-            fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}", item.to_json())
+            try:
+                fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}",
+                                                   item.to_json())
+            except STORAGE_FAULTS as exc:
+                log.error("storage fault: %s", storage_fault(self.store, exc))
+                fresh = True
             if not fresh:
                 return  # Telegram sent it again while we still hold it
         await super().put(item)
@@ -148,13 +157,14 @@ class _Blocked(Exception):
 class KebasTelegram:
     def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore,
                  content_paths: list[Path] | None = None,
-                 admin_ids: frozenset[int] = frozenset()) -> None:
+                 admin_ids: frozenset[int] = frozenset(), retention_days: int = 90) -> None:
         self.dialog = dialog
         self.locales = locales
         self.store = store
         self.content_paths = content_paths
         self.admin_ids = admin_ids
-        self.conversations = Conversations(dialog, store)
+        self.retention_days = retention_days  # said in the consent and privacy texts
+        self.conversations = Conversations(dialog, store, locales)
         self.updates = DurableUpdates(store)
         self.processor = PerChatUpdates()
         self.flood = FloodGuard()
@@ -204,7 +214,7 @@ class KebasTelegram:
             log.warning("reload refused: %d problems, first: %s", len(problems), problems[0])
             return False, "\n".join(shown)
         self.dialog, self.locales = bundle.dialog(), bundle.locales
-        self.conversations.dialog = self.dialog
+        self.conversations.serve(self.dialog, self.locales)
         log.info("reloaded: dialog %s v%s", self.dialog.id, self.dialog.version)
         return True, f"{self.dialog.id} v{self.dialog.version}"
 
@@ -230,7 +240,10 @@ class KebasTelegram:
         try:
             await self._handle(update, context)
         finally:
-            await self.store.inbox_done(update.update_id)
+            try:
+                await self.store.inbox_done(update.update_id)
+            except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
+                log.error("storage fault: %s", storage_fault(self.store, exc))
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -382,7 +395,8 @@ class KebasTelegram:
         elif command in ("bantuan", "help"):
             await self._send_texts(bot, here, [locale.text("tg.help")])
         elif command in ("privasi", "privacy"):
-            await self._send_texts(bot, here, [locale.text("tg.privacy")])
+            await self._send_texts(bot, here, [locale.text(
+                "tg.privacy", retention_days=self.retention_days)])
         elif command in ("bahasa", "language"):
             await self._send(bot, here, _escape(locale.text("tg.language_prompt")), _keyboard(
                 [(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items()
@@ -413,7 +427,8 @@ class KebasTelegram:
             cancelled = await self.store.abandon(here.key)
             self._last_question.pop(here.id, None)
             await self._send_texts(bot, here, [locale.text(
-                "tg.cancelled" if cancelled else "tg.nothing_to_cancel")])
+                "tg.cancelled" if cancelled else "tg.nothing_to_cancel",
+                retention_days=self.retention_days)])
         else:
             await self._send_texts(bot, here, [locale.text("tg.unknown_command")])
             await self._show_current(bot, here)
@@ -457,6 +472,10 @@ class KebasTelegram:
             await answer.send(locale.text("tg.already_recorded"))
             if value == "decline":
                 await self._send_texts(bot, here, [locale.text("tg.already_consented")])
+            elif here.id not in self._last_question and await self._not_begun(here):
+                # redelivered after a restart: the first question may never have gone out
+                await self._show(bot, here, await self.conversations.begin(
+                    here.key, update_id=update.update_id))
         elif kind == "k" and value == "agree":
             await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
                                          consent_at=self.store.now(),
@@ -517,9 +536,16 @@ class KebasTelegram:
 
     async def _on_press(self, press: ButtonPress, update: Update, here: Chat, bot: Any,
                         answer: _Answer) -> None:
-        if await self.conversations.current(here.key) is None:
+        current = await self.conversations.current(here.key)
+        if current is None:
             await answer.send(here.locale.text("error.stale_button"))  # e.g. after /batal
             await self._send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+            return
+        if press.action is Action.DONE and _ticks_differ(update.callback_query.message,
+                                                         current, press):
+            # Submit only what the runner sees: this copy's ticks are out of date.
+            await answer.send(here.locale.text("error.stale_button"))
+            await self._show_current(bot, here)
             return
         place = (press.node_id, press.step)
         given: Input = {Action.CHOOSE: lambda: Choose(press.option_id, at=place),
@@ -567,10 +593,12 @@ class KebasTelegram:
         """
         if turn.step is None:
             return
-        if turn.duplicate:
+        if turn.duplicate and turn.step.outcome is None:
             await self._show_current(bot, here)
             return
         messages, question = compose(turn.step, here.locale)
+        if turn.duplicate:  # the whole result again: its first sending may have been cut short
+            messages = outcome_messages(turn.step.outcome, here.locale)
         for message, urgent in zip(messages, _cannot_wait(turn.step, len(messages))):
             for part in fit_telegram(message):
                 await self._send(bot, here, part, essential=urgent)
@@ -582,6 +610,12 @@ class KebasTelegram:
                              _keyboard([(here.locale.text("tg.why_button"),
                                          f"w:why:{buttons.to_base36(turn.session_id)}")]),
                              essential=turn.step.kind is StepKind.ANSWERED)
+
+    async def _not_begun(self, here: Chat) -> bool:
+        """No question answered yet in a session that is not over (or no session at all)."""
+        current = await self.conversations.current(here.key)
+        return current is None or (current.step.prompt is not None
+                                   and not current.step.state["answers"])
 
     async def _show_current(self, bot: Any, here: Chat) -> None:
         if not here.consented:
@@ -610,7 +644,8 @@ class KebasTelegram:
         locale = here.locale
         if not again:
             await self._send_texts(bot, here, [locale.text("tg.welcome")])
-        text = locale.text("tg.need_consent") if again else locale.text("tg.consent")
+        text = locale.text("tg.need_consent") if again else locale.text(
+            "tg.consent", retention_days=self.retention_days)
         await self._send(bot, here, _escape(text), _keyboard(
             [(locale.text("tg.consent_agree"), "k:agree"),
              (locale.text("tg.consent_decline"), "k:decline")]))
@@ -701,9 +736,14 @@ class KebasTelegram:
         quote what the runner typed.
         """
         error = context.error
-        where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
-        log.error("handling update %s failed: %s\n%s", getattr(update, "update_id", "?"),
-                  type(error).__name__, where.rstrip())
+        if isinstance(error, STORAGE_FAULTS):  # the operator's to mend: say what and where
+            log.error("storage fault while handling update %s: %s; the runner was asked to "
+                      "try again", getattr(update, "update_id", "?"),
+                      storage_fault(self.store, error))
+        else:
+            where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+            log.error("handling update %s failed: %s\n%s", getattr(update, "update_id", "?"),
+                      type(error).__name__, where.rstrip())
         if not isinstance(update, Update) or update.effective_chat is None \
                 or update.effective_chat.type != ChatType.PRIVATE:
             return
@@ -823,6 +863,20 @@ def _cannot_wait(step: Step, count: int) -> list[bool]:
     return said + [step.kind is StepKind.ANSWERED] * (count - len(said))
 
 
+def _ticks_differ(message: Any, current: Turn, press: ButtonPress) -> bool:
+    """Done under ticks other than the choices kept: an older copy of the question (sent
+    again after a restart), or one whose last edit failed."""
+    prompt = current.step.prompt
+    markup = getattr(message, "reply_markup", None)
+    if markup is None or prompt is None or current.session_id != press.session \
+            or prompt.place != (press.node_id, press.step):
+        return False
+    ticked = {(button.callback_data or "").split(":")[-1] for row in markup.inline_keyboard
+              for button in row
+              if (button.callback_data or "").startswith("t:") and button.text.startswith("✓ ")}
+    return ticked != set(current.step.state.get("draft") or [])
+
+
 def _repeats_last_answer(step: Step, press: ButtonPress) -> bool:
     answers = step.state["answers"]
     if not answers or press.step != len(answers) - 1 or answers[-1]["node"] != press.node_id:
@@ -835,6 +889,11 @@ def _repeats_last_answer(step: Step, press: ButtonPress) -> bool:
 def _first_text(step: Step, locale: Locale) -> str | None:
     messages, _ = compose(step, locale)
     return messages[0].plain if messages else None
+
+
+def storage_fault(store: SessionStore, error: BaseException) -> str:
+    """The operator's sentence for a failing database (see `explain_storage_fault`)."""
+    return explain_storage_fault(error, getattr(store, "path", "the database"))
 
 
 def _seconds(retry_after: Any) -> float:
@@ -851,12 +910,15 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
     store = SQLiteStore(settings.kebas_db)
     kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
                           content_paths=settings.content_paths(default_paths()),
-                          admin_ids=frozenset(settings.kebas_admin_ids))
+                          admin_ids=frozenset(settings.kebas_admin_ids),
+                          retention_days=settings.kebas_retention_days)
     app = kebas.application(settings.token, settings.telegram_api_base_url,
                             settings.base_file_url)
 
     async def open_store(application: Application) -> None:
         await store.open()
+        await retention.purge_now_and_daily(application, store, settings.kebas_retention_days,
+                                            utc_now)
         replayed = await kebas.updates.replay(application.bot)
         if replayed:
             log.info("replaying %d updates received before the last stop", replayed)
