@@ -42,7 +42,7 @@ CLEAR_ANSWERS = ("none", "no", "gone")
 FIRST_CHAT = 700_000
 PATIENCE = 2.5       # seconds without any reply before a runner taps or types again, at least
 MOST_PATIENCE = 30.0
-STRIKES = 4          # unanswered tries, with the bot up throughout, before a runner types /start
+STRIKES = 3          # unanswered tries, with the bot up throughout, before a runner types /start
 
 
 # --- what each runner answers ------------------------------------------------------------
@@ -494,8 +494,13 @@ async def run_chaos(runners: int = 200, kills: int = 10, seed: int = 0, *, workd
     await bot.start()
     killing = asyncio.create_task(kill_at_random(
         bot, kills, lambda: sum(len(r.walk.acknowledged) for r in crowd) / planned, seed, done))
+    walking = asyncio.ensure_future(asyncio.gather(*(arrive_and_walk(r) for r in crowd)))
     try:
-        walks = await asyncio.gather(*(arrive_and_walk(runner) for runner in crowd))
+        await asyncio.wait([walking, killing], return_when=asyncio.FIRST_COMPLETED)
+        if killing.done():  # it ends early only when the bot would not start again
+            walking.cancel()
+            killing.result()
+        walks = walking.result()
         done.set()
         await killing
         stopped = await bot.stop()

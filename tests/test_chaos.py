@@ -1,7 +1,8 @@
 """The chaos test, small: runners against `kebas run` killed ten times, on a faulty Bot API.
 
 `bench/chaos.py` runs the same at full size (200 runners). The other tests here show that the
-fake's faults look to PTB like the real ones and that the checker catches what it must.
+fake's faults look to PTB like the real ones, that the checker catches what it must, and replay
+step by step each bug the chaos runs found, since a random run meets each only now and then.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from chaos_support import Report, Walk, check, run_chaos
 from fakebotapi import TOKEN, Chaos, FakeBotAPI
 from telegram import Bot
 from telegram.error import NetworkError, RetryAfter
+from telegram_support import Runner, is_question, rows, running_bot
+from test_telegram_process import HoldingFake, ready, start_kebas
 
 from bot.storage import SQLiteStore
 
@@ -156,3 +159,79 @@ async def test_the_checker_reports_a_runner_left_without_a_whole_result(tmp_path
     assert report.finished == 0 and not report.ok
     assert any("without its disclaimer" in problem for problem in report.problems)
     assert any(problem.startswith("tg:6: not finished") for problem in report.problems)
+
+
+# --- what the chaos runs found, step by step -------------------------------------------------
+
+
+@contextlib.asynccontextmanager
+async def killed_while_replying(tmp_path, chat_id):
+    """A runner and `kebas run`; `kill()` SIGKILLs the bot while its messages hang, then
+    restarts it, as happens to a bot that dies mid-reply."""
+    fake = await HoldingFake().start()
+    db = tmp_path / "kebas.sqlite3"
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    runner = Runner(fake, chat_id)
+
+    async def kill() -> None:
+        nonlocal process
+        process.kill()
+        await process.wait()
+        fake.hold = False
+        polls = len(fake.calls_of("getUpdates"))
+        process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+        await ready(fake, polls)
+
+    try:
+        await ready(fake, 0)
+        yield fake, runner, kill
+    finally:
+        process.terminate()
+        await process.wait()
+        await fake.stop()
+
+
+async def test_a_runner_who_agreed_just_before_a_crash_still_gets_the_first_question(tmp_path):
+    async with killed_while_replying(tmp_path, 301) as (fake, runner, kill):
+        await runner.type("/start", expect="Sebelum mulai")
+        fake.hold = True  # consent is stored, then the replies hang...
+        agree = fake.press(301, runner.sent[-1].message_id, "k:agree")
+        await fake.wait_for(lambda: fake.press_answered(agree))
+        await kill()  # ...and the bot dies before the first question went out
+        await fake.wait_for(lambda: any(is_question(m) for m in runner.sent), timeout=15)
+
+
+async def test_a_result_cut_short_by_a_crash_comes_again_whole(tmp_path, shipped):
+    disclaimer = shipped.locales["id"].text(shipped.dialog().texts.disclaimer)
+    async with killed_while_replying(tmp_path, 302) as (fake, runner, kill):
+        await runner.agree()
+        question = runner.question()
+        await runner.tap(question, runner.data_for("chest", question))
+        fake.hold = True  # chest pain: an emergency, the result is due at once...
+        done = next(b["callback_data"] for b in question.buttons
+                    if b["callback_data"].startswith("d:"))
+        press = fake.press(302, question.message_id, done)
+        await fake.wait_for(lambda: fake.press_answered(press))
+        await kill()  # ...but the bot dies while sending it
+        await fake.wait_for(lambda: any(m.text == disclaimer for m in runner.sent), timeout=15)
+
+
+async def test_done_stores_only_the_choices_the_tapped_question_shows(fake, shipped, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    async with running_bot(fake, shipped, db):
+        runner = Runner(fake, 303)
+        await runner.agree()
+        first = runner.question()
+        for option in ("chest", "stroke"):
+            await runner.tap(first, runner.data_for(option, first))
+        await runner.type("/apaini", expect="tidak saya kenal")  # the question comes again
+        again = runner.question()
+        assert [b["text"][:1] for b in again.buttons[:2]] == ["✓", "✓"]
+        await runner.tap(first, runner.data_for("stroke", first))  # untick on the first copy
+        done = next(b["callback_data"] for b in again.buttons
+                    if b["callback_data"].startswith("d:"))
+        await runner.tap(again, done)  # Done under two ticks
+        stored = rows(db, "SELECT value FROM answers WHERE node = 'a12_alarm'")
+        assert stored in ([], [('["chest", "stroke"]',)]), "only what the runner saw ticked"
+        ticked = [b["text"] for b in runner.question().buttons if b["text"].startswith("✓")]
+        assert stored or len(ticked) == 1, "refused: the question again, with its true ticks"
