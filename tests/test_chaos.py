@@ -201,7 +201,9 @@ async def test_a_runner_who_agreed_just_before_a_crash_still_gets_the_first_ques
         await fake.wait_for(lambda: any(is_question(m) for m in runner.sent), timeout=15)
 
 
-async def test_a_result_cut_short_by_a_crash_comes_again_whole(tmp_path, shipped):
+@pytest.mark.parametrize("taps_while_down", [0, 6], ids=["waiting", "tapping on"])
+async def test_a_result_cut_short_by_a_crash_comes_again_whole(tmp_path, shipped,
+                                                               taps_while_down):
     disclaimer = shipped.locales["id"].text(shipped.dialog().texts.disclaimer)
     async with killed_while_replying(tmp_path, 302) as (fake, runner, kill):
         await runner.agree()
@@ -212,6 +214,8 @@ async def test_a_result_cut_short_by_a_crash_comes_again_whole(tmp_path, shipped
                     if b["callback_data"].startswith("d:"))
         press = fake.press(302, question.message_id, done)
         await fake.wait_for(lambda: fake.press_answered(press))
+        for _tap in range(taps_while_down):  # an impatient runner: a flood once the bot is back
+            fake.press(302, question.message_id, done)
         await kill()  # ...but the bot dies while sending it
         await fake.wait_for(lambda: any(m.text == disclaimer for m in runner.sent), timeout=15)
 
