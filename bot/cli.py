@@ -21,7 +21,7 @@ from bot.i18n import pick_language
 from bot.loader import Bundle, default_paths, load_bundle
 from bot.model import Dialog, dialog_json_schema
 from bot.problems import Problem
-from bot.storage import SQLiteStore, StorageError
+from bot.storage import STORAGE_FAULTS, SQLiteStore, StorageError, explain_storage_fault
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # `kebas run` only: the database cannot be used. Restarting will not help until an operator
@@ -84,6 +84,17 @@ def write_output(output: str, content: str | bytes) -> int:
     return EXIT_OK
 
 
+def on_store(work: Any, db: str | Path) -> tuple[Any, int]:
+    """Run `work` (a coroutine using the database); a database that fails becomes one
+    sentence and EXIT_PROBLEMS, never a traceback."""
+    try:
+        return asyncio.run(work), EXIT_OK
+    except STORAGE_FAULTS as exc:
+        said = str(exc) if isinstance(exc, StorageError) else explain_storage_fault(exc, db)
+        print(f"kebas: {said}", file=sys.stderr)
+        return None, EXIT_PROBLEMS
+
+
 def usable_dialog(paths: list[Path], dialog_id: str | None) -> tuple[Bundle, Dialog] | int:
     """The checked bundle and the dialog asked for, or the exit status after saying why not."""
     bundle = load_usable(paths)
@@ -112,11 +123,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
                                f"cli:{args.user}")
             return await chat.run()
 
-    try:
-        return asyncio.run(run())
-    except StorageError as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    code, status = on_store(run(), args.db)
+    return status if code is None else code
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -273,11 +281,9 @@ def cmd_purge(args: argparse.Namespace) -> int:
         async with SQLiteStore(db) as store:
             return await purge_expired(store, days, utc_now())
 
-    try:
-        purged = asyncio.run(run())
-    except StorageError as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    purged, status = on_store(run(), db)
+    if purged is None:
+        return status
     print(f"{db}: deleted {purged.sessions} sessions ({purged.answers} answers), "
           f"{purged.chats} chats and {purged.updates} update ids not touched for {days} days")
     return EXIT_OK
@@ -292,14 +298,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     form = args.format or ("json" if str(args.output).endswith(".json") else "csv")
 
     async def run() -> Any:
-        async with SQLiteStore(db) as store:
+        async with SQLiteStore(db, read_only=True) as store:
             return await store.export_rows()
 
-    try:
-        key, rows = asyncio.run(run())
-    except StorageError as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
+    found, status = on_store(run(), db)
+    if found is None:
+        return status
+    key, rows = found
     sessions = anonymise(key, rows)
     text = to_json(sessions) if form == "json" else to_csv(sessions)
     runners = len({session.runner for session in sessions})
@@ -307,7 +312,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_OK
-    return write_output(args.output, text)
+    status = write_output(args.output, text)
+    if status == EXIT_OK:
+        os.chmod(args.output, 0o600)  # pseudonymous, still about people: its owner's only
+    return status
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -306,6 +306,8 @@ class SQLiteStore:
         # FULL: a commit is on disk before we reply, even if the machine loses power.
         await self.db.execute("PRAGMA synchronous = FULL")
         await self.db.execute("PRAGMA foreign_keys = ON")
+        # deleted rows (a handled update, a runner's /hapus) are overwritten, not just freed
+        await self.db.execute("PRAGMA secure_delete = ON")
         await self._migrate()
 
     async def _check_readable(self) -> None:
@@ -537,9 +539,13 @@ class SQLiteStore:
     async def export_rows(self) -> tuple[str, list[ExportRow]]:
         """The export key and every session, oldest first."""
         async with self._lock:
-            async with self.db.execute(
-                    "SELECT value FROM secrets WHERE name = 'export_key'") as cursor:
-                key = (await cursor.fetchone())[0]
+            try:
+                async with self.db.execute(
+                        "SELECT value FROM secrets WHERE name = 'export_key'") as cursor:
+                    key = (await cursor.fetchone())[0]
+            except sqlite3.OperationalError as exc:
+                raise StorageError(f"{self.path} comes from an older Kebas; start kebas run "
+                                   f"(or kebas purge) once to bring it up to date") from exc
             async with self.db.execute(
                     "SELECT chat_key, id, dialog_id, dialog_version, status, state, triage, "
                     "outcome, started_at, finished_at FROM sessions ORDER BY id") as cursor:

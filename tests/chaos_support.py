@@ -373,8 +373,6 @@ def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Rep
         ).fetchall()
         processed = connection.execute(
             "SELECT update_id, chat_key FROM processed_updates").fetchall()
-        reprocessed = connection.execute(
-            "SELECT COUNT(*) - COUNT(DISTINCT update_id) FROM processed_updates").fetchone()[0]
         unhandled = connection.execute("SELECT COUNT(*) FROM inbox").fetchone()[0]
     by_chat: dict[str, list[tuple[int, str]]] = {}
     for chat_key, session_id, status in sessions:
@@ -425,9 +423,6 @@ def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Rep
             report.crossed += 1
             problems.append(f"update {update_id} recorded for {chat_key}, sent by "
                             f"tg:{update_chats.get(update_id)}")
-    if reprocessed:
-        report.doubled += reprocessed
-        problems.append(f"{reprocessed} updates recorded as processed more than once")
     if unhandled:
         problems.append(f"{unhandled} updates left unhandled in the inbox")
     return report

@@ -545,7 +545,10 @@ async def test_a_flood_gets_few_replies_keeps_its_answer_and_never_slows_others(
     to_flooder = [m.text for m in flooder.sent if m.message_id > before]
     notice = shown(shipped, "tg.flood")
     assert to_flooder.count(notice) == 1, "one notice"
-    assert len(to_flooder) <= 2 * LIMIT + 2, f"a bounded number of replies: {to_flooder}"
+    # A flood is seen once messages queue up behind one another, so the first one or two may
+    # be served before the queue builds (how soon depends on the machine): each reply is the
+    # explanation and the question (2), plus the notice and the question once calm.
+    assert len(to_flooder) <= 2 * (LIMIT + 2) + 2, f"a bounded number of replies: {to_flooder}"
     assert rows(db, "SELECT answers.node, value FROM answers JOIN sessions ON sessions.id = session_id "
                     "WHERE chat_key = 'tg:148'") == [("a12_alarm", '["none"]')]
 

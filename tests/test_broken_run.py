@@ -1,4 +1,5 @@
-"""The broken-dialog catalogue, seen by an operator: `kebas run` refuses every broken sample.
+"""The broken-dialog catalogue, seen by a maintainer and an operator: `kebas check` names
+every broken sample at its FILE:LINE with a hint, and `kebas run` refuses it.
 
 tests/broken/ holds one sample per kind of mistake (tests/test_checks.py proves `kebas check`
 reports each at its FILE:LINE). Here each sample with an error is handed to `kebas run` as
@@ -51,14 +52,8 @@ def operator_env(monkeypatch, tmp_path):
     return monkeypatch
 
 
-@pytest.mark.parametrize("case", ERROR_CASES, ids=lambda path: path.name)
-def test_kebas_run_refuses_a_broken_sample_and_says_where(case, operator_env, tmp_path, capsys):
-    dialogs, locales = content_folders(case, tmp_path / "content")
-    operator_env.setenv("KEBAS_DIALOGS", str(dialogs))
-    operator_env.setenv("KEBAS_LOCALES", str(locales))
-    assert main(["run", "--env-file", str(tmp_path / "none.env")]) == 1
-    err = capsys.readouterr().err
-    assert "not starting the bot" in err and "Traceback" not in err
+def assert_named_with_hints(case: Path, err: str) -> None:
+    """Every error of the sample at its FILE:LINE, and a hint under each error."""
     for file, line, severity, message, _hint in expectations(case):
         if severity is Severity.ERROR:
             name = Path(file).name
@@ -68,6 +63,24 @@ def test_kebas_run_refuses_a_broken_sample_and_says_where(case, operator_env, tm
     errors = [block for block in re.split(r"\n(?=\S)", err) if ": error: " in block]
     assert errors and all("\n    hint: " in block for block in errors), \
         "every error tells the maintainer what to do:\n" + err
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=lambda path: path.name)
+def test_kebas_check_names_a_broken_sample_with_a_hint(case, tmp_path, capsys):
+    dialogs, locales = content_folders(case, tmp_path / "content")
+    assert main(["check", str(dialogs), str(locales)]) == 1
+    assert_named_with_hints(case, capsys.readouterr().out)
+
+
+@pytest.mark.parametrize("case", ERROR_CASES, ids=lambda path: path.name)
+def test_kebas_run_refuses_a_broken_sample_and_says_where(case, operator_env, tmp_path, capsys):
+    dialogs, locales = content_folders(case, tmp_path / "content")
+    operator_env.setenv("KEBAS_DIALOGS", str(dialogs))
+    operator_env.setenv("KEBAS_LOCALES", str(locales))
+    assert main(["run", "--env-file", str(tmp_path / "none.env")]) == 1
+    err = capsys.readouterr().err
+    assert "not starting the bot" in err and "Traceback" not in err
+    assert_named_with_hints(case, err)
     assert not (tmp_path / "kebas.sqlite3").exists(), "no database is created for a broken bot"
 
 

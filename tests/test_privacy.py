@@ -77,6 +77,11 @@ async def test_the_running_bot_purges_at_start_then_daily_and_says_so(fake, ship
         await fake.wait_for(lambda: rows(db, "SELECT COUNT(*) FROM sessions") == [(0,)])
         job, = app.job_queue.get_jobs_by_name(JOB_NAME)
         assert job.trigger.interval == timedelta(days=1)
+        async with SQLiteStore(db, clock=clock_at(datetime.now(timezone.utc)
+                                                  - timedelta(days=40))) as old:
+            await walk(old, shipped.dialog(), "tg:503", SCREEN)   # came in by a backup, say
+        await job.run(app)                                        # what runs every day
+        assert rows(db, "SELECT COUNT(*) FROM sessions WHERE chat_key = 'tg:503'") == [(0,)]
         runner = Runner(fake, 502)
         await runner.type("/start", expect="Sebelum mulai")
         assert "dihapus otomatis 30 hari setelah" in runner.sent[-1].text, "consent says so"
@@ -137,6 +142,7 @@ def export(db: Path, tmp_path: Path, name: str) -> str:
     out = tmp_path / name
     assert main(["export", "--anonymised", "--db", str(db), "-o", str(out),
                  "--env-file", os.devnull]) == 0
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
     return out.read_text(encoding="utf-8")
 
 
@@ -230,3 +236,30 @@ async def test_the_log_of_a_whole_run_holds_no_token_and_no_answer(fake, tmp_pat
     assert leaked == []
     # the answers really were there to leak
     assert rows(db, "SELECT value FROM answers WHERE node = 'c1_pain'") == [('"cramp_calf"',)]
+
+
+async def test_the_inbox_keeps_nothing_before_consent_and_never_a_name(fake, shipped, tmp_path):
+    """The inbox holds an update until it is handled; even that is no place for what the
+    runner did not agree to, nor for their name, contact or location."""
+    kept: list[str] = []
+    async with running_bot(fake, shipped, tmp_path / "kebas.sqlite3") as app:
+        store = app.bot_data["kebas"].store
+        original = store.inbox_add
+
+        async def keeping(update_id, chat_key, payload):
+            kept.append(payload)
+            return await original(update_id, chat_key, payload)
+        store.inbox_add = keeping
+        runner = Runner(fake, 504)
+        await runner.type("rahasia sebelum setuju", expect="saya perlu persetujuan Anda")
+        assert kept == [], "nothing before consent"
+        await runner.agree()
+        fake.send(504, {"contact": {"phone_number": "+62 812 0000 1111", "first_name": "Budi"}})
+        fake.send(504, {"location": {"latitude": -6.2, "longitude": 106.8}})
+        await runner.type("tiga puluh", expect="Silakan jawab dengan menekan")
+        await fake.settled()
+    assert kept, "a consented runner's text is kept until handled"
+    joined = "\n".join(kept)
+    assert "Pelari504" not in joined and "rahasia" not in joined
+    assert "0812" not in joined and "106.8" not in joined and "Budi" not in joined
+    assert "tiga puluh" in joined

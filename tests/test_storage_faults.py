@@ -27,7 +27,7 @@ import pytest
 from telegram_support import Runner, rows, running_bot, wrapped_save
 from test_telegram_process import start_kebas
 
-from bot.cli import EXIT_STORAGE
+from bot.cli import EXIT_STORAGE, main
 from bot.storage import SQLiteStore, StorageError
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -119,6 +119,23 @@ async def test_a_read_only_disk_at_start_is_refused(fake, tmp_path):
         subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
         text = await refused(fake, disk / "kebas.sqlite3")
     assert "cannot be written" in text and "write access" in text
+
+
+async def test_a_database_locked_by_another_program_is_refused_at_start(fake, tmp_path):
+    db = await kebas_database(tmp_path / "kebas.sqlite3")
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        text = await refused(fake, db)
+        assert "locked by another program" in text
+
+
+def test_kebas_purge_on_a_locked_database_says_so(tmp_path, capsys):
+    db = asyncio.run(kebas_database(tmp_path / "kebas.sqlite3"))
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as other:
+        other.execute("BEGIN EXCLUSIVE")
+        assert main(["purge", "--db", str(db), "--env-file", os.devnull]) == 1
+    err = capsys.readouterr().err
+    assert "locked by another program" in err and "Traceback" not in err
 
 
 def test_the_systemd_unit_does_not_restart_on_a_refusal():

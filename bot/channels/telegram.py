@@ -44,8 +44,8 @@ from bot.content import gated_bundle
 from bot.loader import Bundle, default_paths
 from bot.stats import telegram_summary
 from bot import retention
-from bot.storage import (STORAGE_FAULTS, SessionStore, SQLiteStore, explain_storage_fault,
-                         utc_now)
+from bot.storage import (STORAGE_FAULTS, SessionStore, SQLiteStore, StorageError,
+                         explain_storage_fault, utc_now)
 from bot.typed import typed_input
 
 log = logging.getLogger("kebas.telegram")
@@ -120,17 +120,37 @@ class DurableUpdates(asyncio.Queue):
     async def put(self, item: object) -> None:
         """Never raises: PTB's polling would stop for good. When the database cannot take
         the update, it is handled all the same, so the runner at least gets an apology."""
-        chat = item.effective_chat if isinstance(item, Update) else None
-        if chat is not None and chat.type == ChatType.PRIVATE:  # groups: nothing is stored
-            try:
-                fresh = await self.store.inbox_add(item.update_id, f"tg:{chat.id}",
-                                                   item.to_json())
-            except STORAGE_FAULTS as exc:
-                log.error("storage fault: %s", storage_fault(self.store, exc))
-                fresh = True
-            if not fresh:
-                return  # Telegram sent it again while we still hold it
-        await super().put(item)
+        try:
+            payload = await self._durable(item)
+            fresh = payload is None or await self.store.inbox_add(
+                item.update_id, f"tg:{item.effective_chat.id}", payload)
+        except STORAGE_FAULTS as exc:
+            log.warning("update %s is handled without the inbox: %s",
+                        getattr(item, "update_id", "?"), storage_fault(self.store, exc))
+            fresh = True
+        if fresh:  # else Telegram sent it again while we still hold it
+            await super().put(item)
+
+    async def _durable(self, item: object) -> str | None:
+        """What to keep of an update until it is handled, or None when nothing need be kept.
+
+        Only what can change a consented runner's session is kept: a text message or a
+        button press in a private chat, and the consent tap itself. Nothing is kept for
+        groups, for media, contacts or locations (they only get a fixed reply), nor anything
+        else before consent. Names are blanked: the replay does not need them, and consent
+        promises that none is stored.
+        """
+        if not isinstance(item, Update) or item.effective_chat is None \
+                or item.effective_chat.type != ChatType.PRIVATE:
+            return None
+        message, query = item.message, item.callback_query
+        if query is None and (message is None or message.text is None):
+            return None
+        if query is None or not (query.data or "").startswith("k:"):
+            settings = await self.store.chat(f"tg:{item.effective_chat.id}")
+            if settings is None or not settings.consent_version:
+                return None
+        return json.dumps(_without_names(item.to_dict()))
 
     async def replay(self, bot: Any) -> int:
         pending = await self.store.inbox_pending()
@@ -243,7 +263,8 @@ class KebasTelegram:
             try:
                 await self.store.inbox_done(update.update_id)
             except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
-                log.error("storage fault: %s", storage_fault(self.store, exc))
+                log.warning("update %s stays in the inbox: %s", update.update_id,
+                            storage_fault(self.store, exc))
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -891,6 +912,19 @@ def _first_text(step: Step, locale: Locale) -> str | None:
     return messages[0].plain if messages else None
 
 
+NAME_FIELDS = ("first_name", "last_name", "username")
+
+
+def _without_names(value: Any) -> Any:
+    """The update as plain data with every person's and chat's name blanked."""
+    if isinstance(value, dict):
+        return {key: "" if key in NAME_FIELDS else _without_names(item)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_names(item) for item in value]
+    return value
+
+
 def storage_fault(store: SessionStore, error: BaseException) -> str:
     """The operator's sentence for a failing database (see `explain_storage_fault`)."""
     return explain_storage_fault(error, getattr(store, "path", "the database"))
@@ -917,8 +951,11 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
 
     async def open_store(application: Application) -> None:
         await store.open()
-        await retention.purge_now_and_daily(application, store, settings.kebas_retention_days,
-                                            utc_now)
+        try:
+            await retention.purge_now_and_daily(application, store,
+                                                settings.kebas_retention_days, utc_now)
+        except STORAGE_FAULTS as exc:  # e.g. locked by another program: refuse, clearly
+            raise StorageError(storage_fault(store, exc)) from exc
         replayed = await kebas.updates.replay(application.bot)
         if replayed:
             log.info("replaying %d updates received before the last stop", replayed)
