@@ -18,13 +18,9 @@ EVERY_DAY = timedelta(days=1)
 JOB_NAME = "retention"
 
 
-def cutoff(now: datetime, days: int) -> datetime:
-    """Anything last touched before this moment has been kept long enough."""
-    return now - timedelta(days=days)
-
-
 async def purge_expired(store: SessionStore, days: int, now: datetime) -> Purged:
-    purged = await store.purge(cutoff(now, days))
+    """Delete what was last touched more than `days` before `now`."""
+    purged = await store.purge(now - timedelta(days=days))
     if purged.total:
         log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
                  "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)

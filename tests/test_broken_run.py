@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from fakebotapi import TOKEN
-from test_checks import CASES, EXAMPLE, ROOT, case_paths, expectations
+from test_checks import CASES, case_paths, expectations
 
 from bot.cli import main
 from bot.problems import Severity

@@ -168,10 +168,12 @@ def test_the_export_says_what_happened_without_times_of_day(filled, tmp_path):
     assert finished["minutes_to_result"] == 0 and halfway["minutes_to_result"] is None
 
 
-def test_the_csv_has_a_column_per_question():
-    key = "11" * 32
-    header = to_csv(anonymise(key, []))
-    assert header.startswith("runner,session,dialog,version,status")
+def test_the_csv_has_a_column_per_question_in_the_order_asked(filled, tmp_path):
+    table = list(csv.reader(io.StringIO(export(filled, tmp_path, "sessions.csv"))))
+    header, finished, halfway = table
+    assert header[:5] == ["runner", "session", "dialog", "version", "status"]
+    assert header[-2:] == ["a12_alarm", "a3_saddle"]
+    assert (finished[-2:], halfway[-2:]) == (["chest", ""], ["none", "no"])
 
 
 @pytest.mark.parametrize("value, kept", [

@@ -28,7 +28,7 @@ from telegram_support import Runner, rows, running_bot, wrapped_save
 from test_telegram_process import start_kebas
 
 from bot.cli import EXIT_STORAGE, main
-from bot.storage import SQLiteStore, StorageError
+from bot.storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
 APOLOGY = "Maaf, ada gangguan"
