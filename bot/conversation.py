@@ -17,7 +17,7 @@ it names exists), so only the older sessions ever see it.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from bot import engine
 from bot.checks import dialog_text_keys
@@ -33,6 +33,8 @@ class Turn:
     session_id: int
     duplicate: bool = False   # the update was applied before; `step` only shows where we are
     dialog: Dialog | None = None  # the dialog this session runs on (its own version)
+    # the session as read for this turn: `handle(..., read=turn)` need not read it again
+    stored: StoredSession | None = field(default=None, repr=False, compare=False)
 
 
 Texts = dict[str, dict[str, str]]   # language -> key -> text
@@ -70,9 +72,14 @@ class Conversations:
         return await self._commit(chat_key, stored, step, update_id, dialog)
 
     async def handle(self, chat_key: str, given: Input, *, update_id: int | None = None,
-                     session_id: int | None = None) -> Turn:
-        """Apply one input. A button made for another session (`session_id`) is not applied."""
-        stored = await self.store.latest(chat_key)
+                     session_id: int | None = None, read: Turn | None = None) -> Turn:
+        """Apply one input. A button made for another session (`session_id`) is not applied.
+
+        `read`: what `current` returned earlier in this same turn of the chat (nothing can
+        have changed the session since), to spare reading it again.
+        """
+        stored = read.stored if read is not None and read.stored is not None \
+            else await self.store.latest(chat_key)
         if stored is None:
             return await self._commit(chat_key, None, engine.start(self.dialog), update_id,
                                       self.dialog)
@@ -95,7 +102,8 @@ class Conversations:
         if stored is None:
             return None
         dialog = await self._dialog_of(stored)
-        return Turn(engine.resume(dialog, stored.state), stored.id, dialog=dialog)
+        return Turn(engine.resume(dialog, stored.state), stored.id, dialog=dialog,
+                    stored=stored)
 
     async def _dialog_of(self, stored: StoredSession) -> Dialog:
         """The dialog the session started on, if it is still known; else the newest."""

@@ -131,18 +131,23 @@ class Locale:
         template = self.texts.get(key)
         if template is None:
             return f"[{key}]"
-        values = {**self.variables, **{name: str(value) for name, value in params.items()}}
+        values = _Fill(self.texts, {name: str(value) for name, value in params.items()})
         try:
-            return template.format_map(_Keep(values))
+            return template.format_map(values)
         except (ValueError, IndexError):
             return template
 
 
-class _Keep(dict):
-    """Leaves an unknown `{name}` visible instead of raising."""
+class _Fill(dict):
+    """The params, then the locale's variables (looked up only when a text uses one: this is
+    on every reply's path); an unknown `{name}` stays visible instead of raising."""
+
+    def __init__(self, texts: dict[str, str], params: dict[str, str]) -> None:
+        super().__init__(params)
+        self.texts = texts
 
     def __missing__(self, name: str) -> str:
-        return "{" + name + "}"
+        return self.texts.get(VARS_PREFIX + name, "{" + name + "}")
 
 
 def pick_language(requested: str | None, locales: dict[str, Locale]) -> str:

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     kebas_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     # Sessions untouched for longer are deleted (UU PDP: keep health data no longer than needed).
     kebas_retention_days: int = Field(default=90, ge=1, le=3650)
+    # Messages per second to Telegram, all chats together: Telegram's guidance is about 30.
+    kebas_send_rate: float = Field(default=30, gt=0)
 
     @field_validator("kebas_admin_ids", mode="before")
     @classmethod

@@ -9,12 +9,14 @@ PostgreSQL will implement the same `SessionStore`.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any, Callable, Protocol
 
 import aiosqlite
@@ -261,9 +263,13 @@ class SQLiteStore:
         # Read-only (reports): the file must exist already; it is neither created nor migrated.
         self.read_only = read_only
         self._db: aiosqlite.Connection | None = None
-        # One connection serves every chat: a transaction must not interleave with other
+        # One connection writes for every chat: a transaction must not interleave with other
         # statements on it (a read would see another chat's uncommitted rows).
         self._lock = asyncio.Lock()
+        # The reads every update makes go to a second connection, which sees only committed
+        # rows (WAL) and so needs no lock: they never wait behind another chat's transaction,
+        # whose statements each take a turn of the event loop (docs/performance.md).
+        self._reader: aiosqlite.Connection | None = None
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -288,6 +294,10 @@ class SQLiteStore:
             self._db = await aiosqlite.connect(target, uri=self.read_only, isolation_level=None)
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await set_up()
+            if not self.read_only:
+                self._reader = await aiosqlite.connect(target, isolation_level=None)
+                await self._reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                await self._reader.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             await self.close()
             raise StorageError(explain_storage_fault(exc, self.path)) from exc
@@ -320,9 +330,21 @@ class SQLiteStore:
                                f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
 
     async def close(self) -> None:
+        if self._reader is not None:
+            await self._reader.close()
+            self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
+
+    @contextlib.asynccontextmanager
+    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The connection for a read of committed rows: the reader, or the locked writer."""
+        if self._reader is not None:
+            yield self._reader
+            return
+        async with self._lock:
+            yield self.db
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -353,7 +375,7 @@ class SQLiteStore:
 
     async def latest(self, chat_key: str) -> StoredSession | None:
         """The chat's most recent session that was not abandoned by a restart."""
-        async with self._lock, self.db.execute(
+        async with self._reading() as db, db.execute(
                 "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
                 "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
                 "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED)) as cursor:
@@ -366,58 +388,21 @@ class SQLiteStore:
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
                    update_id: int | None = None) -> Saved:
         """Write one step in one transaction. A restart (or no session yet) opens a new session."""
-        async with self._lock:
-            return await self._save(chat_key, session_id, step, update_id)
-
-    async def _save(self, chat_key: str, session_id: int | None, step: Step,
-                    update_id: int | None) -> Saved:
         now = _stamp(self._clock())
-        state = step.state
-        status = FINISHED if step.outcome is not None else ACTIVE
-        triage = step.outcome.level.value if step.outcome is not None else None
-        outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
-        await self.db.execute("BEGIN IMMEDIATE")
-        try:
-            if update_id is not None:
-                try:
-                    await self.db.execute(
-                        "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
-                        (update_id, chat_key, now))
-                except sqlite3.IntegrityError:
-                    await self._rollback()
-                    return Saved(session_id or 0, duplicate=True)
-            if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
-                if session_id is not None:
-                    await self.db.execute(
-                        "UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
-                        "status = ?", (ABANDONED, now, session_id, ACTIVE))
-                cursor = await self.db.execute(
-                    "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
-                    "status, triage, outcome, started_at, updated_at, finished_at) "
-                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (chat_key, state["dialog"], state["version"], state["node"],
-                     json.dumps(state), status, triage, outcome, now, now,
-                     now if status == FINISHED else None))
-                session_id = int(cursor.lastrowid)
-            else:
-                await self.db.execute(
-                    "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
-                    "status = ?, triage = ?, outcome = ?, updated_at = ?, "
-                    "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
-                    "WHERE id = ?",
-                    (state["dialog"], state["version"], state["node"], json.dumps(state), status,
-                     triage, outcome, now, status, now, session_id))
-            if step.answer is not None:
-                await self._log(session_id, "answer", step.answer.node_id, step.answer.value,
-                                len(state["answers"]), now)
-            elif step.kind is StepKind.BACK and step.prompt is not None:
-                await self._log(session_id, "back", step.prompt.node_id, None,
-                                len(state["answers"]), now)
-            await self.db.execute("COMMIT")
-        except BaseException:
-            await self._rollback()
-            raise
-        return Saved(session_id)
+        async with self._lock:
+            return await self._in_one_trip(
+                lambda db: _save_step(db, chat_key, session_id, step, update_id, now))
+
+    async def _in_one_trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
+        """Run `work` with the plain sqlite3 connection on aiosqlite's own thread.
+
+        A transaction of five statements is then one trip to that thread, not five: each trip
+        waits for a turn of the busy event loop while the write lock is held, and that wait,
+        not SQLite, was what limited Kebas under load (docs/performance.md). aiosqlite has
+        no public call for it; `_execute` and `_conn` are what its own methods use (0.20-0.22).
+        """
+        db = self.db
+        return await db._execute(lambda: work(db._conn))
 
     async def _rollback(self) -> None:
         """Undo the open transaction; a failing rollback must not hide the error behind it.
@@ -430,27 +415,10 @@ class SQLiteStore:
         except sqlite3.Error:
             pass
 
-    async def _log(self, session_id: int, action: str, node: str, value: Any, seq: int,
-                   now: str) -> None:
-        await self.db.execute(
-            "INSERT INTO answers (session_id, seq, action, node, value, at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (session_id, seq, action, node, None if value is None else json.dumps(value), now))
-
     async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run statements in one write transaction; returns each one's row count."""
         async with self._lock:
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                counts = []
-                for sql, params in statements:
-                    cursor = await self.db.execute(sql, params)
-                    counts.append(cursor.rowcount)
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
-        return counts
+            return await self._in_one_trip(lambda db: _run_transaction(db, statements))
 
     async def forget(self, chat_key: str) -> int:
         """Delete every row about this chat; returns how many sessions went."""
@@ -470,7 +438,7 @@ class SQLiteStore:
         return counts[0] > 0
 
     async def chat(self, chat_key: str) -> ChatSettings | None:
-        async with self._lock, self.db.execute(
+        async with self._reading() as db, db.execute(
                 f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = ?",
                 (chat_key,)) as cursor:
             row = await cursor.fetchone()
@@ -500,7 +468,7 @@ class SQLiteStore:
 
     async def dialog_definition(self, content_hash: str) -> tuple[str, str | None] | None:
         """A kept dialog version: its definition and its texts (JSON), or None."""
-        async with self._lock, self.db.execute(
+        async with self._reading() as db, db.execute(
                 "SELECT definition, texts FROM dialog_versions WHERE content_hash = ?",
                 (content_hash,)) as cursor:
             row = await cursor.fetchone()
@@ -566,7 +534,15 @@ class SQLiteStore:
         return counts[0] == 1
 
     async def inbox_done(self, update_id: int) -> None:
-        await self._transaction([("DELETE FROM inbox WHERE update_id = ?", (update_id,))])
+        """Forget a handled update, without waiting for the disk (synchronous=NORMAL).
+
+        The delete is on disk with the next commit that is (every step's is): only a power
+        cut in between can undo it, and then the update is replayed at start, found already
+        processed, and the runner shown their current question again. Nothing else depends
+        on it, so it need not cost a third fsync per update.
+        """
+        async with self._lock:
+            await self._in_one_trip(lambda db: _delete_unsynced(db, update_id))
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates received but never handled (the process stopped), oldest first."""
@@ -586,6 +562,96 @@ class SQLiteStore:
         return [{"seq": seq, "action": action, "node": node,
                  "value": None if value is None else json.loads(value), "at": at}
                 for seq, action, node, value, at in rows]
+
+
+def _save_step(db: sqlite3.Connection, chat_key: str, session_id: int | None, step: Step,
+               update_id: int | None, now: str) -> Saved:
+    state = step.state
+    status = FINISHED if step.outcome is not None else ACTIVE
+    triage = step.outcome.level.value if step.outcome is not None else None
+    outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        if update_id is not None:
+            try:
+                db.execute(
+                    "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
+                    (update_id, chat_key, now))
+            except sqlite3.IntegrityError:
+                _roll_back(db)
+                return Saved(session_id or 0, duplicate=True)
+        if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
+            if session_id is not None:
+                db.execute("UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
+                           "status = ?", (ABANDONED, now, session_id, ACTIVE))
+            cursor = db.execute(
+                "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
+                "status, triage, outcome, started_at, updated_at, finished_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (chat_key, state["dialog"], state["version"], state["node"],
+                 json.dumps(state), status, triage, outcome, now, now,
+                 now if status == FINISHED else None))
+            session_id = int(cursor.lastrowid)
+        else:
+            db.execute(
+                "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
+                "status = ?, triage = ?, outcome = ?, updated_at = ?, "
+                "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
+                "WHERE id = ?",
+                (state["dialog"], state["version"], state["node"], json.dumps(state), status,
+                 triage, outcome, now, status, now, session_id))
+        if step.answer is not None:
+            _log(db, session_id, "answer", step.answer.node_id, step.answer.value,
+                 len(state["answers"]), now)
+        elif step.kind is StepKind.BACK and step.prompt is not None:
+            _log(db, session_id, "back", step.prompt.node_id, None, len(state["answers"]), now)
+        db.execute("COMMIT")
+    except BaseException:
+        _roll_back(db)
+        raise
+    return Saved(session_id)
+
+
+def _log(db: sqlite3.Connection, session_id: int, action: str, node: str, value: Any,
+         seq: int, now: str) -> None:
+    db.execute("INSERT INTO answers (session_id, seq, action, node, value, at) "
+               "VALUES (?, ?, ?, ?, ?, ?)",
+               (session_id, seq, action, node, None if value is None else json.dumps(value),
+                now))
+
+
+def _run_transaction(db: sqlite3.Connection, statements: list[tuple[str, tuple[Any, ...]]]
+                     ) -> list[int]:
+    if len(statements) == 1:  # a transaction of its own (the connection autocommits)
+        return [db.execute(*statements[0]).rowcount]
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        counts = [db.execute(sql, params).rowcount for sql, params in statements]
+        db.execute("COMMIT")
+    except BaseException:
+        _roll_back(db)
+        raise
+    return counts
+
+
+def _delete_unsynced(db: sqlite3.Connection, update_id: int) -> None:
+    db.execute("PRAGMA synchronous = NORMAL")
+    try:
+        db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+    finally:
+        db.execute("PRAGMA synchronous = FULL")
+
+
+def _roll_back(db: sqlite3.Connection) -> None:
+    """Undo the open transaction; a failing rollback must not hide the error behind it.
+
+    When SQLite has already rolled back by itself (e.g. a full disk), there is nothing to
+    undo, and nothing of the step was written.
+    """
+    try:
+        db.execute("ROLLBACK")
+    except sqlite3.Error:
+        pass
 
 
 def _usage_row(dialog_id: str, dialog_version: int, status: str, node: str,

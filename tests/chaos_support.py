@@ -20,6 +20,7 @@ import random
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -298,8 +299,9 @@ class ChaosRunner(Runner):
             self.walk.chosen[node.id] = answer_for(self.dialog, node, self.seed, self.chat_id)
         return self.walk.chosen[node.id]
 
-    async def _tap_answer(self, message: StoredMessage, node: Any) -> None:
-        """Tap the option, or for a multiple choice make the ticks right and then tap Done."""
+    def button_to_tap(self, message: StoredMessage, node: Any) -> tuple[str, bool]:
+        """The button that gets this question answered, and whether it answers it (False for
+        a tick that is still to be set or cleared on a multiple choice)."""
         wanted = self._answer(node)
         by_option = {b["callback_data"].split(":")[-1]: b for b in message.buttons
                      if b["callback_data"][:2] in ("c:", "t:")}
@@ -307,13 +309,17 @@ class ChaosRunner(Runner):
             wrong = [option for option, button in by_option.items()
                      if button["text"].startswith("✓ ") != (option in wanted)]
             if wrong:
-                self.fake.press(self.chat_id, message.message_id,
-                                by_option[wrong[0]]["callback_data"], self.language)
-                return
-            data = next(b["callback_data"] for b in message.buttons
-                        if b["callback_data"].startswith("d:"))
-        else:
-            data = by_option[wanted]["callback_data"]
+                return by_option[wrong[0]]["callback_data"], False
+            return next(b["callback_data"] for b in message.buttons
+                        if b["callback_data"].startswith("d:")), True
+        return by_option[wanted]["callback_data"], True
+
+    async def _tap_answer(self, message: StoredMessage, node: Any) -> None:
+        """Tap the option, or for a multiple choice make the ticks right and then tap Done."""
+        data, answers = self.button_to_tap(message, node)
+        if not answers:
+            self.fake.press(self.chat_id, message.message_id, data, self.language)
+            return
         for _tap in range(2 if self.habits.random() < 0.05 else 1):  # now and then, a double tap
             update_id = self.fake.press(self.chat_id, message.message_id, data, self.language)
             self.walk.presses.append((self.fake.callback_id(update_id), node.id))
@@ -356,7 +362,8 @@ class Report:
                 f"{self.faults}")
 
 
-def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Report) -> Report:
+def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Report, *,
+          before: Callable[[str], bool] = lambda _chat_key: False) -> Report:
     """Compare the database with what runners saw; count and name every discrepancy.
 
     (a) an acknowledged answer missing from the runner's session is lost; (b) an answer stored
@@ -364,6 +371,8 @@ def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Rep
     processed twice, is doubled; (d) a stored answer the runner did not give, or an update
     recorded for another chat, is crossed; (c) a runner is finished when its session is and it
     saw the whole result. `update_chats`: update id -> chat id, from the fake's log.
+    `before` tells the chats the database held before the run (the benchmark's past
+    sessions): theirs are left alone.
     """
     with contextlib.closing(sqlite3.connect(db)) as connection:
         sessions = connection.execute(
@@ -413,12 +422,16 @@ def check(db: Path, walks: list[Walk], update_chats: dict[int, int], report: Rep
         if walk.stuck:
             problems.append(f"{key}: no reply for a long while, typed /start {walk.stuck}x")
     for key, foreign in by_chat.items():
+        if before(key):
+            continue
         for session_id, _ in foreign:
             rows = stored.pop(session_id, [])
             report.crossed += len(rows)
             problems.extend(f"{key}: {node}={value!r} in a session of no runner"
                             for node, value in rows)
     for update_id, chat_key in processed:
+        if before(chat_key):
+            continue
         if f"tg:{update_chats.get(update_id)}" != chat_key:
             report.crossed += 1
             problems.append(f"update {update_id} recorded for {chat_key}, sent by "

@@ -181,6 +181,9 @@ class FakeBotAPI:
     chaos: Chaos | None = None
     # callback query id -> the toast texts the bot answered it with ("" for none)
     answered: dict[str, list[str]] = field(default_factory=dict)
+    # told of every call the fake carried out, as it completes (the benchmark's stopwatch)
+    observer: Callable[[Call], None] | None = None
+    _callback_chats: dict[str, int] = field(default_factory=dict)
 
     # --- server -----------------------------------------------------------------------
 
@@ -236,6 +239,8 @@ class FakeBotAPI:
             await self._notify()
             return self._error(exc.status, exc.description, exc.parameters)
         await self._notify()
+        if self.observer is not None:
+            self.observer(call)
         if call.fault == "dropped_after":
             return self._drop(request)
         return web.json_response({"ok": True, "result": result})
@@ -467,6 +472,7 @@ class FakeBotAPI:
         """Tap a button; returns the update id. `callback_id(update_id)` names the press."""
         message = self.messages[chat_id][message_id]
         callback_id = str(next(self._callback_ids))
+        self._callback_chats[callback_id] = chat_id
         update = {"callback_query": {
             "id": callback_id, "from": self.user(chat_id, language),
             "chat_instance": f"ci{chat_id}", "data": data,
@@ -491,6 +497,12 @@ class FakeBotAPI:
         wanted = self.callback_id(update_id)
         return any(call.params.get("callback_query_id") == wanted
                    for call in self.calls_of("answerCallbackQuery"))
+
+    def chat_of(self, call: Call) -> int | None:
+        """The chat a call was about: its chat_id, or the chat of the button press it answers."""
+        if "chat_id" in call.params:
+            return int(call.params["chat_id"])
+        return self._callback_chats.get(str(call.params.get("callback_query_id")))
 
     def sent(self, chat_id: int) -> list[StoredMessage]:
         return [m for m in self.messages.get(chat_id, {}).values() if m.from_bot]

@@ -210,6 +210,16 @@ def test_an_engine_that_drops_the_disclaimer_is_caught(monkeypatch):
 
 def generated_dialog(questions: int):
     """A long chain of 3-way questions with skips and red flags that look back 3 questions."""
+    from bot.model import Dialog
+    return Dialog.model_validate(generated_dialog_data(questions))
+
+
+# Every text key `generated_dialog_data` names.
+GENERATED_TEXT_KEYS = ("t.q", "t.o", "t.r", "t.a", "t.b", "t.t", "t.d", "t.s", "t.n")
+
+
+def generated_dialog_data(questions: int) -> dict:
+    """`generated_dialog` as the plain data a dialog YAML file holds."""
     nodes = []
     for i in range(questions):
         node = {"id": f"q{i}", "type": "choice", "text": "t.q",
@@ -227,8 +237,7 @@ def generated_dialog(questions: int):
     data = {"id": "generated", "version": 1, "title": "t.t", "start": "q0",
             "screening": ["q0"], "nodes": nodes, "red_flags": flags,
             "texts": {"disclaimer": "t.d", "safety_net": "t.s", "no_clear_cause": "t.n"}}
-    from bot.model import Dialog
-    return Dialog.model_validate(data)
+    return data
 
 
 def test_a_300_node_dialog_is_explored_exhaustively():

@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import signal
+import sys
 import traceback
 from pathlib import Path
 from collections.abc import Awaitable, Callable
@@ -26,8 +27,8 @@ from typing import Any
 
 from telegram import (BotCommand, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions,
                       Message as TgMessage, Update)
-from telegram.constants import ChatType, MessageLimit, ParseMode
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.constants import ChatType, FloodLimit, MessageLimit, ParseMode
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
                           ContextTypes, Defaults, TypeHandler)
 
@@ -49,7 +50,7 @@ from bot.storage import (STORAGE_FAULTS, SessionStore, SQLiteStore, StorageError
 from bot.typed import typed_input
 
 log = logging.getLogger("kebas.telegram")
-# RetryAfter.retry_after becomes a timedelta in PTB 23; opt in now (we accept both).
+# RetryAfter.retry_after becomes a timedelta in PTB 23; opt in now (PTB's limiter reads it).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
 
 CONSENT_VERSION = 1
@@ -59,6 +60,29 @@ COMMANDS = TELEGRAM_COMMANDS
 CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z]{1,8}))?")
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+
+# Connections to the Bot API. httpcore scans its whole pool for every request, so PTB's default
+# of 256 costs more CPU than it saves under load (docs/performance.md); 16 carry far more than
+# the 30 messages a second Telegram allows, even at 200 ms a request. A request waits for a free
+# connection rather than fail.
+HTTP_CONNECTIONS = 16
+# However often Telegram answers 429, the request is sent again after its retry_after.
+NEVER_GIVE_UP = sys.maxsize
+
+
+def outgoing_limiter(per_second: float) -> AIORateLimiter:
+    """Telegram's limits, kept without ever dropping a message.
+
+    At most `per_second` requests a second to all chats together (sends and edits; answers
+    to button presses are not counted by Telegram), and 20 a minute to any group. A flood
+    wait (429) pauses every request for its retry_after, as Telegram asks, and the request is
+    then sent again, for as long as it takes. One private chat cannot outrun Telegram's
+    one message a second for long: it gets one reply per message, and a flooding chat gets
+    hardly any (`bot.flood`).
+    """
+    return AIORateLimiter(overall_max_rate=per_second, overall_time_period=1,
+                          max_retries=NEVER_GIVE_UP)
 
 
 class PerChatUpdates(BaseUpdateProcessor):
@@ -177,13 +201,15 @@ class _Blocked(Exception):
 class KebasTelegram:
     def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore,
                  content_paths: list[Path] | None = None,
-                 admin_ids: frozenset[int] = frozenset(), retention_days: int = 90) -> None:
+                 admin_ids: frozenset[int] = frozenset(), retention_days: int = 90,
+                 send_rate: float = FloodLimit.MESSAGES_PER_SECOND) -> None:
         self.dialog = dialog
         self.locales = locales
         self.store = store
         self.content_paths = content_paths
         self.admin_ids = admin_ids
         self.retention_days = retention_days  # said in the consent and privacy texts
+        self.send_rate = send_rate
         self.conversations = Conversations(dialog, store, locales)
         self.updates = DurableUpdates(store)
         self.processor = PerChatUpdates()
@@ -196,10 +222,11 @@ class KebasTelegram:
 
     def application(self, token: str, base_url: str, base_file_url: str) -> Application:
         app = (ApplicationBuilder().token(token).base_url(base_url)
+               .connection_pool_size(HTTP_CONNECTIONS).pool_timeout(None)
                .base_file_url(base_file_url)
                .concurrent_updates(self.processor)
                .update_queue(self.updates)
-               .rate_limiter(AIORateLimiter(max_retries=3))
+               .rate_limiter(outgoing_limiter(self.send_rate))
                .defaults(Defaults(parse_mode=ParseMode.HTML,
                                   link_preview_options=LinkPreviewOptions(is_disabled=True)))
                .build())
@@ -377,7 +404,7 @@ class KebasTelegram:
             return
         question = _question_of(current.step, here.locale)
         turn = await self.conversations.handle(here.key, typed_input(question, text),
-                                               update_id=update_id)
+                                               update_id=update_id, read=current)
         step = turn.step
         if step is not None and step.answer is not None and here.id in self._last_question:
             await self._record_answer(bot, here, self._last_question[here.id], step)
@@ -573,7 +600,7 @@ class KebasTelegram:
                         Action.TOGGLE: lambda: Toggle(press.option_id, at=place),
                         Action.DONE: lambda: Submit(at=place)}[press.action]()
         turn = await self.conversations.handle(here.key, given, update_id=update.update_id,
-                                               session_id=press.session)
+                                               session_id=press.session, read=current)
         step = turn.step
         if turn.duplicate or step is None:
             await answer.send(here.locale.text("tg.already_recorded"))
@@ -718,10 +745,11 @@ class KebasTelegram:
     async def _send(self, bot: Any, here: Chat, text: str,
                     markup: InlineKeyboardMarkup | None = None, *,
                     essential: bool = False) -> TgMessage | None:
-        """Send, retrying network trouble and flood waits a few times, then give up loudly.
+        """Send, retrying network trouble a few times, then give up loudly.
 
-        A runner who blocked us is marked and not retried. A flooding chat is sent only what
-        is `essential` (None is returned for the rest).
+        Flood waits (429) never get here: `outgoing_limiter` waits them out. A runner who
+        blocked us is marked and not retried. A flooding chat is sent only what is
+        `essential` (None is returned for the rest).
         """
         if here.quiet and not essential:
             return None
@@ -734,11 +762,10 @@ class KebasTelegram:
                 raise _Blocked() from exc
             except BadRequest:
                 raise
-            except (RetryAfter, NetworkError) as exc:
+            except NetworkError as exc:
                 if attempt == attempts:
                     raise
-                pause = _seconds(exc.retry_after) if isinstance(exc, RetryAfter) \
-                    else 0.5 * attempt
+                pause = 0.5 * attempt
                 log.info("sending to chat %s failed (%s); retrying in %.1f s", here.id,
                          type(exc).__name__, pause)
                 await asyncio.sleep(pause)
@@ -837,13 +864,17 @@ def _units(text: str) -> int:
 
 
 def _chunks(text: str, limit: int) -> list[str]:
-    pieces, piece = [], ""
+    if _units(text) <= limit:
+        return [text]
+    pieces, piece, size = [], [], 0
     for character in text:
-        if _units(piece) + _units(character) > limit:
-            pieces.append(piece)
-            piece = ""
-        piece += character
-    return pieces + [piece]
+        units = 2 if ord(character) > 0xFFFF else 1
+        if size + units > limit:
+            pieces.append("".join(piece))
+            piece, size = [], 0
+        piece.append(character)
+        size += units
+    return pieces + ["".join(piece)]
 
 
 def _question_html(question: Question) -> str:
@@ -930,11 +961,6 @@ def storage_fault(store: SessionStore, error: BaseException) -> str:
     return explain_storage_fault(error, getattr(store, "path", "the database"))
 
 
-def _seconds(retry_after: Any) -> float:
-    return retry_after.total_seconds() if hasattr(retry_after, "total_seconds") \
-        else float(retry_after)
-
-
 def build_bot(settings: Any, bundle: Bundle) -> Application:
     """The Application `kebas run` runs; tests drive this same object against a fake server.
 
@@ -945,7 +971,8 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
     kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
                           content_paths=settings.content_paths(default_paths()),
                           admin_ids=frozenset(settings.kebas_admin_ids),
-                          retention_days=settings.kebas_retention_days)
+                          retention_days=settings.kebas_retention_days,
+                          send_rate=settings.kebas_send_rate)
     app = kebas.application(settings.token, settings.telegram_api_base_url,
                             settings.base_file_url)
 
