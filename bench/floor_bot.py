@@ -8,7 +8,9 @@ the difference between them is Kebas: its dialog engine, its database and its ca
 
 It is built like `kebas run` where that costs the same in any bot: long polling, concurrent
 updates, HTML by default, the same outgoing rate limiter (KEBAS_SEND_RATE per second) and, as
-the benchmark runs it, the same HTTP connection pool.
+the benchmark runs it, the same HTTP connection pool. It builds its limiter itself rather than
+import Kebas's `outgoing_limiter`: importing Kebas would load pydantic and the dialog model and
+count them in the floor's memory.
 
 Run: TELEGRAM_BOT_TOKEN=... TELEGRAM_API_BASE_URL=... KEBAS_SEND_RATE=... \
      python bench/floor_bot.py [--connections N]

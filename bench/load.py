@@ -127,10 +127,7 @@ class KebasRunner(ChaosRunner):
             kind, message, node = self.prompt()
             seen = self.looks()[:2]
             if kind == "outcome":
-                self.walk.saw_outcome = True
-                self.walk.saw_disclaimer = any(m.text == self.disclaimer for m in self.sent)
-                self.walk.acknowledged.update(self.walk.chosen)
-                return self.walk
+                return self.finished()
             if kind != "none" and seen != acted_on:
                 await self.step(kind, message, node)
                 acted_on = seen
@@ -161,7 +158,6 @@ class FloorRunner:
             sent = self.fake.sent(self.chat_id)
             newest = sent[-1].message_id if sent else 0
             ask = f"f:{','.join(str(calls[method]) for method in METHODS)}:{newest}"
-            event.clear()
             step = self.stopwatch.begin(self.chat_id, kind)
             if kind == "press":
                 self.fake.press(self.chat_id, newest, ask)

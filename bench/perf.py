@@ -63,10 +63,6 @@ class Row:
     met: bool | None = None  # None: reported, no target
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
-
-
 def machine() -> str:
     model = next((line.split(":", 1)[1].strip() for line in
                   Path("/proc/cpuinfo").read_text().splitlines()
@@ -108,7 +104,8 @@ def against_floor(kebas: list[KebasRound], floor: list[Measured]) -> list[Row]:
 
     def row(what: str, value, scale: float, digits: int, target: str = "",
             test=None) -> Row:
-        mine, theirs = median([value(m) for m in ours]), median([value(m) for m in floor])
+        mine = statistics.median([value(m) for m in ours])
+        theirs = statistics.median([value(m) for m in floor])
         ratio = mine / theirs
         return Row(what, [f"{mine * scale:.{digits}f}", f"{theirs * scale:.{digits}f}",
                           f"{ratio:.2f}", target], None if test is None else test(ratio))
@@ -180,7 +177,7 @@ def check_seconds(paths: list[Path], runs: int = CHECK_RUNS) -> float:
         timings.append(time.perf_counter() - started)
         if done.returncode != 0:
             raise SystemExit(f"kebas check failed on {paths}:\n{done.stdout}{done.stderr}")
-    return median(timings)
+    return statistics.median(timings)
 
 
 def generated_content(workdir: Path, questions: int) -> list[Path]:
@@ -229,29 +226,25 @@ def missed_targets(tables: dict[str, list[Row]]) -> list[str]:
 
 
 def show(tables: dict[str, list[Row]], title: str, as_markdown: bool, say: Console) -> None:
-    if as_markdown:
-        print(f"{title}\n")
-    else:
+    if not as_markdown:
         say.print(title)
+    else:
+        print(f"{title}\n")
     for key, rows in tables.items():
         name, headers = SECTIONS.get(key, (key, [""]))
         width = max(len(headers), 1 + max(len(row.cells) for row in rows))
-        headers = headers + [""] * (width - len(headers))
+        headers = headers + [""] * (width - len(headers)) + ["met"]
+        lines = [[row.what, *row.cells, *[""] * (width - 1 - len(row.cells)), _mark(row.met)]
+                 for row in rows]
         if as_markdown:
             print(f"**{name}**\n")
-            print("| " + " | ".join(headers + ["met"]) + " |")
-            print("|" + "---|" * (len(headers) + 1))
-            for row in rows:
-                cells = row.cells + [""] * (width - 1 - len(row.cells))
-                print("| " + " | ".join([row.what, *cells, _mark(row.met)]) + " |")
+            for cells in [headers, ["---"] * len(headers), *lines]:
+                print("| " + " | ".join(cells) + " |")
             print()
             continue
-        table = Table(title=name, title_justify="left")
-        for header in headers + ["met"]:
-            table.add_column(header)
-        for row in rows:
-            cells = row.cells + [""] * (width - 1 - len(row.cells))
-            table.add_row(row.what, *cells, _mark(row.met))
+        table = Table(*headers, title=name, title_justify="left")
+        for cells in lines:
+            table.add_row(*cells)
         say.print(table)
 
 

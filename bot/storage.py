@@ -363,15 +363,8 @@ class SQLiteStore:
             raise StorageError(f"the database {self.path} has schema version {version}, newer "
                                f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
         for number in range(version, SCHEMA_VERSION):
-            await self.db.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in MIGRATIONS[number]:
-                    await self.db.execute(statement)
-                await self.db.execute(f"PRAGMA user_version = {number + 1}")
-                await self.db.execute("COMMIT")
-            except BaseException:
-                await self._rollback()
-                raise
+            await self._transaction([(statement, ()) for statement in MIGRATIONS[number]]
+                                    + [(f"PRAGMA user_version = {number + 1}", ())])
 
     async def latest(self, chat_key: str) -> StoredSession | None:
         """The chat's most recent session that was not abandoned by a restart."""
@@ -403,17 +396,6 @@ class SQLiteStore:
         """
         db = self.db
         return await db._execute(lambda: work(db._conn))
-
-    async def _rollback(self) -> None:
-        """Undo the open transaction; a failing rollback must not hide the error behind it.
-
-        When SQLite has already rolled back by itself (e.g. a full disk), there is nothing to
-        undo, and nothing of the step was written.
-        """
-        try:
-            await self.db.execute("ROLLBACK")
-        except sqlite3.Error:
-            pass
 
     async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run statements in one write transaction; returns each one's row count."""

@@ -228,10 +228,7 @@ class ChaosRunner(Runner):
             kind, message, node = self.prompt()
             self.walk.where = kind if node is None else f"{kind} {node.id}"
             if kind == "outcome":
-                self.walk.saw_outcome = True
-                self.walk.saw_disclaimer = any(m.text == self.disclaimer for m in self.sent)
-                self.walk.acknowledged.update(self.walk.chosen)
-                return self.walk
+                return self.finished()
             seen = self.looks()
             if kind != "none" and seen[:2] != acted_on:  # a new prompt, or new ticks on it
                 tries = strikes = 0
@@ -256,6 +253,13 @@ class ChaosRunner(Runner):
                 await self.act("none", None, None)
             elif kind != "none" or not self.walk.chosen:  # tap (or type, or /start) again
                 await self.act(kind, message, node)
+        return self.walk
+
+    def finished(self) -> Walk:
+        """The result has come: what the walk saw of it."""
+        self.walk.saw_outcome = True
+        self.walk.saw_disclaimer = any(m.text == self.disclaimer for m in self.sent)
+        self.walk.acknowledged.update(self.walk.chosen)
         return self.walk
 
     def patience(self, tries: int) -> float:
