@@ -9,14 +9,12 @@ PostgreSQL will implement the same `SessionStore`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import os
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from collections.abc import AsyncIterator
 from typing import Any, Callable, Protocol
 
 import aiosqlite
@@ -266,10 +264,14 @@ class SQLiteStore:
         # One connection writes for every chat: a transaction must not interleave with other
         # statements on it (a read would see another chat's uncommitted rows).
         self._lock = asyncio.Lock()
-        # The reads every update makes go to a second connection, which sees only committed
-        # rows (WAL) and so needs no lock: they never wait behind another chat's transaction,
-        # whose statements each take a turn of the event loop (docs/performance.md).
-        self._reader: aiosqlite.Connection | None = None
+        # The reads every update makes go to a second, plain connection, used right on the
+        # event loop: it sees only committed rows (WAL), so it never waits for a writer, and
+        # a lookup by index takes microseconds, less than a trip to a thread and back
+        # (docs/performance.md).
+        self._reader: sqlite3.Connection | None = None
+        # Writes waiting for the next group commit, and the task committing them.
+        self._waiting: list[_Write] = []
+        self._committer: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -295,9 +297,9 @@ class SQLiteStore:
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
             await set_up()
             if not self.read_only:
-                self._reader = await aiosqlite.connect(target, isolation_level=None)
-                await self._reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
-                await self._reader.execute("PRAGMA query_only = ON")
+                self._reader = sqlite3.connect(target, isolation_level=None)
+                self._reader.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
+                self._reader.execute("PRAGMA query_only = ON")
         except sqlite3.Error as exc:
             await self.close()
             raise StorageError(explain_storage_fault(exc, self.path)) from exc
@@ -330,21 +332,22 @@ class SQLiteStore:
                                f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
 
     async def close(self) -> None:
+        if self._committer is not None:
+            await asyncio.gather(self._committer, return_exceptions=True)
+            self._committer = None
         if self._reader is not None:
-            await self._reader.close()
+            self._reader.close()
             self._reader = None
         if self._db is not None:
             await self._db.close()
             self._db = None
 
-    @contextlib.asynccontextmanager
-    async def _reading(self) -> AsyncIterator[aiosqlite.Connection]:
-        """The connection for a read of committed rows: the reader, or the locked writer."""
+    async def _read_one(self, sql: str, params: tuple[Any, ...]) -> Any:
+        """The first row of a read of committed rows: on the reader, or the locked writer."""
         if self._reader is not None:
-            yield self._reader
-            return
-        async with self._lock:
-            yield self.db
+            return self._reader.execute(sql, params).fetchone()
+        async with self._lock, self.db.execute(sql, params) as cursor:
+            return await cursor.fetchone()
 
     @property
     def db(self) -> aiosqlite.Connection:
@@ -368,11 +371,10 @@ class SQLiteStore:
 
     async def latest(self, chat_key: str) -> StoredSession | None:
         """The chat's most recent session that was not abandoned by a restart."""
-        async with self._reading() as db, db.execute(
-                "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
-                "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
-                "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._read_one(
+            "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
+            "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
+            "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED))
         if row is None:
             return None
         return StoredSession(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6],
@@ -382,25 +384,61 @@ class SQLiteStore:
                    update_id: int | None = None) -> Saved:
         """Write one step in one transaction. A restart (or no session yet) opens a new session."""
         now = _stamp(self._clock())
-        async with self._lock:
-            return await self._in_one_trip(
-                lambda db: _save_step(db, chat_key, session_id, step, update_id, now))
+        return await self._write(
+            lambda db: _save_step(db, chat_key, session_id, step, update_id, now))
+
+    async def _write(self, work: Callable[[sqlite3.Connection], Any], *,
+                     durable: bool = True) -> Any:
+        """Run `work` atomically, committed with the other writes waiting at the same time.
+
+        Under load many chats' steps wait together; they share one transaction, and so one
+        fsync and one trip to aiosqlite's thread (group commit, docs/performance.md). Each
+        write is a savepoint of its own: one that fails is undone alone and raises to its
+        own caller. A write returns only once its commit is on disk (`durable=False`: once
+        it is committed; see `inbox_done`).
+        """
+        waiting = _Write(work, durable, asyncio.get_running_loop().create_future())
+        self._waiting.append(waiting)
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.create_task(self._commit_waiting())
+        return await asyncio.shield(waiting.result)
+
+    async def _commit_waiting(self) -> None:
+        while self._waiting:
+            group, self._waiting = self._waiting, []
+            try:
+                async with self._lock:
+                    outcomes = await self._in_one_trip(lambda db: _commit_together(db, group))
+            except asyncio.CancelledError:  # the loop is shutting down
+                for write in group + self._waiting:
+                    write.result.cancel()
+                raise
+            except Exception as exc:  # the commit failed: none of the group is written
+                for write in group:
+                    write.result.set_exception(exc)
+                continue
+            for write, (value, error) in zip(group, outcomes):
+                if error is None:
+                    write.result.set_result(value)
+                else:
+                    write.result.set_exception(error)
 
     async def _in_one_trip(self, work: Callable[[sqlite3.Connection], Any]) -> Any:
         """Run `work` with the plain sqlite3 connection on aiosqlite's own thread.
 
-        A transaction of five statements is then one trip to that thread, not five: each trip
-        waits for a turn of the busy event loop while the write lock is held, and that wait,
-        not SQLite, was what limited Kebas under load (docs/performance.md). aiosqlite has
-        no public call for it; `_execute` and `_conn` are what its own methods use (0.20-0.22).
+        A transaction of many statements is then one trip to that thread, not one for each:
+        each trip waits for a turn of the busy event loop while the write lock is held, and
+        that wait, not SQLite, was what limited Kebas under load (docs/performance.md).
+        aiosqlite has no public call for it; `_execute` and `_conn` are what its own methods
+        use (0.20-0.22).
         """
         db = self.db
         return await db._execute(lambda: work(db._conn))
 
     async def _transaction(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
         """Run statements in one write transaction; returns each one's row count."""
-        async with self._lock:
-            return await self._in_one_trip(lambda db: _run_transaction(db, statements))
+        return await self._write(
+            lambda db: [db.execute(sql, params).rowcount for sql, params in statements])
 
     async def forget(self, chat_key: str) -> int:
         """Delete every row about this chat; returns how many sessions went."""
@@ -420,10 +458,8 @@ class SQLiteStore:
         return counts[0] > 0
 
     async def chat(self, chat_key: str) -> ChatSettings | None:
-        async with self._reading() as db, db.execute(
-                f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = ?",
-                (chat_key,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._read_one(
+            f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = ?", (chat_key,))
         return None if row is None else ChatSettings(chat_key, *row)
 
     async def update_chat(self, chat_key: str, **changes: Any) -> None:
@@ -450,10 +486,9 @@ class SQLiteStore:
 
     async def dialog_definition(self, content_hash: str) -> tuple[str, str | None] | None:
         """A kept dialog version: its definition and its texts (JSON), or None."""
-        async with self._reading() as db, db.execute(
-                "SELECT definition, texts FROM dialog_versions WHERE content_hash = ?",
-                (content_hash,)) as cursor:
-            row = await cursor.fetchone()
+        row = await self._read_one(
+            "SELECT definition, texts FROM dialog_versions WHERE content_hash = ?",
+            (content_hash,))
         return None if row is None else (row[0], row[1])
 
     async def usage_rows(self, since: datetime | None = None,
@@ -523,8 +558,8 @@ class SQLiteStore:
         processed, and the runner shown their current question again. Nothing else depends
         on it, so it need not cost a third fsync per update.
         """
-        async with self._lock:
-            await self._in_one_trip(lambda db: _delete_unsynced(db, update_id))
+        await self._write(lambda db: db.execute("DELETE FROM inbox WHERE update_id = ?",
+                                                (update_id,)), durable=False)
 
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates received but never handled (the process stopped), oldest first."""
@@ -552,45 +587,38 @@ def _save_step(db: sqlite3.Connection, chat_key: str, session_id: int | None, st
     status = FINISHED if step.outcome is not None else ACTIVE
     triage = step.outcome.level.value if step.outcome is not None else None
     outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        if update_id is not None:
-            try:
-                db.execute(
-                    "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
-                    (update_id, chat_key, now))
-            except sqlite3.IntegrityError:
-                _roll_back(db)
-                return Saved(session_id or 0, duplicate=True)
-        if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
-            if session_id is not None:
-                db.execute("UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
-                           "status = ?", (ABANDONED, now, session_id, ACTIVE))
-            cursor = db.execute(
-                "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
-                "status, triage, outcome, started_at, updated_at, finished_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (chat_key, state["dialog"], state["version"], state["node"],
-                 json.dumps(state), status, triage, outcome, now, now,
-                 now if status == FINISHED else None))
-            session_id = int(cursor.lastrowid)
-        else:
+    if update_id is not None:
+        try:
             db.execute(
-                "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
-                "status = ?, triage = ?, outcome = ?, updated_at = ?, "
-                "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
-                "WHERE id = ?",
-                (state["dialog"], state["version"], state["node"], json.dumps(state), status,
-                 triage, outcome, now, status, now, session_id))
-        if step.answer is not None:
-            _log(db, session_id, "answer", step.answer.node_id, step.answer.value,
-                 len(state["answers"]), now)
-        elif step.kind is StepKind.BACK and step.prompt is not None:
-            _log(db, session_id, "back", step.prompt.node_id, None, len(state["answers"]), now)
-        db.execute("COMMIT")
-    except BaseException:
-        _roll_back(db)
-        raise
+                "INSERT INTO processed_updates (update_id, chat_key, at) VALUES (?, ?, ?)",
+                (update_id, chat_key, now))
+        except sqlite3.IntegrityError:  # nothing of the step was written yet
+            return Saved(session_id or 0, duplicate=True)
+    if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
+        if session_id is not None:
+            db.execute("UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
+                       "status = ?", (ABANDONED, now, session_id, ACTIVE))
+        cursor = db.execute(
+            "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
+            "status, triage, outcome, started_at, updated_at, finished_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (chat_key, state["dialog"], state["version"], state["node"],
+             json.dumps(state), status, triage, outcome, now, now,
+             now if status == FINISHED else None))
+        session_id = int(cursor.lastrowid)
+    else:
+        db.execute(
+            "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
+            "status = ?, triage = ?, outcome = ?, updated_at = ?, "
+            "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
+            "WHERE id = ?",
+            (state["dialog"], state["version"], state["node"], json.dumps(state), status,
+             triage, outcome, now, status, now, session_id))
+    if step.answer is not None:
+        _log(db, session_id, "answer", step.answer.node_id, step.answer.value,
+             len(state["answers"]), now)
+    elif step.kind is StepKind.BACK and step.prompt is not None:
+        _log(db, session_id, "back", step.prompt.node_id, None, len(state["answers"]), now)
     return Saved(session_id)
 
 
@@ -602,26 +630,52 @@ def _log(db: sqlite3.Connection, session_id: int, action: str, node: str, value:
                 now))
 
 
-def _run_transaction(db: sqlite3.Connection, statements: list[tuple[str, tuple[Any, ...]]]
-                     ) -> list[int]:
-    if len(statements) == 1:  # a transaction of its own (the connection autocommits)
-        return [db.execute(*statements[0]).rowcount]
-    db.execute("BEGIN IMMEDIATE")
-    try:
-        counts = [db.execute(sql, params).rowcount for sql, params in statements]
-        db.execute("COMMIT")
-    except BaseException:
-        _roll_back(db)
-        raise
-    return counts
+@dataclass
+class _Write:
+    work: Callable[[sqlite3.Connection], Any]
+    durable: bool
+    result: asyncio.Future[Any]
 
 
-def _delete_unsynced(db: sqlite3.Connection, update_id: int) -> None:
-    db.execute("PRAGMA synchronous = NORMAL")
+def _commit_together(db: sqlite3.Connection, group: list[_Write]
+                     ) -> list[tuple[Any, BaseException | None]]:
+    """One transaction for the whole group, each write in a savepoint: (value, error) each.
+
+    The commit waits for the disk (synchronous=FULL) unless no write in the group needs it.
+    """
+    durable = any(write.durable for write in group)
+    if not durable:
+        db.execute("PRAGMA synchronous = NORMAL")
     try:
-        db.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if len(group) == 1:  # the transaction is its savepoint
+                outcomes = [(group[0].work(db), None)]
+            else:
+                outcomes = [_in_savepoint(db, write.work) for write in group]
+            db.execute("COMMIT")
+        except BaseException:
+            _roll_back(db)
+            raise
     finally:
-        db.execute("PRAGMA synchronous = FULL")
+        if not durable:
+            db.execute("PRAGMA synchronous = FULL")
+    return outcomes
+
+
+def _in_savepoint(db: sqlite3.Connection, work: Callable[[sqlite3.Connection], Any]
+                  ) -> tuple[Any, BaseException | None]:
+    db.execute("SAVEPOINT write")
+    try:
+        value = work(db)
+    except Exception as exc:
+        if not db.in_transaction:  # SQLite gave up the whole transaction (e.g. a full disk)
+            raise
+        db.execute("ROLLBACK TO write")
+        db.execute("RELEASE write")
+        return None, exc
+    db.execute("RELEASE write")
+    return value, None
 
 
 def _roll_back(db: sqlite3.Connection) -> None:

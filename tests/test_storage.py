@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import sqlite3
 import stat
@@ -241,3 +242,46 @@ async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_k
         while fresh.step.prompt.node_id != "a3_saddle":
             fresh = await talk.handle("cli:i", ChooseMany(("none",)))
         assert compose(fresh.step, edited["id"])[1].lines[0].text == saddle + " (v2)"
+
+
+async def count_commits(store: SQLiteStore) -> list[str]:
+    """The COMMITs the store's writer connection makes from now on (each one an fsync)."""
+    commits: list[str] = []
+    await store.db.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    return commits
+
+
+async def test_steps_of_many_chats_arriving_together_share_one_commit(store, dialog):
+    talk = Conversations(dialog, store)
+    chats = [f"tg:{number}" for number in range(20)]
+    await asyncio.gather(*(talk.begin(chat, update_id=index)
+                           for index, chat in enumerate(chats)))
+    commits = await count_commits(store)
+    turns = await asyncio.gather(*(talk.handle(chat, Choose("no"), update_id=100 + index)
+                                   for index, chat in enumerate(chats)))
+    assert all(turn.step.kind is StepKind.ANSWERED and not turn.duplicate for turn in turns)
+    assert len(commits) < len(chats), "one fsync for the steps that waited together"
+    for chat in chats:  # each answer in its own chat's session, once
+        session = await store.latest(chat)
+        assert [answer["node"] for answer in await store.answers(session.id)] == ["chest"]
+        assert session.chat_key == chat
+
+
+async def test_a_write_that_fails_in_a_group_is_undone_alone(store, dialog):
+    talk = Conversations(dialog, store)
+    await asyncio.gather(talk.begin("tg:1", update_id=1), talk.begin("tg:2", update_id=2))
+    ani = await talk.handle("tg:1", Choose("no"), update_id=3)
+    # together: a redelivered update, a step for a session that does not exist, a fresh step
+    again, missing, budi = await asyncio.gather(
+        talk.handle("tg:1", Choose("no"), update_id=3),
+        store.save("tg:3", 999_999, ani.step, update_id=4),
+        talk.handle("tg:2", Choose("no"), update_id=5),
+        return_exceptions=True)
+    assert again.duplicate
+    assert isinstance(missing, sqlite3.IntegrityError), "its answer has no session to go to"
+    assert not budi.duplicate and budi.step.kind is StepKind.ANSWERED
+    assert rows(store.path, "SELECT update_id FROM processed_updates ORDER BY update_id") == [
+        (1,), (2,), (3,), (5,)], "the failed step left nothing, not even its update id"
+    assert len(await store.answers((await store.latest("tg:1")).id)) == 1
+    assert len(await store.answers((await store.latest("tg:2")).id)) == 1
