@@ -17,6 +17,7 @@ it names exists), so only the older sessions ever see it.
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from bot import engine
@@ -24,7 +25,11 @@ from bot.checks import dialog_text_keys
 from bot.engine import Input, Step, StepKind
 from bot.i18n import VARS_PREFIX, Locale
 from bot.model import Dialog
-from bot.storage import FINISHED, SessionStore, StoredSession
+from bot.storage import FINISHED, Conflict, SessionStore, StoredSession
+
+# How often a step is redone when another process changed the chat's session meanwhile; each
+# try re-reads the session, and one of any two racing workers always succeeds.
+CONFLICT_RETRIES = 8
 
 
 @dataclass(frozen=True)
@@ -61,6 +66,9 @@ class Conversations:
     async def begin(self, chat_key: str, *, update_id: int | None = None,
                     fresh: bool = False) -> Turn:
         """Resume the chat's session where it stands, or start one (always, if `fresh`)."""
+        return await _retrying(lambda _try: self._begin(chat_key, update_id, fresh))
+
+    async def _begin(self, chat_key: str, update_id: int | None, fresh: bool) -> Turn:
         stored = await self.store.latest(chat_key)
         if stored is None or stored.status == FINISHED:
             step, dialog = engine.start(self.dialog), self.dialog
@@ -75,9 +83,14 @@ class Conversations:
                      session_id: int | None = None, read: Turn | None = None) -> Turn:
         """Apply one input. A button made for another session (`session_id`) is not applied.
 
-        `read`: what `current` returned earlier in this same turn of the chat (nothing can
-        have changed the session since), to spare reading it again.
+        `read`: what `current` returned earlier in this same turn of the chat, to spare
+        reading it again (unless another process changed it: then it is read again).
         """
+        return await _retrying(lambda attempt: self._handle(
+            chat_key, given, update_id, session_id, read if attempt == 0 else None))
+
+    async def _handle(self, chat_key: str, given: Input, update_id: int | None,
+                      session_id: int | None, read: Turn | None) -> Turn:
         stored = read.stored if read is not None and read.stored is not None \
             else await self.store.latest(chat_key)
         if stored is None:
@@ -144,8 +157,9 @@ class Conversations:
                 dialog.model_dump_json(by_alias=True),
                 json.dumps(texts, ensure_ascii=False) if texts else None)
             self._remembered.add(dialog.content_hash)
-        saved = await self.store.save(chat_key, stored.id if stored else None, step,
-                                      update_id=update_id)
+        saved = await self.store.save(
+            chat_key, stored.id if stored else None, step, update_id=update_id,
+            expected=(stored.id, stored.revision) if stored else None)
         if saved.duplicate:
             latest = await self.store.latest(chat_key)
             if latest is None:  # e.g. a redelivered /start after the runner cancelled
@@ -153,6 +167,16 @@ class Conversations:
             own = await self._dialog_of(latest)
             return Turn(engine.current(own, latest.state), latest.id, duplicate=True, dialog=own)
         return Turn(step, saved.session_id, dialog=dialog)
+
+
+async def _retrying(attempt: Callable[[int], Awaitable[Turn]]) -> Turn:
+    """Run a step, again on a fresh read when another process got to the chat first."""
+    for number in range(CONFLICT_RETRIES - 1):
+        try:
+            return await attempt(number)
+        except Conflict:
+            continue
+    return await attempt(CONFLICT_RETRIES - 1)
 
 
 def _with_notice(step: Step, key: str) -> Step:

@@ -30,6 +30,11 @@ class StorageError(Exception):
     """The database cannot be used (unreadable file, newer schema, disk problem)."""
 
 
+class Conflict(Exception):
+    """The chat's session changed since it was read (another process handled an update of
+    the same chat at the same time): nothing was written; read it again and redo the step."""
+
+
 # What a database that fails under a running bot raises (aiosqlite passes sqlite3's errors on).
 STORAGE_FAULTS = (sqlite3.Error, StorageError)
 
@@ -71,6 +76,11 @@ class StoredSession:
     status: str
     started_at: str
     updated_at: str
+    revision: int = 0  # counts the session's writes: a save names the one it read
+
+
+# What a save expects the chat's latest session to still be: (id, revision), or None for none.
+Expected = tuple[int, int] | None
 
 
 @dataclass(frozen=True)
@@ -145,7 +155,8 @@ class SessionStore(Protocol):
     async def close(self) -> None: ...
     async def latest(self, chat_key: str) -> StoredSession | None: ...
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
-                   update_id: int | None = None) -> Saved: ...
+                   update_id: int | None = None, expected: Expected | str = "any"
+                   ) -> Saved: ...
     async def forget(self, chat_key: str) -> int: ...
     async def abandon(self, chat_key: str) -> bool: ...
     async def chat(self, chat_key: str) -> ChatSettings | None: ...
@@ -235,6 +246,11 @@ MIGRATIONS: list[list[str]] = [
         # The texts a dialog version used, so its sessions can finish on them after an edit
         # renamed or removed a key (JSON: language -> key -> text).
         "ALTER TABLE dialog_versions ADD COLUMN texts TEXT",
+    ],
+    [
+        # Counts each session's writes, so a worker that read an older revision of a chat's
+        # session (another worker handled the chat meanwhile) notices before it writes.
+        "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     ],
 ]
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
@@ -373,19 +389,23 @@ class SQLiteStore:
         """The chat's most recent session that was not abandoned by a restart."""
         row = await self._read_one(
             "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
-            "updated_at FROM sessions WHERE chat_key = ? AND status != ? "
+            "updated_at, revision FROM sessions WHERE chat_key = ? AND status != ? "
             "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED))
         if row is None:
             return None
         return StoredSession(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6],
-                             row[7])
+                             row[7], row[8])
 
     async def save(self, chat_key: str, session_id: int | None, step: Step, *,
-                   update_id: int | None = None) -> Saved:
-        """Write one step in one transaction. A restart (or no session yet) opens a new session."""
+                   update_id: int | None = None, expected: Expected | str = "any") -> Saved:
+        """Write one step in one transaction. A restart (or no session yet) opens a new session.
+
+        `expected`: the chat's latest session as read for this step, (id, revision) or None;
+        if it has changed since, `Conflict` is raised and nothing is written ("any": no check).
+        """
         now = _stamp(self._clock())
         return await self._write(
-            lambda db: _save_step(db, chat_key, session_id, step, update_id, now))
+            lambda db: _save_step(db, chat_key, session_id, step, update_id, now, expected))
 
     async def _write(self, work: Callable[[sqlite3.Connection], Any], *,
                      durable: bool = True) -> Any:
@@ -453,7 +473,8 @@ class SQLiteStore:
     async def abandon(self, chat_key: str) -> bool:
         """End the chat's active session without a result (the runner cancelled)."""
         counts = await self._transaction([(
-            "UPDATE sessions SET status = ?, updated_at = ? WHERE chat_key = ? AND status = ?",
+            "UPDATE sessions SET status = ?, updated_at = ?, revision = revision + 1 "
+            "WHERE chat_key = ? AND status = ?",
             (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))])
         return counts[0] > 0
 
@@ -582,7 +603,7 @@ class SQLiteStore:
 
 
 def _save_step(db: sqlite3.Connection, chat_key: str, session_id: int | None, step: Step,
-               update_id: int | None, now: str) -> Saved:
+               update_id: int | None, now: str, expected: Expected | str = "any") -> Saved:
     state = step.state
     status = FINISHED if step.outcome is not None else ACTIVE
     triage = step.outcome.level.value if step.outcome is not None else None
@@ -594,10 +615,18 @@ def _save_step(db: sqlite3.Connection, chat_key: str, session_id: int | None, st
                 (update_id, chat_key, now))
         except sqlite3.IntegrityError:  # nothing of the step was written yet
             return Saved(session_id or 0, duplicate=True)
+    if expected != "any":
+        # Within this write transaction nobody else can change the chat, so a session that
+        # is still the one read cannot change before the commit.
+        now_latest = db.execute(
+            "SELECT id, revision FROM sessions WHERE chat_key = ? AND status != ? "
+            "ORDER BY id DESC LIMIT 1", (chat_key, ABANDONED)).fetchone()
+        if now_latest != expected:
+            raise Conflict(f"{chat_key}: the session changed since it was read")
     if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
         if session_id is not None:
-            db.execute("UPDATE sessions SET status = ?, updated_at = ? WHERE id = ? AND "
-                       "status = ?", (ABANDONED, now, session_id, ACTIVE))
+            db.execute("UPDATE sessions SET status = ?, updated_at = ?, revision = revision + 1 "
+                       "WHERE id = ? AND status = ?", (ABANDONED, now, session_id, ACTIVE))
         cursor = db.execute(
             "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
             "status, triage, outcome, started_at, updated_at, finished_at) "
@@ -609,7 +638,7 @@ def _save_step(db: sqlite3.Connection, chat_key: str, session_id: int | None, st
     else:
         db.execute(
             "UPDATE sessions SET dialog_id = ?, dialog_version = ?, node = ?, state = ?, "
-            "status = ?, triage = ?, outcome = ?, updated_at = ?, "
+            "status = ?, triage = ?, outcome = ?, updated_at = ?, revision = revision + 1, "
             "finished_at = CASE WHEN ? = 'finished' THEN COALESCE(finished_at, ?) END "
             "WHERE id = ?",
             (state["dialog"], state["version"], state["node"], json.dumps(state), status,

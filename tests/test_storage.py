@@ -14,7 +14,7 @@ from bot.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
 from bot.i18n import Locale
 from bot.model import Dialog
 from bot.render import compose
-from bot.storage import SCHEMA_VERSION, SQLiteStore, StorageError
+from bot.storage import SCHEMA_VERSION, Conflict, SQLiteStore, StorageError
 
 
 def rows(path, sql, *params):
@@ -285,3 +285,35 @@ async def test_a_write_that_fails_in_a_group_is_undone_alone(store, dialog):
         (1,), (2,), (3,), (5,)], "the failed step left nothing, not even its update id"
     assert len(await store.answers((await store.latest("tg:1")).id)) == 1
     assert len(await store.answers((await store.latest("tg:2")).id)) == 1
+
+
+async def test_a_step_read_before_another_worker_changed_the_session_is_redone(tmp_path,
+                                                                               dialog):
+    """Two processes on one database, each handling an update of the same chat at once."""
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as one, SQLiteStore(path) as other:
+        first, second = Conversations(dialog, one), Conversations(dialog, other)
+        await first.begin("tg:1", update_id=1)
+        read_by_first = await first.current("tg:1")          # at "chest"
+        await second.handle("tg:1", Choose("no"), update_id=2)  # meanwhile: now at "calf"
+        # computed on the old read, "swollen" would be refused and the old state written
+        # over the answer the other worker just stored; it is redone on the fresh session
+        turn = await first.handle("tg:1", Choose("swollen"), update_id=3, read=read_by_first)
+        assert turn.step.kind is StepKind.ANSWERED and turn.step.prompt.node_id == "where"
+        session = await one.latest("tg:1")
+        assert [(a["node"], a["value"]) for a in session.state["answers"]] == [
+            ("chest", "no"), ("calf", "swollen")]
+        assert [(a["node"], a["value"]) for a in await one.answers(session.id)] == [
+            ("chest", "no"), ("calf", "swollen")], "each answer once, in order"
+
+
+async def test_a_save_against_a_changed_session_writes_nothing(store, dialog):
+    talk = Conversations(dialog, store)
+    started = await talk.begin("tg:1", update_id=1)
+    read = await store.latest("tg:1")
+    await talk.handle("tg:1", Choose("no"), update_id=2)
+    with pytest.raises(Conflict):
+        await store.save("tg:1", read.id, started.step, update_id=3,
+                         expected=(read.id, read.revision))
+    assert rows(store.path, "SELECT update_id FROM processed_updates") == [(1,), (2,)]
+    assert len(await store.answers(read.id)) == 1
