@@ -1,5 +1,5 @@
-"""The `kebas` command: check, chat, run, scenarios, graph, book, diff, stats, purge, export,
-schema.
+"""The `kebas` command: check, chat, run, webhook, migrate, scenarios, graph, book, diff, stats,
+purge, export, schema.
 
 Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
 message and a non-zero exit status, never a traceback.
@@ -21,7 +21,8 @@ from bot.i18n import pick_language
 from bot.loader import Bundle, default_paths, load_bundle
 from bot.model import Dialog, dialog_json_schema
 from bot.problems import Problem
-from bot.storage import STORAGE_FAULTS, SQLiteStore, StorageError, explain_storage_fault
+from bot.storage import (STORAGE_FAULTS, SQLiteStore, StorageError, explain_storage_fault,
+                         is_file_database, open_store)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # `kebas run` only: the database cannot be used. Restarting will not help until an operator
@@ -127,14 +128,30 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return status if code is None else code
 
 
-def cmd_run(args: argparse.Namespace) -> int:
-    """Long polling until SIGTERM or Ctrl-C; refuses to start on bad settings or a bad dialog."""
-    from bot.settings import SettingsProblem, load_settings
+def _bot_settings(args: argparse.Namespace, *, webhook: bool | None = False) -> Any:
+    """The settings a command that talks to Telegram needs, or the exit status after saying
+    why they cannot work. `webhook=None`: webhook mode if a webhook address is set."""
+    from bot.settings import SettingsProblem, check_webhook, load_settings
     try:
         settings = load_settings(args.env_file)
+        for option, name in (("webhook", "kebas_webhook_url"), ("listen", "kebas_listen"),
+                             ("url", "kebas_webhook_url")):
+            if getattr(args, option, None):
+                setattr(settings, name, getattr(args, option))
+        if webhook or (webhook is None and settings.kebas_webhook_url):
+            check_webhook(settings)
     except SettingsProblem as exc:
         print(f"kebas: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    return settings
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    """Long polling (or a webhook server) until SIGTERM or Ctrl-C; refuses to start on bad
+    settings or a bad dialog."""
+    settings = _bot_settings(args, webhook=None)
+    if isinstance(settings, int):
+        return settings
     bundle = load_usable(settings.content_paths(default_paths()))
     if bundle is None:
         print("kebas: not starting the bot", file=sys.stderr)
@@ -143,8 +160,11 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot import logsafe
     from bot.channels.telegram import run_polling
+    from bot.channels.webhook import run_webhook
     logsafe.configure(settings.token)
     try:
+        if settings.kebas_webhook_url:
+            return run_webhook(settings, bundle)
         return run_polling(settings, bundle)
     except StorageError as exc:
         print(f"kebas: {exc}. Not starting the bot.", file=sys.stderr)
@@ -158,6 +178,69 @@ def cmd_run(args: argparse.Namespace) -> int:
               f"({type(exc).__name__}: {detail}). Check the network and "
               f"TELEGRAM_API_BASE_URL.", file=sys.stderr)
     return EXIT_PROBLEMS
+
+
+def cmd_webhook(args: argparse.Namespace) -> int:
+    """Register, remove or show the bot's webhook with Telegram (a deploy step)."""
+    settings = _bot_settings(args, webhook=args.action == "set")
+    if isinstance(settings, int):
+        return settings
+    from telegram import Bot, Update
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot import logsafe
+    from bot.channels.webhook import webhook_info
+    logsafe.configure(settings.token)
+
+    async def act() -> str:
+        async with Bot(settings.token, base_url=settings.telegram_api_base_url) as bot:
+            if args.action == "set":
+                await bot.set_webhook(url=settings.kebas_webhook_url,
+                                      secret_token=settings.webhook_secret,
+                                      allowed_updates=Update.ALL_TYPES,
+                                      max_connections=args.max_connections)
+                return f"webhook set: {settings.kebas_webhook_url}"
+            if args.action == "delete":
+                await bot.delete_webhook(drop_pending_updates=args.drop_pending_updates)
+                return "webhook deleted: the bot can run with long polling again"
+            return webhook_info(await bot.get_webhook_info())
+
+    try:
+        print(asyncio.run(act()))
+    except InvalidToken:
+        print("kebas: the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
+              "@BotFather.", file=sys.stderr)
+        return EXIT_PROBLEMS
+    except TelegramError as exc:
+        detail = str(exc).replace(settings.token, logsafe.REDACTED)
+        print(f"kebas: Telegram refused: {detail}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    return EXIT_OK
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema up to this Kebas's, once, before the workers start."""
+    from bot.settings import SettingsProblem, read_settings
+    from bot.storage import SCHEMA_VERSION
+    try:
+        settings = read_settings(args.env_file)
+    except SettingsProblem as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    db = args.db or settings.kebas_db
+
+    async def migrate() -> int:
+        async with open_store(db) as store:  # opening migrates
+            return store.migrated_from
+
+    before, status = on_store(migrate(), db)
+    if before is None:
+        return status
+    if before == SCHEMA_VERSION:
+        print(f"{db}: schema version {SCHEMA_VERSION}, already up to date")
+    else:
+        print(f"{db}: schema version {before} -> {SCHEMA_VERSION}")
+    return status
 
 
 def _default_user() -> str:
@@ -248,7 +331,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return stats_main(args)
 
 
-def _store_path(args: argparse.Namespace) -> tuple[Path, Any] | int:
+def _store_path(args: argparse.Namespace) -> tuple[str, Any] | int:
     """The database a maintenance command works on, and the settings; or why there is none."""
     from bot.settings import SettingsProblem, read_settings
     try:
@@ -256,8 +339,8 @@ def _store_path(args: argparse.Namespace) -> tuple[Path, Any] | int:
     except SettingsProblem as exc:
         print(f"kebas: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    db = Path(args.db) if args.db else settings.kebas_db
-    if not db.is_file():
+    db = args.db or settings.kebas_db
+    if is_file_database(db) and not Path(db).is_file():
         print(f"kebas: there is no database at {db} (set KEBAS_DB or use --db)",
               file=sys.stderr)
         return EXIT_PROBLEMS
@@ -278,7 +361,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     async def run() -> Any:
-        async with SQLiteStore(db) as store:
+        async with open_store(db) as store:
             return await purge_expired(store, days, utc_now())
 
     purged, status = on_store(run(), db)
@@ -298,7 +381,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     form = args.format or ("json" if str(args.output).endswith(".json") else "csv")
 
     async def run() -> Any:
-        async with SQLiteStore(db, read_only=True) as store:
+        async with open_store(db, read_only=True) as store:
             return await store.export_rows()
 
     found, status = on_store(run(), db)
@@ -347,10 +430,35 @@ def build_parser() -> argparse.ArgumentParser:
                       help="dialog and locale folders (default: dialogs/ and locales/)")
     chat.set_defaults(func=cmd_chat)
 
-    run = commands.add_parser("run", help="run the Telegram bot (long polling)")
+    run = commands.add_parser("run", help="run the Telegram bot (long polling, or a webhook "
+                              "server)")
     run.add_argument("--env-file", default=".env",
                      help="settings file read before the environment (default .env)")
+    run.add_argument("--webhook", metavar="URL", help="serve a webhook instead of polling: "
+                     "the public https:// address Telegram posts to (KEBAS_WEBHOOK_URL; needs "
+                     "KEBAS_WEBHOOK_SECRET)")
+    run.add_argument("--listen", metavar="HOST:PORT", help="where the webhook server listens "
+                     "(KEBAS_LISTEN, default 127.0.0.1:8443)")
     run.set_defaults(func=cmd_run)
+
+    webhook = commands.add_parser("webhook", help="register, remove or show the webhook with "
+                                  "Telegram")
+    webhook.add_argument("action", choices=["set", "delete", "info"])
+    webhook.add_argument("--url", help="set: the public https:// address (default "
+                         "KEBAS_WEBHOOK_URL)")
+    webhook.add_argument("--max-connections", type=int, default=40, choices=range(1, 101),
+                         metavar="N", help="set: parallel deliveries Telegram may make, 1-100 "
+                         "(default 40)")
+    webhook.add_argument("--drop-pending-updates", action="store_true",
+                         help="delete: also discard the updates Telegram still holds")
+    webhook.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    webhook.set_defaults(func=cmd_webhook)
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date "
+                                  "(before starting several workers)")
+    migrate.add_argument("--db", help="SQLite file (default: KEBAS_DB, else kebas.sqlite3)")
+    migrate.add_argument("--env-file", default=".env", help="settings file (default .env)")
+    migrate.set_defaults(func=cmd_migrate)
 
     scenarios = commands.add_parser("scenarios", help="run maintainers' scenarios and report "
                                     "coverage")

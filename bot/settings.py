@@ -27,7 +27,8 @@ class Settings(BaseSettings):
 
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = TELEGRAM_API
-    kebas_db: Path = Path("kebas.sqlite3")
+    # a SQLite file, or a postgresql:// address (several webhook workers on several hosts)
+    kebas_db: str = "kebas.sqlite3"
     kebas_dialogs: Path | None = None
     kebas_locales: Path | None = None
     kebas_admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
@@ -35,6 +36,18 @@ class Settings(BaseSettings):
     kebas_retention_days: int = Field(default=90, ge=1, le=3650)
     # Messages per second to Telegram, all chats together: Telegram's guidance is about 30.
     kebas_send_rate: float = Field(default=30, gt=0)
+    # Webhook mode (docs/deploy.md): the public HTTPS address Telegram posts updates to, the
+    # secret it sends with each, where this process listens, and how many worker processes
+    # serve the bot together (each sends at KEBAS_SEND_RATE / KEBAS_WORKERS).
+    kebas_webhook_url: str | None = None
+    kebas_webhook_secret: SecretStr | None = None
+    kebas_listen: str = "127.0.0.1:8443"
+    kebas_workers: int = Field(default=1, ge=1, le=64)
+
+    @field_validator("kebas_db", mode="before")
+    @classmethod
+    def _path_as_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, Path) else value
 
     @field_validator("kebas_admin_ids", mode="before")
     @classmethod
@@ -51,6 +64,17 @@ class Settings(BaseSettings):
     def base_file_url(self) -> str:
         base = self.telegram_api_base_url
         return base[:-len("/bot")] + "/file/bot" if base.endswith("/bot") else base
+
+    @property
+    def webhook_secret(self) -> str:
+        return self.kebas_webhook_secret.get_secret_value() if self.kebas_webhook_secret else ""
+
+    def listen_address(self) -> tuple[str, int]:
+        host, _, port = self.kebas_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise SettingsProblem(f"KEBAS_LISTEN (or --listen) must be HOST:PORT, e.g. "
+                                  f"0.0.0.0:8443; got {self.kebas_listen!r}")
+        return host.strip("[]"), int(port)
 
     def content_paths(self, defaults: list[Path]) -> list[Path]:
         dialogs, locales = defaults
@@ -80,4 +104,23 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
             "least 30 letters, digits, - or _). Copy it again from @BotFather.")
     if not settings.telegram_api_base_url.startswith(("http://", "https://")):
         raise SettingsProblem("TELEGRAM_API_BASE_URL must start with http:// or https://")
+    return settings
+
+
+SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
+
+
+def check_webhook(settings: Settings) -> Settings:
+    """What webhook mode needs besides the token: a public HTTPS address and a secret."""
+    if not settings.kebas_webhook_url or not settings.kebas_webhook_url.startswith("https://"):
+        raise SettingsProblem(
+            "KEBAS_WEBHOOK_URL (or --webhook) must be the public https:// address Telegram "
+            "sends updates to, e.g. https://bot.example.org/telegram (Telegram accepts only "
+            "HTTPS; the reverse proxy in front of Kebas holds the certificate)")
+    if not SECRET_PATTERN.match(settings.webhook_secret):
+        raise SettingsProblem(
+            "KEBAS_WEBHOOK_SECRET must be set to 16 to 256 letters, digits, _ or - (the same "
+            "for every worker), e.g. the output of: python3 -c 'import secrets; "
+            "print(secrets.token_urlsafe(32))'")
+    settings.listen_address()
     return settings

@@ -388,7 +388,7 @@ def main(args: Any) -> int:
     from bot.loader import default_paths, load_bundle
     from bot.i18n import pick_language
     from bot.settings import SettingsProblem, read_settings
-    from bot.storage import SQLiteStore, StorageError
+    from bot.storage import StorageError, open_store
 
     since = None
     if args.since is not None:
@@ -405,7 +405,7 @@ def main(args: Any) -> int:
     except SettingsProblem as exc:
         print(f"kebas: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    db = Path(args.db) if args.db else settings.kebas_db
+    db = args.db or settings.kebas_db
     paths = [Path(value) for value in args.paths] if args.paths \
         else settings.content_paths(default_paths())
     bundle = load_bundle(paths)
@@ -425,7 +425,7 @@ def main(args: Any) -> int:
         else None
 
     async def read() -> list[UsageRow]:
-        async with SQLiteStore(db, read_only=True) as store:
+        async with open_store(db, read_only=True) as store:
             return await store.usage_rows(since_moment(since) if since else None,
                                           args.dialog)
 

@@ -160,6 +160,10 @@ class SessionStore(Protocol):
     async def forget(self, chat_key: str) -> int: ...
     async def abandon(self, chat_key: str) -> bool: ...
     async def chat(self, chat_key: str) -> ChatSettings | None: ...
+    async def ping(self) -> None: ...
+    async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float
+                         ) -> bool: ...
+    async def end_lease(self, chat_key: str, holder: str) -> None: ...
     async def update_chat(self, chat_key: str, **changes: object) -> None: ...
     async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
                               definition: str, texts: str | None = None) -> None: ...
@@ -252,9 +256,30 @@ MIGRATIONS: list[list[str]] = [
         # session (another worker handled the chat meanwhile) notices before it writes.
         "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
     ],
+    [
+        # Which worker process is handling a chat right now, until when (webhook mode): the
+        # others wait, so a chat's updates are handled one at a time across all of them.
+        """CREATE TABLE chat_leases (
+            chat_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until REAL NOT NULL
+        )""",
+    ],
 ]
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
 SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def open_store(target: str | Path, **options: Any) -> SessionStore:
+    """The store KEBAS_DB names: PostgreSQL for a postgresql:// address, else a SQLite file."""
+    if str(target).startswith(("postgresql://", "postgres://")):
+        from bot.pgstore import PostgresStore
+        return PostgresStore(str(target), **options)
+    return SQLiteStore(target, **options)
+
+
+def is_file_database(target: str | Path) -> bool:
+    return not str(target).startswith(("postgresql://", "postgres://"))
 
 
 def utc_now() -> datetime:
@@ -288,6 +313,7 @@ class SQLiteStore:
         # Writes waiting for the next group commit, and the task committing them.
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
+        self.migrated_from: int | None = None  # the schema version found at open
 
     async def __aenter__(self) -> SQLiteStore:
         await self.open()
@@ -377,7 +403,7 @@ class SQLiteStore:
         return int(row[0])
 
     async def _migrate(self) -> None:
-        version = await self.schema_version()
+        version = self.migrated_from = await self.schema_version()
         if version > SCHEMA_VERSION:
             raise StorageError(f"the database {self.path} has schema version {version}, newer "
                                f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
@@ -467,6 +493,7 @@ class SQLiteStore:
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM chat_leases WHERE chat_key = ?", (chat_key,)),
         ])
         return counts[0]
 
@@ -477,6 +504,27 @@ class SQLiteStore:
             "WHERE chat_key = ? AND status = ?",
             (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))])
         return counts[0] > 0
+
+    async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float
+                         ) -> bool:
+        """Become the one process handling this chat until `now + seconds`, unless another
+        holds it (a lease left by a process that died runs out). `now`: wall-clock seconds,
+        the same clock in every process."""
+        counts = await self._write(lambda db: [db.execute(
+            "INSERT INTO chat_leases (chat_key, holder, until) VALUES (?, ?, ?) "
+            "ON CONFLICT (chat_key) DO UPDATE SET holder = excluded.holder, "
+            "until = excluded.until WHERE chat_leases.until < ? OR chat_leases.holder = ?",
+            (chat_key, holder, now + seconds, now, holder)).rowcount], durable=False)
+        return counts[0] == 1
+
+    async def end_lease(self, chat_key: str, holder: str) -> None:
+        await self._write(lambda db: db.execute(
+            "DELETE FROM chat_leases WHERE chat_key = ? AND holder = ?", (chat_key, holder)),
+            durable=False)
+
+    async def ping(self) -> None:
+        """Raises what keeps the database from being read (for a health check)."""
+        await self._read_one("SELECT count(*) FROM sessions WHERE id = 0", ())
 
     async def chat(self, chat_key: str) -> ChatSettings | None:
         row = await self._read_one(
@@ -532,13 +580,14 @@ class SQLiteStore:
         """
         cutoff = _stamp(older_than)
         old_sessions = "SELECT id FROM sessions WHERE updated_at < ?"
-        answers, sessions, updates, chats, _inbox = await self._transaction([
+        answers, sessions, updates, chats, _inbox, _leases = await self._transaction([
             (f"DELETE FROM answers WHERE session_id IN ({old_sessions})", (cutoff,)),
             ("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)),
             ("DELETE FROM processed_updates WHERE at < ?", (cutoff,)),
             ("DELETE FROM chats WHERE updated_at < ? AND chat_key NOT IN "
              "(SELECT chat_key FROM sessions)", (cutoff,)),
             ("DELETE FROM inbox WHERE received_at < ?", (cutoff,)),
+            ("DELETE FROM chat_leases WHERE until < ?", (older_than.timestamp(),)),
         ])
         return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
 

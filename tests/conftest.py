@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from backends import Backend, fresh_database, postgres_server
 from fakebotapi import FakeBotAPI
 
 from bot.loader import Bundle, load_bundle, parse_dialog
@@ -54,3 +55,18 @@ def expected_line(case: str) -> int:
             if line.startswith("# expect: ") and line.split()[2].isdigit():
                 return int(line.split()[2])
     raise AssertionError(f"no '# expect:' line in {case}")
+
+
+@pytest.fixture(scope="session")
+def postgres_admin():
+    """A PostgreSQL server for the whole run (tests/backends.py)."""
+    with postgres_server() as admin:
+        yield admin
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def backend(request, tmp_path: Path) -> Backend:
+    """An empty database of each kind, in turn."""
+    if request.param == "sqlite":
+        return Backend("sqlite", tmp_path / "kebas.sqlite3")
+    return Backend("postgres", await fresh_database(request.getfixturevalue("postgres_admin")))

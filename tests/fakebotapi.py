@@ -5,6 +5,11 @@ getUpdates as a long poll, keeps each chat's messages, and answers 400 where rea
 (empty or too long text, bad callback_data, editing with nothing changed, unknown message, HTML
 it cannot parse). Tests drive it like runners: `send_text`, `press`, then wait for what the bot
 sends. Errors can be injected per method with `fail_next`, or at random with `chaos` (`Chaos`).
+
+Webhook mode: after the bot's `setWebhook`, `deliver_to(backends)` makes the fake post each
+update, as Telegram does, to the registered URL's path on those backends in turn (the load
+balancer in front of the workers), with the secret token, again until one answers 2xx; `twice`
+of them also go to a second backend at the same moment.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 from aiohttp import web
 
 TOKEN = "123456789:AAFakeTokenForKebasTests_0123456789x"
@@ -184,6 +190,15 @@ class FakeBotAPI:
     # told of every call the fake carried out, as it completes (the benchmark's stopwatch)
     observer: Callable[[Call], None] | None = None
     _callback_chats: dict[str, int] = field(default_factory=dict)
+    # webhook mode: what setWebhook registered, and the backends updates are posted to
+    webhook: dict[str, Any] = field(default_factory=dict)
+    backends: list[str] = field(default_factory=list)
+    twice: float = 0.0
+    posts: list[tuple[int, str, int]] = field(default_factory=list)  # (update, backend, status)
+    _deliveries: set[asyncio.Task[None]] = field(default_factory=set)
+    _client: aiohttp.ClientSession | None = None
+    _turn: Any = field(default_factory=itertools.count)
+    _random: random.Random = field(default_factory=lambda: random.Random(5))
 
     # --- server -----------------------------------------------------------------------
 
@@ -200,6 +215,10 @@ class FakeBotAPI:
 
     async def stop(self) -> None:
         """Stop serving; long polls still held (a killed bot's) end at once instead of timing out."""
+        for delivery in self._deliveries:
+            delivery.cancel()
+        if self._client is not None:
+            await self._client.close()
         if self._runner is not None:
             self._closing = True
             await self._notify()
@@ -290,10 +309,29 @@ class FakeBotAPI:
         return BOT_USER
 
     async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
+        self.webhook = {}
+        return True
+
+    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
+        url = params.get("url") or ""
+        if not url.startswith("https://"):
+            raise TelegramBadRequest("Bad Request: bad webhook: An HTTPS URL must be provided "
+                                     "for webhook")
+        secret = params.get("secret_token") or ""
+        if secret and not (1 <= len(secret) <= 256 and secret.replace("_", "")
+                           .replace("-", "").isalnum()):
+            raise TelegramBadRequest("Bad Request: secret token contains unallowed characters")
+        self.webhook = dict(params)
         return True
 
     async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
+        info: dict[str, Any] = {"url": self.webhook.get("url", ""),
+                                "has_custom_certificate": False,
+                                "pending_update_count": len(self._deliveries)}
+        for name in ("max_connections", "allowed_updates"):
+            if name in self.webhook:
+                info[name] = self.webhook[name]
+        return info
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
         commands = params.get("commands") or []
@@ -319,6 +357,10 @@ class FakeBotAPI:
         return True
 
     async def _api_getUpdates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        if self.webhook:
+            raise TelegramBadRequest("Conflict: can't use getUpdates method while webhook is "
+                                     "active; use deleteWebhook to delete the webhook first",
+                                     status=409)
         offset = int(params.get("offset") or 0)
         timeout = float(params.get("timeout") or 0)
         if offset:
@@ -421,8 +463,44 @@ class FakeBotAPI:
         update["update_id"] = update_id
         self._updates.append(update)
         self._history[update_id] = json.loads(json.dumps(update))
+        if self.backends:
+            self._updates.remove(update)
+            copies = 2 if self._random.random() < self.twice and len(self.backends) > 1 else 1
+            first = next(self._turn)
+            for copy in range(copies):
+                delivery = asyncio.get_running_loop().create_task(
+                    self._deliver(update, first + copy))
+                self._deliveries.add(delivery)
+                delivery.add_done_callback(self._deliveries.discard)
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
+
+    def deliver_to(self, backends: list[str], twice: float = 0.0) -> None:
+        """Post updates to these workers (http://host:port) from now on, as a webhook."""
+        self.backends, self.twice = list(backends), twice
+
+    async def _deliver(self, update: dict[str, Any], turn: int) -> None:
+        """Post until a worker takes it: another one after each refusal or failure."""
+        from urllib.parse import urlsplit
+        if self._client is None:
+            self._client = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=60))
+        path = urlsplit(self.webhook.get("url", "https://unset/")).path or "/"
+        headers = {"X-Telegram-Bot-Api-Secret-Token": self.webhook.get("secret_token", "")}
+        for attempt in itertools.count():
+            backend = self.backends[(turn + attempt) % len(self.backends)]
+            try:
+                async with self._client.post(backend + path, json=update,
+                                             headers=headers) as response:
+                    self.posts.append((update["update_id"], backend, response.status))
+                    if 200 <= response.status < 300:
+                        return
+            except (aiohttp.ClientError, asyncio.TimeoutError):
+                self.posts.append((update["update_id"], backend, 0))
+            await asyncio.sleep(min(0.1 * 2 ** attempt, 2.0))
+
+    async def delivered(self, timeout: float = 30.0) -> None:
+        """Wait until every webhook delivery was taken."""
+        await self.wait_for(lambda: not self._deliveries, timeout)
 
     def redeliver(self, update_id: int) -> None:
         """Telegram sending the same update again, as it does to a bot that crashed before

@@ -373,16 +373,23 @@ async def bot(fake, shipped, db):
 
 @pytest.fixture
 def handled(bot) -> set[int]:
-    """Ids of the updates the bot has finished with (clearing the inbox is its last step)."""
-    store = bot.bot_data["kebas"].store
+    """Ids of the updates the bot has finished with (its last step: clearing the inbox, for
+    an update it kept there)."""
+    kebas = bot.bot_data["kebas"]
     done: set[int] = set()
-    original = store.inbox_done
+    original_done, original_release = kebas.store.inbox_done, kebas.updates.release
 
     async def inbox_done(update_id: int) -> None:
-        await original(update_id)
+        await original_done(update_id)
         done.add(update_id)
 
-    store.inbox_done = inbox_done
+    def release(update_id: int) -> bool:
+        kept = original_release(update_id)
+        if not kept:
+            done.add(update_id)
+        return kept
+
+    kebas.store.inbox_done, kebas.updates.release = inbox_done, release
     return done
 
 

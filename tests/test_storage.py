@@ -1,4 +1,5 @@
-"""Sessions on a real SQLite file: schema, resume, the answer log, duplicate updates, deletion."""
+"""Sessions in a real database, SQLite and PostgreSQL alike: schema, resume, the answer log,
+duplicate updates, deletion, two processes at once. (SQLite-only cases say so.)"""
 
 from __future__ import annotations
 
@@ -14,7 +15,13 @@ from bot.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
 from bot.i18n import Locale
 from bot.model import Dialog
 from bot.render import compose
-from bot.storage import SCHEMA_VERSION, Conflict, SQLiteStore, StorageError
+from bot.storage import STORAGE_FAULTS, SCHEMA_VERSION, Conflict, SQLiteStore, StorageError
+
+
+@pytest.fixture
+async def store(backend):
+    async with backend.store() as opened:
+        yield opened
 
 
 def rows(path, sql, *params):
@@ -32,11 +39,10 @@ async def test_a_new_database_gets_the_whole_schema_in_wal_mode(tmp_path):
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600, "health data: owner-only file"
 
 
-async def test_opening_again_keeps_data_and_does_not_migrate_twice(tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_opening_again_keeps_data_and_does_not_migrate_twice(backend, dialog):
+    async with backend.store() as store:
         await Conversations(dialog, store).begin("cli:ani")
-    async with SQLiteStore(path) as store:
+    async with backend.store() as store:
         assert await store.schema_version() == SCHEMA_VERSION
         assert (await store.latest("cli:ani")) is not None
 
@@ -56,28 +62,25 @@ async def test_a_file_that_is_not_a_database_is_refused_clearly(tmp_path):
         await SQLiteStore(path).open()
 
 
-async def test_each_answer_is_committed_with_the_session_before_the_step_returns(
-        tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_each_answer_is_committed_with_the_session_before_the_step_returns(backend, dialog):
+    async with backend.store() as store:
         talk = Conversations(dialog, store)
         await talk.begin("tg:1")
         await talk.handle("tg:1", Choose("no"))
         await talk.handle("tg:1", Choose("swollen"))
         # read through a separate connection, as another process would
-        assert rows(path, "SELECT node, value, action FROM answers ORDER BY id") == [
+        assert await backend.rows("SELECT node, value, action FROM answers ORDER BY id") == [
             ("chest", '"no"', "answer"), ("calf", '"swollen"', "answer")]
-        (node, status, state), = rows(path, "SELECT node, status, state FROM sessions")
+        (node, status, state), = await backend.rows("SELECT node, status, state FROM sessions")
         assert node == "where" and status == "active" and '"rf_dvt"' in state
 
 
-async def test_a_session_resumes_after_reopening_the_file(tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_a_session_resumes_after_reopening_the_file(backend, dialog):
+    async with backend.store() as store:
         talk = Conversations(dialog, store)
         await talk.begin("cli:budi")
         await talk.handle("cli:budi", Choose("no"))
-    async with SQLiteStore(path) as store:
+    async with backend.store() as store:
         resumed = (await Conversations(dialog, store).begin("cli:budi")).step
     assert resumed.kind is StepKind.RESUMED
     assert resumed.said[0].key == "info.resumed"
@@ -97,10 +100,8 @@ async def test_the_same_update_is_applied_once(store, dialog):
     assert len(await store.answers(session.id)) == 1
 
 
-async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_new(
-        tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_new(backend, dialog):
+    async with backend.store() as store:
         talk = Conversations(dialog, store)
         await talk.begin("cli:c")
         for given in (Choose("no"), Choose("no"), ChooseMany(("top_of_foot",)), Typed("35"),
@@ -109,7 +110,7 @@ async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_ne
         assert last.step.finished
         again = await talk.begin("cli:c")
         assert again.step.kind is StepKind.STARTED
-    finished, fresh = rows(path, "SELECT status, triage, outcome IS NOT NULL, finished_at "
+    finished, fresh = await backend.rows("SELECT status, triage, outcome IS NOT NULL, finished_at "
                                  "IS NOT NULL FROM sessions ORDER BY id")
     assert finished == ("finished", "self_care", 1, 1)
     assert fresh == ("active", None, 0, 0)
@@ -159,9 +160,8 @@ async def test_chat_settings_are_kept_and_cancel_ends_the_session(store, dialog)
     assert await store.abandon("tg:5") is False
 
 
-async def test_forget_removes_every_row_of_that_chat_only(tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_forget_removes_every_row_of_that_chat_only(backend, dialog):
+    async with backend.store() as store:
         talk = Conversations(dialog, store)
         for chat in ("tg:1", "tg:2"):
             await store.update_chat(chat, language="id")
@@ -169,15 +169,14 @@ async def test_forget_removes_every_row_of_that_chat_only(tmp_path, dialog):
             await talk.handle(chat, Choose("no"), update_id=hash(chat) % 1000 + 1)
         assert await store.forget("tg:1") == 1
     for table in ("sessions", "processed_updates", "chats"):
-        assert rows(path, f"SELECT COUNT(*) FROM {table} WHERE chat_key = 'tg:1'") == [(0,)]
-    assert rows(path, "SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id "
+        assert await backend.rows(f"SELECT COUNT(*) FROM {table} WHERE chat_key = 'tg:1'") == [(0,)]
+    assert await backend.rows("SELECT COUNT(*) FROM answers a JOIN sessions s ON s.id = a.session_id "
                       "WHERE s.chat_key = 'tg:2'") == [(1,)]
-    assert rows(path, "SELECT COUNT(*) FROM answers") == [(1,)], "no orphaned answers remain"
+    assert await backend.rows("SELECT COUNT(*) FROM answers") == [(1,)], "no orphaned answers remain"
 
 
-async def test_a_session_finishes_on_the_dialog_it_started_with(tmp_path, dialog):
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as store:
+async def test_a_session_finishes_on_the_dialog_it_started_with(backend, dialog):
+    async with backend.store() as store:
         await Conversations(dialog, store).begin("cli:f")
         await Conversations(dialog, store).handle("cli:f", Choose("no"))
     # An edited dialog, version 2: the calf question now has a fourth option.
@@ -186,7 +185,7 @@ async def test_a_session_finishes_on_the_dialog_it_started_with(tmp_path, dialog
         calf.options[0].model_copy(update={"id": "cramp"})]})
     newer = dialog.model_copy(update={"version": 2, "nodes": [
         extra if node.id == "calf" else node for node in dialog.nodes]})
-    async with SQLiteStore(path) as store:  # a new process that only knows version 2
+    async with backend.store() as store:  # a new process that only knows version 2
         talk = Conversations(newer, store)
         asked = (await talk.current("cli:f")).step.prompt
         assert [c.id for c in asked.choices] == ["no", "swollen", "swollen_breathless"]
@@ -198,29 +197,29 @@ async def test_a_session_finishes_on_the_dialog_it_started_with(tmp_path, dialog
         assert (await store.latest("cli:f")).state["version"] == 1
         new = await talk.begin("cli:f")
         assert new.dialog.version == 2 and new.step.state["version"] == 2
-    assert rows(path, "SELECT version FROM dialog_versions ORDER BY version") == [(1,), (2,)]
+    assert await backend.rows("SELECT version FROM dialog_versions ORDER BY version") == [(1,), (2,)]
 
 
-async def test_a_session_whose_dialog_was_never_kept_is_replayed_on_the_newest(store, dialog):
+async def test_a_session_whose_dialog_was_never_kept_is_replayed_on_the_newest(store, backend,
+                                                                              dialog):
     talk = Conversations(dialog, store)
     await talk.begin("cli:g")
     await talk.handle("cli:g", Choose("no"))
-    await store._transaction([("DELETE FROM dialog_versions", ())])
+    await backend.execute("DELETE FROM dialog_versions")
     newer = dialog.model_copy(update={"version": 2})
     step = (await Conversations(newer, store).handle("cli:g", Choose("no"))).step
     assert step.kind is StepKind.ANSWERED and step.prompt.node_id == "where"
     assert (await store.latest("cli:g")).state["version"] == 2
 
 
-async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_key(tmp_path,
+async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_key(backend,
                                                                                   shipped):
     """v2 renames the key of the saddle question; a runner mid-way on v1 still reads it."""
-    path = tmp_path / "kebas.sqlite3"
     dialog = shipped.dialog()
     locales = {language: Locale(locale.language, locale.file, dict(locale.texts))
                for language, locale in shipped.locales.items()}
     saddle = locales["id"].texts["q.a3_saddle"]
-    async with SQLiteStore(path) as store:
+    async with backend.store() as store:
         talk = Conversations(dialog, store, locales)
         await talk.begin("cli:h")
         await talk.handle("cli:h", ChooseMany(("none",)))
@@ -233,7 +232,7 @@ async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_k
         texts = dict(locale.texts)
         texts["q.a3_saddle_v2"] = texts.pop("q.a3_saddle") + " (v2)"
         edited[language] = Locale(language, locale.file, texts)
-    async with SQLiteStore(path) as store:  # a new process that only knows version 2
+    async with backend.store() as store:  # a new process that only knows version 2
         talk = Conversations(renamed, store, edited)
         turn = await talk.current("cli:h")
         shown = compose(turn.step, edited["id"])[1].lines[0].text
@@ -252,7 +251,13 @@ async def count_commits(store: SQLiteStore) -> list[str]:
     return commits
 
 
-async def test_steps_of_many_chats_arriving_together_share_one_commit(store, dialog):
+async def test_steps_of_many_chats_arriving_together_share_one_commit(tmp_path, dialog):
+    """SQLite: the group commit."""
+    async with SQLiteStore(tmp_path / "kebas.sqlite3") as store:
+        await _share_one_commit(store, dialog)
+
+
+async def _share_one_commit(store: SQLiteStore, dialog) -> None:
     talk = Conversations(dialog, store)
     chats = [f"tg:{number}" for number in range(20)]
     await asyncio.gather(*(talk.begin(chat, update_id=index)
@@ -268,7 +273,7 @@ async def test_steps_of_many_chats_arriving_together_share_one_commit(store, dia
         assert session.chat_key == chat
 
 
-async def test_a_write_that_fails_in_a_group_is_undone_alone(store, dialog):
+async def test_a_write_that_fails_among_others_is_undone_alone(store, backend, dialog):
     talk = Conversations(dialog, store)
     await asyncio.gather(talk.begin("tg:1", update_id=1), talk.begin("tg:2", update_id=2))
     ani = await talk.handle("tg:1", Choose("no"), update_id=3)
@@ -279,19 +284,18 @@ async def test_a_write_that_fails_in_a_group_is_undone_alone(store, dialog):
         talk.handle("tg:2", Choose("no"), update_id=5),
         return_exceptions=True)
     assert again.duplicate
-    assert isinstance(missing, sqlite3.IntegrityError), "its answer has no session to go to"
+    assert isinstance(missing, STORAGE_FAULTS), "its answer has no session to go to"
     assert not budi.duplicate and budi.step.kind is StepKind.ANSWERED
-    assert rows(store.path, "SELECT update_id FROM processed_updates ORDER BY update_id") == [
+    assert await backend.rows("SELECT update_id FROM processed_updates ORDER BY update_id") == [
         (1,), (2,), (3,), (5,)], "the failed step left nothing, not even its update id"
     assert len(await store.answers((await store.latest("tg:1")).id)) == 1
     assert len(await store.answers((await store.latest("tg:2")).id)) == 1
 
 
-async def test_a_step_read_before_another_worker_changed_the_session_is_redone(tmp_path,
+async def test_a_step_read_before_another_worker_changed_the_session_is_redone(backend,
                                                                                dialog):
     """Two processes on one database, each handling an update of the same chat at once."""
-    path = tmp_path / "kebas.sqlite3"
-    async with SQLiteStore(path) as one, SQLiteStore(path) as other:
+    async with backend.store() as one, backend.store() as other:
         first, second = Conversations(dialog, one), Conversations(dialog, other)
         await first.begin("tg:1", update_id=1)
         read_by_first = await first.current("tg:1")          # at "chest"
@@ -307,7 +311,7 @@ async def test_a_step_read_before_another_worker_changed_the_session_is_redone(t
             ("chest", "no"), ("calf", "swollen")], "each answer once, in order"
 
 
-async def test_a_save_against_a_changed_session_writes_nothing(store, dialog):
+async def test_a_save_against_a_changed_session_writes_nothing(store, backend, dialog):
     talk = Conversations(dialog, store)
     started = await talk.begin("tg:1", update_id=1)
     read = await store.latest("tg:1")
@@ -315,5 +319,5 @@ async def test_a_save_against_a_changed_session_writes_nothing(store, dialog):
     with pytest.raises(Conflict):
         await store.save("tg:1", read.id, started.step, update_id=3,
                          expected=(read.id, read.revision))
-    assert rows(store.path, "SELECT update_id FROM processed_updates") == [(1,), (2,)]
+    assert await backend.rows("SELECT update_id FROM processed_updates") == [(1,), (2,)]
     assert len(await store.answers(read.id)) == 1

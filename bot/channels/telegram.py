@@ -45,8 +45,8 @@ from bot.content import gated_bundle
 from bot.loader import Bundle, default_paths
 from bot.stats import telegram_summary
 from bot import retention
-from bot.storage import (STORAGE_FAULTS, SessionStore, SQLiteStore, StorageError,
-                         explain_storage_fault, utc_now)
+from bot.storage import (STORAGE_FAULTS, SessionStore, StorageError, explain_storage_fault,
+                         open_store, utc_now)
 from bot.typed import typed_input
 
 log = logging.getLogger("kebas.telegram")
@@ -140,6 +140,7 @@ class DurableUpdates(asyncio.Queue):
     def __init__(self, store: SessionStore) -> None:
         super().__init__()
         self.store = store
+        self.held: set[int] = set()  # ids of the updates kept in the inbox, until handled
 
     async def put(self, item: object) -> None:
         """Never raises: PTB's polling would stop for good. When the database cannot take
@@ -152,8 +153,17 @@ class DurableUpdates(asyncio.Queue):
             log.warning("update %s is handled without the inbox: %s",
                         getattr(item, "update_id", "?"), storage_fault(self.store, exc))
             fresh = True
+        if payload is not None and fresh:
+            self.held.add(item.update_id)
         if fresh:  # else Telegram sent it again while we still hold it
             await super().put(item)
+
+    def release(self, update_id: int) -> bool:
+        """Whether this update was kept in the inbox (and so must now be deleted from it)."""
+        if update_id in self.held:
+            self.held.discard(update_id)
+            return True
+        return False
 
     async def _durable(self, item: object) -> str | None:
         """What to keep of an update until it is handled, or None when nothing need be kept.
@@ -178,7 +188,8 @@ class DurableUpdates(asyncio.Queue):
 
     async def replay(self, bot: Any) -> int:
         pending = await self.store.inbox_pending()
-        for _update_id, payload in pending:
+        for update_id, payload in pending:
+            self.held.add(update_id)
             await super().put(Update.de_json(json.loads(payload), bot))
         return len(pending)
 
@@ -220,19 +231,31 @@ class KebasTelegram:
 
     # --- wiring -----------------------------------------------------------------------
 
-    def application(self, token: str, base_url: str, base_file_url: str) -> Application:
-        app = (ApplicationBuilder().token(token).base_url(base_url)
-               .connection_pool_size(HTTP_CONNECTIONS).pool_timeout(None)
-               .base_file_url(base_file_url)
-               .concurrent_updates(self.processor)
-               .update_queue(self.updates)
-               .rate_limiter(outgoing_limiter(self.send_rate))
-               .defaults(Defaults(parse_mode=ParseMode.HTML,
-                                  link_preview_options=LinkPreviewOptions(is_disabled=True)))
-               .build())
+    def application(self, token: str, base_url: str, base_file_url: str, *,
+                    polling: bool = True) -> Application:
+        """`polling=False`: no Updater; a webhook server hands each update in (bot.webhook)."""
+        builder = (ApplicationBuilder().token(token).base_url(base_url)
+                   .connection_pool_size(HTTP_CONNECTIONS).pool_timeout(None)
+                   .base_file_url(base_file_url)
+                   .concurrent_updates(self.processor)
+                   .update_queue(self.updates)
+                   .rate_limiter(outgoing_limiter(self.send_rate))
+                   .defaults(Defaults(parse_mode=ParseMode.HTML,
+                                      link_preview_options=LinkPreviewOptions(is_disabled=True))))
+        if not polling:
+            builder = builder.updater(None)
+        app = builder.build()
         app.add_handler(TypeHandler(Update, self.on_update))
         app.add_error_handler(self.on_error)
         return app
+
+    async def health_problem(self) -> str | None:
+        """Why this process cannot serve runners now (for /healthz), or None."""
+        try:
+            await self.store.ping()
+        except STORAGE_FAULTS as exc:
+            return storage_fault(self.store, exc)
+        return None
 
     async def announce_commands(self, app: Application) -> None:
         """setMyCommands in Indonesian for everyone, and in English for English clients."""
@@ -288,7 +311,8 @@ class KebasTelegram:
             await self._handle(update, context)
         finally:
             try:
-                await self.store.inbox_done(update.update_id)
+                if self.updates.release(update.update_id):
+                    await self.store.inbox_done(update.update_id)
             except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
                 log.warning("update %s stays in the inbox: %s", update.update_id,
                             storage_fault(self.store, exc))
@@ -961,22 +985,22 @@ def storage_fault(store: SessionStore, error: BaseException) -> str:
     return explain_storage_fault(error, getattr(store, "path", "the database"))
 
 
-def build_bot(settings: Any, bundle: Bundle) -> Application:
+def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> Application:
     """The Application `kebas run` runs; tests drive this same object against a fake server.
 
     The store opens before the first update (post_init) and closes after the last
     (post_shutdown), so every answer is on disk before the process ends.
     """
-    store = SQLiteStore(settings.kebas_db)
+    store = open_store(settings.kebas_db)
     kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
                           content_paths=settings.content_paths(default_paths()),
                           admin_ids=frozenset(settings.kebas_admin_ids),
                           retention_days=settings.kebas_retention_days,
-                          send_rate=settings.kebas_send_rate)
+                          send_rate=settings.kebas_send_rate / settings.kebas_workers)
     app = kebas.application(settings.token, settings.telegram_api_base_url,
-                            settings.base_file_url)
+                            settings.base_file_url, polling=polling)
 
-    async def open_store(application: Application) -> None:
+    async def start_up(application: Application) -> None:
         await store.open()
         try:
             await retention.purge_now_and_daily(application, store,
@@ -997,7 +1021,7 @@ def build_bot(settings: Any, bundle: Bundle) -> Application:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         await store.close()
 
-    app.post_init = open_store
+    app.post_init = start_up
     app.post_shutdown = close_store
     app.bot_data["kebas"] = kebas
     return app

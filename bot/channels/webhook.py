@@ -1,0 +1,171 @@
+"""Webhook mode: Telegram posts each update to an ASGI app, so several processes can serve one bot.
+
+Each process runs the same `Application` as long polling, without an Updater: the route hands
+an update to it and answers Telegram only once the update has been handled, its step committed
+and its reply sent. An update that fails on the way (the process dies, the request times out)
+is not acknowledged, so Telegram delivers it again, to whichever worker; the processed update
+ids in the shared database make it count once. Updates of one chat that reach two workers at
+once are handled one after the other (`ChatTurns`, a lease in the shared database), so each
+reply is sent from the session as it stands; the session's revision (`bot.conversation`) keeps
+the answers right even when a lease runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import signal
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from telegram import Update
+from telegram.ext import Application
+
+from bot.loader import Bundle
+
+log = logging.getLogger("kebas.webhook")
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+HEALTH_PATH = "/healthz"
+EXIT_NOT_LISTENING = 1  # e.g. the port is taken; uvicorn has said why
+# How long a worker may hold a chat. Longer than any reply takes but a long flood wait; if a
+# worker dies holding it, the chat waits this long at most.
+LEASE_SECONDS = 60.0
+
+
+class ChatTurns:
+    """One update of a chat at a time, across every worker process on the database.
+
+    Without it, a worker could show "the current question" read just before another worker
+    moved the chat on, and the runner would be looking at an old question.
+    """
+
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
+        self.store, self.clock = store, clock
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_key: str | None) -> AsyncIterator[None]:
+        if chat_key is None:  # e.g. an inline query: no chat to keep in order
+            yield
+            return
+        holder, pause = uuid.uuid4().hex, 0.005
+        while not await self.store.take_lease(chat_key, holder, self.clock(), LEASE_SECONDS):
+            await asyncio.sleep(pause)
+            pause = min(2 * pause, 0.2)
+        try:
+            yield
+        finally:
+            await self.store.end_lease(chat_key, holder)
+
+
+def route_path(public_url: str) -> str:
+    """The path Telegram posts to: the public URL's, which the reverse proxy passes on."""
+    return urlsplit(public_url).path or "/"
+
+
+def webhook_app(application: Application, secret: str, path: str) -> Starlette:
+    """The ASGI app of one worker: the Telegram route and `/healthz` (`serve` runs it)."""
+    kebas = application.bot_data["kebas"]
+    expected = secret.encode()
+    turns = ChatTurns(kebas.store)
+
+    async def receive(request: Request) -> Response:
+        given = request.headers.get(SECRET_HEADER, "").encode()
+        if not hmac.compare_digest(given, expected):
+            log.warning("refused a webhook request without the right secret token")
+            return Response(status_code=403)
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, TypeError, KeyError, AttributeError):
+            return Response("not a Telegram update", status_code=400)
+        if update is None:
+            return Response("not a Telegram update", status_code=400)
+        chat = update.effective_chat
+        async with turns.turn(None if chat is None else f"tg:{chat.id}"):
+            # the same road as polling: chats side by side, each in order (PerChatUpdates)
+            await application.update_processor.process_update(
+                update, application.process_update(update))
+        return Response(status_code=200)
+
+    async def health(_request: Request) -> Response:
+        problem = await kebas.health_problem()
+        body: dict[str, Any] = {"status": "ok" if problem is None else "unavailable",
+                                "dialog": f"{kebas.dialog.id} v{kebas.dialog.version}"}
+        if problem is not None:
+            body["problem"] = problem
+        return JSONResponse(body, status_code=200 if problem is None else 503)
+
+    return Starlette(routes=[Route(path, receive, methods=["POST"]),
+                             Route(HEALTH_PATH, health, methods=["GET"])])
+
+
+async def serve(application: Application, server: Any, url: str, secret: str) -> None:
+    """The bot's lifetime around the web server's, as PTB's custom webhook example has it.
+
+    The store opens and the webhook is registered before the server listens, so a refusal
+    (a locked database, a wrong token) is an error here, not a request that fails.
+    """
+    async with application:  # initialize (getMe) ... shutdown
+        await application.post_init(application)  # the store, purge, commands, reload
+        await register(application, url, secret)
+        log.info("webhook registered: %s", url)
+        await application.start()
+        # uvicorn raises the stop signal again once it has stopped, under the handler it found
+        # in place; with this one that lets the bot stop and close the store below
+        for stop in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(stop, lambda *_: None)
+        try:
+            await server.serve()  # until SIGTERM; requests in flight finish first
+        finally:
+            await application.stop()
+            await application.post_shutdown(application)  # every step is on disk
+
+
+async def register(application: Application, url: str, secret: str,
+                   max_connections: int = 40) -> None:
+    """Tell Telegram where to post updates, with the secret it must send along."""
+    await application.bot.set_webhook(url=url, secret_token=secret,
+                                      allowed_updates=Update.ALL_TYPES,
+                                      max_connections=max_connections)
+
+
+def run_webhook(settings: Any, bundle: Bundle) -> int:
+    """Serve Telegram's posts until SIGTERM or Ctrl-C (uvicorn: requests in flight finish)."""
+    import uvicorn
+
+    from bot.channels.telegram import build_bot
+    application = build_bot(settings, bundle, polling=False)
+    host, port = settings.listen_address()
+    app = webhook_app(application, settings.webhook_secret,
+                      route_path(settings.kebas_webhook_url))
+    log.info("Kebas is starting (webhook): dialog %s v%s, database %s, listening on %s:%d",
+             bundle.dialog().id, bundle.dialog().version, settings.kebas_db, host, port)
+    server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off",
+                                           log_config=None, access_log=False,
+                                           timeout_graceful_shutdown=30))
+    asyncio.run(serve(application, server, settings.kebas_webhook_url, settings.webhook_secret))
+    log.info("Kebas stopped")
+    return 0 if server.started else EXIT_NOT_LISTENING
+
+
+def webhook_info(info: Any) -> str:
+    """getWebhookInfo as an operator reads it."""
+    lines = [f"url: {info.url or '(none: the bot is not on a webhook)'}",
+             f"pending updates: {info.pending_update_count}"]
+    if info.max_connections:
+        lines.append(f"max connections: {info.max_connections}")
+    if info.allowed_updates:
+        lines.append(f"allowed updates: {', '.join(info.allowed_updates)}")
+    if info.last_error_date:
+        lines.append(f"last error: {info.last_error_date:%Y-%m-%d %H:%M:%S} UTC: "
+                     f"{info.last_error_message}")
+    return "\n".join(lines)

@@ -1,0 +1,424 @@
+"""`SessionStore` on PostgreSQL (asyncpg): the same tables and behaviour as `SQLiteStore`, for
+webhook workers on several hosts sharing one database (`KEBAS_DB=postgresql://…`).
+
+The schema is SQLite's, column for column (timestamps as ISO text, JSON as text), migrated in
+the same numbered steps. Two things differ because PostgreSQL runs many transactions at once:
+a step's transaction first takes an advisory lock on its chat, so the check that the session is
+still the one read and the write that follows are one atomic act across every worker; and
+migrations run under a lock of their own, so workers starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+
+from bot.engine import Step, StepKind
+from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, FINISHED, ChatSettings, Clock,
+                         Conflict, Expected, ExportRow, Purged, Saved, StorageError,
+                         StoredSession, UsageRow, _stamp, _usage_row, utc_now)
+
+# Each entry upgrades the schema by one version, as storage.MIGRATIONS does for SQLite.
+MIGRATIONS: list[list[str]] = [
+    [
+        """CREATE TABLE sessions (
+            id BIGSERIAL PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            dialog_id TEXT NOT NULL,
+            dialog_version INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'finished', 'abandoned')),
+            triage TEXT,
+            outcome TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        )""",
+        "CREATE INDEX sessions_by_chat ON sessions (chat_key, id)",
+        """CREATE TABLE answers (
+            id BIGSERIAL PRIMARY KEY,
+            session_id BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('answer', 'back')),
+            node TEXT NOT NULL,
+            value TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX answers_by_session ON answers (session_id, seq)",
+        """CREATE TABLE processed_updates (
+            update_id BIGINT PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX processed_updates_by_chat ON processed_updates (chat_key)",
+    ],
+    [
+        """CREATE TABLE chats (
+            chat_key TEXT PRIMARY KEY,
+            language TEXT,
+            consent_version INTEGER,
+            consent_at TEXT,
+            blocked_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+    ],
+    [
+        """CREATE TABLE inbox (
+            update_id BIGINT PRIMARY KEY,
+            chat_key TEXT,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+    ],
+    [
+        """CREATE TABLE dialog_versions (
+            content_hash TEXT PRIMARY KEY,
+            dialog_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            definition TEXT NOT NULL,
+            first_used TEXT NOT NULL
+        )""",
+    ],
+    [
+        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        # 244 random bits from PostgreSQL's strong random source (gen_random_uuid, v4)
+        "INSERT INTO secrets (name, value) VALUES ('export_key', "
+        "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''))",
+    ],
+    [
+        "ALTER TABLE dialog_versions ADD COLUMN texts TEXT",
+    ],
+    [
+        "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    ],
+    [
+        """CREATE TABLE chat_leases (
+            chat_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until DOUBLE PRECISION NOT NULL
+        )""",
+    ],
+]
+SCHEMA_VERSION = len(MIGRATIONS)
+MIGRATION_LOCK = 0x4B65626173  # "Kebas": one advisory lock for every migrating worker
+
+
+def without_password(dsn: str) -> str:
+    """The address as it may appear in a message or a log."""
+    parts = urlsplit(dsn)
+    if parts.password is None:
+        return dsn
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def _count(status: str) -> int:
+    """asyncpg's command status ('UPDATE 3', 'INSERT 0 1') as a row count."""
+    return int(status.rsplit(" ", 1)[-1])
+
+
+class PostgresStore:
+    """`SessionStore` on a PostgreSQL database shared by every worker."""
+
+    def __init__(self, dsn: str, clock: Clock = utc_now, *, read_only: bool = False,
+                 pool_size: int = 10) -> None:
+        self.dsn = dsn
+        self.path = without_password(dsn)  # what messages call the database
+        self._clock = clock
+        self.read_only = read_only
+        self.pool_size = pool_size
+        self._pool: asyncpg.Pool | None = None
+        self.migrated_from: int | None = None  # the schema version found at open
+
+    async def __aenter__(self) -> PostgresStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        try:
+            self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
+                                                   max_size=self.pool_size)
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageError(f"cannot connect to the database {self.path}: {exc}; check "
+                               f"KEBAS_DB and that PostgreSQL is running") from exc
+        try:
+            if self.read_only:
+                version = await self.schema_version()
+                if version == 0:
+                    raise StorageError(f"{self.path} is not a Kebas database")
+                if version > SCHEMA_VERSION:
+                    raise StorageError(self._newer(version))
+            else:
+                await self._migrate()
+        except BaseException:
+            await self.close()
+            raise
+
+    async def close(self) -> None:
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+
+    def _newer(self, version: int) -> str:
+        return (f"the database {self.path} has schema version {version}, newer than this "
+                f"Kebas ({SCHEMA_VERSION}); upgrade Kebas")
+
+    @contextlib.asynccontextmanager
+    async def _connection(self, *, transaction: bool = True
+                          ) -> AsyncIterator[asyncpg.Connection]:
+        """A pooled connection (in a transaction); a failing database becomes StorageError."""
+        if self._pool is None:
+            raise StorageError("the store is not open")
+        try:
+            async with self._pool.acquire() as connection:
+                if transaction:
+                    async with connection.transaction():
+                        yield connection
+                else:
+                    yield connection
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+            raise StorageError(f"the database {self.path} failed: {type(exc).__name__}: "
+                               f"{exc}") from exc
+
+    async def schema_version(self) -> int:
+        async with self._connection() as db:
+            exists = await db.fetchval("SELECT to_regclass('kebas_schema') IS NOT NULL")
+            return int(await db.fetchval("SELECT version FROM kebas_schema")) if exists else 0
+
+    async def _migrate(self) -> None:
+        async with self._connection() as db:
+            await db.execute("SELECT pg_advisory_xact_lock($1)", MIGRATION_LOCK)
+            await db.execute("CREATE TABLE IF NOT EXISTS kebas_schema (version INTEGER NOT NULL)")
+            version = await db.fetchval("SELECT version FROM kebas_schema")
+            if version is None:
+                await db.execute("INSERT INTO kebas_schema (version) VALUES (0)")
+                version = 0
+            self.migrated_from = version
+            if version > SCHEMA_VERSION:
+                raise StorageError(self._newer(version))
+            for number in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[number]:
+                    await db.execute(statement)
+            await db.execute("UPDATE kebas_schema SET version = $1", SCHEMA_VERSION)
+
+    # --- sessions -------------------------------------------------------------------------
+
+    async def latest(self, chat_key: str) -> StoredSession | None:
+        async with self._connection(transaction=False) as db:
+            row = await db.fetchrow(
+                "SELECT id, chat_key, dialog_id, dialog_version, state, status, started_at, "
+                "updated_at, revision FROM sessions WHERE chat_key = $1 AND status != $2 "
+                "ORDER BY id DESC LIMIT 1", chat_key, ABANDONED)
+        if row is None:
+            return None
+        return StoredSession(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5], row[6],
+                             row[7], row[8])
+
+    async def save(self, chat_key: str, session_id: int | None, step: Step, *,
+                   update_id: int | None = None, expected: Expected | str = "any") -> Saved:
+        now = _stamp(self._clock())
+        state = step.state
+        status = FINISHED if step.outcome is not None else ACTIVE
+        triage = step.outcome.level.value if step.outcome is not None else None
+        outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
+        async with self._connection() as db:
+            # every worker writing this chat waits here, until this transaction ends
+            await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", chat_key)
+            if update_id is not None and _count(await db.execute(
+                    "INSERT INTO processed_updates (update_id, chat_key, at) VALUES ($1, $2, $3) "
+                    "ON CONFLICT (update_id) DO NOTHING", update_id, chat_key, now)) == 0:
+                return Saved(session_id or 0, duplicate=True)
+            if expected != "any":
+                latest = await db.fetchrow(
+                    "SELECT id, revision FROM sessions WHERE chat_key = $1 AND status != $2 "
+                    "ORDER BY id DESC LIMIT 1", chat_key, ABANDONED)
+                if (None if latest is None else tuple(latest)) != expected:
+                    raise Conflict(f"{chat_key}: the session changed since it was read")
+            if session_id is None or step.kind in (StepKind.STARTED, StepKind.RESTARTED):
+                if session_id is not None:
+                    await db.execute(
+                        "UPDATE sessions SET status = $1, updated_at = $2, "
+                        "revision = revision + 1 WHERE id = $3 AND status = $4",
+                        ABANDONED, now, session_id, ACTIVE)
+                session_id = await db.fetchval(
+                    "INSERT INTO sessions (chat_key, dialog_id, dialog_version, node, state, "
+                    "status, triage, outcome, started_at, updated_at, finished_at) VALUES "
+                    "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+                    chat_key, state["dialog"], state["version"], state["node"],
+                    json.dumps(state), status, triage, outcome, now, now,
+                    now if status == FINISHED else None)
+            else:
+                await db.execute(
+                    "UPDATE sessions SET dialog_id = $1, dialog_version = $2, node = $3, "
+                    "state = $4, status = $5, triage = $6, outcome = $7, updated_at = $8, "
+                    "revision = revision + 1, finished_at = CASE WHEN $5 = 'finished' "
+                    "THEN COALESCE(finished_at, $8) END WHERE id = $9",
+                    state["dialog"], state["version"], state["node"], json.dumps(state),
+                    status, triage, outcome, now, session_id)
+            logged = None
+            if step.answer is not None:
+                logged = ("answer", step.answer.node_id, step.answer.value)
+            elif step.kind is StepKind.BACK and step.prompt is not None:
+                logged = ("back", step.prompt.node_id, None)
+            if logged is not None:
+                action, node, value = logged
+                await db.execute(
+                    "INSERT INTO answers (session_id, seq, action, node, value, at) "
+                    "VALUES ($1, $2, $3, $4, $5, $6)", session_id, len(state["answers"]),
+                    action, node, None if value is None else json.dumps(value), now)
+        return Saved(int(session_id))
+
+    async def _statements(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
+        """Statements in one transaction; each one's row count."""
+        async with self._connection() as db:
+            return [_count(await db.execute(sql, *params)) for sql, params in statements]
+
+    async def forget(self, chat_key: str) -> int:
+        counts = await self._statements([
+            ("DELETE FROM sessions WHERE chat_key = $1", (chat_key,)),
+            ("DELETE FROM processed_updates WHERE chat_key = $1", (chat_key,)),
+            ("DELETE FROM chats WHERE chat_key = $1", (chat_key,)),
+            ("DELETE FROM inbox WHERE chat_key = $1", (chat_key,)),
+            ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
+        ])
+        return counts[0]
+
+    async def abandon(self, chat_key: str) -> bool:
+        counts = await self._statements([(
+            "UPDATE sessions SET status = $1, updated_at = $2, revision = revision + 1 "
+            "WHERE chat_key = $3 AND status = $4",
+            (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))])
+        return counts[0] > 0
+
+    # --- chats, dialogs -------------------------------------------------------------------
+
+    async def chat(self, chat_key: str) -> ChatSettings | None:
+        async with self._connection(transaction=False) as db:
+            row = await db.fetchrow(
+                f"SELECT {', '.join(CHAT_COLUMNS)} FROM chats WHERE chat_key = $1", chat_key)
+        return None if row is None else ChatSettings(chat_key, *row)
+
+    async def update_chat(self, chat_key: str, **changes: Any) -> None:
+        unknown = set(changes) - set(CHAT_COLUMNS)
+        if unknown:
+            raise ValueError(f"unknown chat columns: {sorted(unknown)}")
+        names = list(changes)
+        values = ", ".join(f"${number}" for number in range(2, len(names) + 2))
+        assignments = "".join(f"{name} = excluded.{name}, " for name in names)
+        await self._statements([(
+            f"INSERT INTO chats (chat_key, {''.join(name + ', ' for name in names)}updated_at) "
+            f"VALUES ($1, {values + ', ' if names else ''}${len(names) + 2}) "
+            f"ON CONFLICT (chat_key) DO UPDATE SET {assignments}updated_at = excluded.updated_at",
+            (chat_key, *changes.values(), _stamp(self._clock())))])
+
+    async def remember_dialog(self, content_hash: str, dialog_id: str, version: int,
+                              definition: str, texts: str | None = None) -> None:
+        await self._statements([(
+            "INSERT INTO dialog_versions (content_hash, dialog_id, version, definition, texts, "
+            "first_used) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (content_hash) DO NOTHING",
+            (content_hash, dialog_id, version, definition, texts, _stamp(self._clock())))])
+
+    async def dialog_definition(self, content_hash: str) -> tuple[str, str | None] | None:
+        async with self._connection(transaction=False) as db:
+            row = await db.fetchrow("SELECT definition, texts FROM dialog_versions "
+                                    "WHERE content_hash = $1", content_hash)
+        return None if row is None else (row[0], row[1])
+
+    async def ping(self) -> None:
+        async with self._connection(transaction=False) as db:
+            await db.fetchval("SELECT count(*) FROM sessions WHERE id = 0")
+
+    # --- leases (webhook workers) ---------------------------------------------------------
+
+    async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float
+                         ) -> bool:
+        counts = await self._statements([(
+            "INSERT INTO chat_leases (chat_key, holder, until) VALUES ($1, $2, $3) "
+            "ON CONFLICT (chat_key) DO UPDATE SET holder = excluded.holder, "
+            "until = excluded.until WHERE chat_leases.until < $4 OR chat_leases.holder = $2",
+            (chat_key, holder, now + seconds, now))])
+        return counts[0] == 1
+
+    async def end_lease(self, chat_key: str, holder: str) -> None:
+        await self._statements([("DELETE FROM chat_leases WHERE chat_key = $1 AND holder = $2",
+                                 (chat_key, holder))])
+
+    # --- reports, retention ---------------------------------------------------------------
+
+    async def usage_rows(self, since: datetime | None = None,
+                         dialog_id: str | None = None) -> list[UsageRow]:
+        sql = ("SELECT dialog_id, dialog_version, status, node, triage, outcome, state, "
+               "started_at, finished_at FROM sessions WHERE started_at >= $1")
+        params: list[Any] = ["" if since is None else _stamp(since)]
+        if dialog_id is not None:
+            sql += " AND dialog_id = $2"
+            params.append(dialog_id)
+        async with self._connection(transaction=False) as db:
+            rows = await db.fetch(sql + " ORDER BY id", *params)
+        return [_usage_row(*row) for row in rows]
+
+    async def purge(self, older_than: datetime) -> Purged:
+        cutoff = _stamp(older_than)
+        answers, sessions, updates, chats, _inbox, _leases = await self._statements([
+            ("DELETE FROM answers WHERE session_id IN "
+             "(SELECT id FROM sessions WHERE updated_at < $1)", (cutoff,)),
+            ("DELETE FROM sessions WHERE updated_at < $1", (cutoff,)),
+            ("DELETE FROM processed_updates WHERE at < $1", (cutoff,)),
+            ("DELETE FROM chats WHERE updated_at < $1 AND chat_key NOT IN "
+             "(SELECT chat_key FROM sessions)", (cutoff,)),
+            ("DELETE FROM inbox WHERE received_at < $1", (cutoff,)),
+            ("DELETE FROM chat_leases WHERE until < $1", (older_than.timestamp(),)),
+        ])
+        return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
+
+    async def export_rows(self) -> tuple[str, list[ExportRow]]:
+        async with self._connection() as db:
+            key = await db.fetchval("SELECT value FROM secrets WHERE name = 'export_key'")
+            rows = await db.fetch(
+                "SELECT chat_key, id, dialog_id, dialog_version, status, state, triage, "
+                "outcome, started_at, finished_at FROM sessions ORDER BY id")
+        return key, [ExportRow(chat_key, session_id, dialog_id, version, status,
+                               json.loads(state), triage,
+                               json.loads(outcome) if outcome else None,
+                               datetime.fromisoformat(started),
+                               datetime.fromisoformat(finished) if finished else None)
+                     for (chat_key, session_id, dialog_id, version, status, state, triage,
+                          outcome, started, finished) in rows]
+
+    # --- the inbox (long polling only) ----------------------------------------------------
+
+    async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
+        counts = await self._statements([(
+            "INSERT INTO inbox (update_id, chat_key, payload, received_at) "
+            "VALUES ($1, $2, $3, $4) ON CONFLICT (update_id) DO NOTHING",
+            (update_id, chat_key, payload, _stamp(self._clock())))])
+        return counts[0] == 1
+
+    async def inbox_done(self, update_id: int) -> None:
+        await self._statements([("DELETE FROM inbox WHERE update_id = $1", (update_id,))])
+
+    async def inbox_pending(self) -> list[tuple[int, str]]:
+        async with self._connection(transaction=False) as db:
+            rows = await db.fetch("SELECT update_id, payload FROM inbox ORDER BY update_id")
+        return [(int(update_id), payload) for update_id, payload in rows]
+
+    def now(self) -> str:
+        return _stamp(self._clock())
+
+    async def answers(self, session_id: int) -> list[dict[str, Any]]:
+        async with self._connection(transaction=False) as db:
+            rows = await db.fetch("SELECT seq, action, node, value, at FROM answers "
+                                  "WHERE session_id = $1 ORDER BY id", session_id)
+        return [{"seq": seq, "action": action, "node": node,
+                 "value": None if value is None else json.loads(value), "at": at}
+                for seq, action, node, value, at in rows]

@@ -1,0 +1,279 @@
+"""Webhook mode: real `kebas run --webhook` processes, Telegram played by the fake.
+
+The fake posts updates as Telegram does (the registered path, the secret token, again until a
+worker answers 2xx), spread over the workers as a load balancer would, some of them to two
+workers at the same moment. All workers share one database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import sqlite3
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import aiohttp
+import pytest
+from chaos_support import FIRST_CHAT, ChaosRunner, Report, check, update_chats
+from fakebotapi import TOKEN, FakeBotAPI
+
+from bot.channels.webhook import LEASE_SECONDS, SECRET_HEADER, ChatTurns, webhook_info
+from bot.cli import main as kebas
+from bot.storage import SCHEMA_VERSION, SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+PUBLIC_URL = "https://kebas.test/telegram"
+SECRET = "s3cret-token_for-the-webhook-tests"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Workers:
+    """`kebas run --webhook` processes on one database, each on its own local port."""
+
+    def __init__(self, fake: FakeBotAPI, db: Path | str, logs: Path, count: int) -> None:
+        self.fake, self.db, self.logs, self.count = fake, db, logs, count
+        self.processes: list[asyncio.subprocess.Process] = []
+        self.backends: list[str] = []
+
+    async def start(self) -> Workers:
+        for number in range(self.count):
+            port = free_port()
+            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
+                   "TELEGRAM_API_BASE_URL": self.fake.base_url, "KEBAS_DB": str(self.db),
+                   "NO_PROXY": "127.0.0.1,localhost", "KEBAS_WEBHOOK_SECRET": SECRET,
+                   "KEBAS_WORKERS": str(self.count)}
+            with open(self.logs / f"worker-{number}.log", "ab") as log:
+                self.processes.append(await asyncio.create_subprocess_exec(
+                    sys.executable, "-m", "bot", "run", "--env-file", os.devnull,
+                    "--webhook", PUBLIC_URL, "--listen", f"127.0.0.1:{port}", cwd=ROOT,
+                    env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log))
+            self.backends.append(f"http://127.0.0.1:{port}")
+            await self.healthy(number)  # one at a time: the first creates the schema
+        return self
+
+    async def healthy(self, number: int, timeout: float = 30) -> dict:
+        deadline = time.monotonic() + timeout
+        async with aiohttp.ClientSession() as client:
+            while True:
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with client.get(self.backends[number] + "/healthz") as response:
+                        if response.status == 200:
+                            return await response.json()
+                process = self.processes[number]
+                if process.returncode is not None or time.monotonic() > deadline:
+                    log = (self.logs / f"worker-{number}.log").read_text()
+                    raise AssertionError(f"worker {number} did not start "
+                                         f"(exit {process.returncode}):\n{log}")
+                await asyncio.sleep(0.1)
+
+    # what ChaosRunner asks of the bot it talks to: the workers stay up throughout
+    def up_throughout(self, since: float) -> bool:
+        return True
+
+    async def restart_if_crashed(self) -> None:
+        return None
+
+    async def stop(self) -> list[int | None]:
+        """SIGTERM to each: requests in flight finish, then each exits."""
+        for process in self.processes:
+            if process.returncode is None:
+                process.send_signal(signal.SIGTERM)
+        codes = []
+        for process in self.processes:
+            try:
+                codes.append(await asyncio.wait_for(process.wait(), 30))
+            except asyncio.TimeoutError:
+                process.kill()
+                codes.append(None)
+        return codes
+
+
+@contextlib.asynccontextmanager
+async def workers(tmp_path: Path, count: int = 1, db: Path | str | None = None):
+    fake = await FakeBotAPI().start()
+    group = Workers(fake, db or tmp_path / "kebas.sqlite3", tmp_path, count)
+    try:
+        await group.start()
+        yield fake, group
+    finally:
+        await group.stop()
+        await fake.stop()
+
+
+async def post(url: str, update: dict, secret: str | None) -> int:
+    headers = {} if secret is None else {SECRET_HEADER: secret}
+    async with aiohttp.ClientSession() as client, client.post(
+            url, json=update, headers=headers) as response:
+        return response.status
+
+
+def start_update(fake: FakeBotAPI, chat_id: int) -> dict:
+    """An update as Telegram would post it, not queued anywhere."""
+    update_id = fake.send_text(chat_id, "/start")
+    fake._updates.clear()
+    return fake.update(update_id)
+
+
+async def test_a_worker_registers_its_webhook_and_handles_an_update_before_answering(
+        tmp_path):
+    async with workers(tmp_path) as (fake, group):
+        assert fake.webhook["url"] == PUBLIC_URL and fake.webhook["secret_token"] == SECRET
+        status = await post(group.backends[0] + "/telegram", start_update(fake, 501), SECRET)
+        assert status == 200
+        # acknowledged only once handled: the consent request has already gone out
+        consent = fake.last(501)
+        assert any(b["callback_data"] == "k:agree" for b in consent.buttons)
+        assert not fake.calls_of("getUpdates"), "a webhook worker does not poll"
+
+
+@pytest.mark.parametrize("secret", [None, "", "wrong-secret-token-of-the-same-kind"],
+                         ids=["missing", "empty", "wrong"])
+async def test_a_request_without_the_right_secret_is_refused_and_nothing_is_processed(
+        tmp_path, secret):
+    async with workers(tmp_path) as (fake, group):
+        status = await post(group.backends[0] + "/telegram", start_update(fake, 502), secret)
+        assert status == 403
+        await asyncio.sleep(0.3)
+        assert not fake.calls_of("sendMessage", 502), "nothing was said to the chat"
+    with sqlite3.connect(tmp_path / "kebas.sqlite3") as db:
+        assert db.execute("SELECT COUNT(*) FROM chats").fetchone() == (0,)
+
+
+async def test_healthz_names_the_dialog_and_a_bad_request_is_a_400(tmp_path):
+    async with workers(tmp_path) as (fake, group):
+        health = await group.healthy(0)
+        assert health["status"] == "ok" and health["dialog"].startswith("kaki_kebas v")
+        assert await post(group.backends[0] + "/telegram", {"no": "update"}, SECRET) == 400
+
+
+async def test_three_workers_lose_double_and_cross_nothing(tmp_path, shipped, backend):
+    """Updates of the same chats spread over three workers at once, a quarter of them
+    delivered to two workers at the same moment; on SQLite and on PostgreSQL."""
+    runners = 12
+    async with workers(tmp_path, count=3, db=backend.target) as (fake, group):
+        fake.deliver_to(group.backends, twice=0.25)
+        dialog, locale = shipped.dialog(), shipped.locales["id"]
+        crowd = [ChaosRunner(fake, FIRST_CHAT + number, "id", dialog, locale, 3, group, 1.0)
+                 for number in range(runners)]
+        deadline = time.monotonic() + 240
+        walks = await asyncio.gather(*(runner.run((0.0, 0.05), deadline) for runner in crowd))
+        await fake.delivered()
+        codes = await group.stop()
+    for runner in crowd:
+        runner.confirmed_by_toast()
+    stored = await backend.snapshot(tmp_path / "stored.sqlite3")
+    report = check(stored, walks, update_chats(fake), Report(runners))
+    print(report.summary())
+    assert (report.lost, report.doubled, report.crossed) == (0, 0, 0), report.problems
+    assert report.finished == runners and report.ok, report.problems
+    assert codes == [0, 0, 0], "each worker stops cleanly on SIGTERM"
+    taken = Counter(backend for _update, backend, status in fake.posts if status == 200)
+    assert set(taken) == set(group.backends) and min(taken.values()) > 20, taken
+    both = Counter(update for update, _backend, status in fake.posts if status == 200)
+    assert sum(count == 2 for count in both.values()) > 10, "many went to two workers at once"
+
+
+def test_kebas_webhook_set_info_and_delete(tmp_path, monkeypatch, capsys):
+    async def scenario() -> list[tuple[int, str]]:
+        fake = await FakeBotAPI().start()
+        monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+        monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake.base_url)
+        monkeypatch.setenv("KEBAS_WEBHOOK_SECRET", SECRET)
+        said = []
+        try:
+            for argv in (["webhook", "set", "--url", PUBLIC_URL, "--max-connections", "10"],
+                         ["webhook", "info"], ["webhook", "delete"], ["webhook", "info"]):
+                status = await asyncio.to_thread(kebas, [*argv, "--env-file", os.devnull])
+                said.append((status, capsys.readouterr().out))
+                if argv[1] == "set":
+                    assert fake.webhook["secret_token"] == SECRET
+        finally:
+            await fake.stop()
+        return said
+
+    said = asyncio.run(scenario())
+    assert [status for status, _ in said] == [0, 0, 0, 0]
+    assert PUBLIC_URL in said[0][1]
+    assert f"url: {PUBLIC_URL}" in said[1][1] and "max connections: 10" in said[1][1]
+    assert "url: (none" in said[3][1]
+
+
+@pytest.mark.parametrize("env, says", [
+    ({"KEBAS_WEBHOOK_URL": "http://kebas.test/telegram", "KEBAS_WEBHOOK_SECRET": SECRET},
+     "KEBAS_WEBHOOK_URL (or --webhook) must be the public https://"),
+    ({"KEBAS_WEBHOOK_URL": PUBLIC_URL}, "KEBAS_WEBHOOK_SECRET must be set"),
+    ({"KEBAS_WEBHOOK_URL": PUBLIC_URL, "KEBAS_WEBHOOK_SECRET": "short"},
+     "KEBAS_WEBHOOK_SECRET must be set to 16 to 256"),
+    ({"KEBAS_WEBHOOK_URL": PUBLIC_URL, "KEBAS_WEBHOOK_SECRET": SECRET,
+      "KEBAS_LISTEN": "8443"}, "KEBAS_LISTEN (or --listen) must be HOST:PORT"),
+], ids=["http", "no-secret", "short-secret", "no-host"])
+def test_webhook_settings_that_cannot_work_are_refused_with_what_to_do(monkeypatch, capsys,
+                                                                      env, says):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TOKEN)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    assert kebas(["run", "--env-file", os.devnull]) == 2
+    err = capsys.readouterr().err
+    assert says in err and "Traceback" not in err and TOKEN not in err
+
+
+def test_webhook_info_reads_like_an_operator_would_want():
+    class Info:
+        url, pending_update_count, max_connections = PUBLIC_URL, 3, 40
+        allowed_updates = ["message", "callback_query"]
+        last_error_date, last_error_message = None, None
+    assert webhook_info(Info()).splitlines() == [
+        f"url: {PUBLIC_URL}", "pending updates: 3", "max connections: 40",
+        "allowed updates: message, callback_query"]
+
+
+def test_kebas_migrate_brings_a_database_up_to_date_once(tmp_path, capsys):
+    db = tmp_path / "kebas.sqlite3"
+    assert kebas(["migrate", "--db", str(db), "--env-file", os.devnull]) == 0
+    assert f"schema version 0 -> {SCHEMA_VERSION}" in capsys.readouterr().out
+    assert kebas(["migrate", "--db", str(db), "--env-file", os.devnull]) == 0
+    assert "already up to date" in capsys.readouterr().out
+    with sqlite3.connect(db) as connection:
+        assert connection.execute("PRAGMA user_version").fetchone() == (SCHEMA_VERSION,)
+
+
+async def test_a_chat_is_handled_by_one_worker_at_a_time_and_a_dead_workers_turn_runs_out(
+        tmp_path):
+    path = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(path) as one, SQLiteStore(path) as other:  # two processes' stores
+        now = [1000.0]
+        first, second = ChatTurns(one, lambda: now[0]), ChatTurns(other, lambda: now[0])
+        order: list[str] = []
+        inside = asyncio.Event()
+
+        async def handle(turns: ChatTurns, name: str, chat: str) -> None:
+            async with turns.turn(chat):
+                order.append(f"{name} in")
+                inside.set()
+                await asyncio.sleep(0.2 if name == "a" else 0)
+                order.append(f"{name} out")
+
+        async def later(name: str, chat: str) -> None:
+            await inside.wait()
+            await handle(second, name, chat)
+
+        await asyncio.gather(handle(first, "a", "tg:1"), later("b", "tg:1"),
+                             later("c", "tg:9"))
+        assert order.index("a out") < order.index("b in"), "the same chat waits its turn"
+        assert order.index("c in") < order.index("a out"), "another chat does not"
+        # a worker that died holding a chat: the chat is free again once its time runs out
+        assert await one.take_lease("tg:2", "died", now[0], LEASE_SECONDS)
+        assert not await other.take_lease("tg:2", "alive", now[0] + 1, LEASE_SECONDS)
+        assert await other.take_lease("tg:2", "alive", now[0] + LEASE_SECONDS + 1,
+                                      LEASE_SECONDS)
