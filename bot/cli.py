@@ -22,7 +22,7 @@ from bot.loader import Bundle, default_paths, load_bundle
 from bot.model import Dialog, dialog_json_schema
 from bot.problems import Problem
 from bot.storage import (STORAGE_FAULTS, SQLiteStore, StorageError, explain_storage_fault,
-                         is_file_database, open_store)
+                         is_file_database, open_store, shown_database)
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # `kebas run` only: the database cannot be used. Restarting will not help until an operator
@@ -91,7 +91,8 @@ def on_store(work: Any, db: str | Path) -> tuple[Any, int]:
     try:
         return asyncio.run(work), EXIT_OK
     except STORAGE_FAULTS as exc:
-        said = str(exc) if isinstance(exc, StorageError) else explain_storage_fault(exc, db)
+        said = str(exc) if isinstance(exc, StorageError) \
+            else explain_storage_fault(exc, shown_database(db))
         print(f"kebas: {said}", file=sys.stderr)
         return None, EXIT_PROBLEMS
 
@@ -237,9 +238,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if before is None:
         return status
     if before == SCHEMA_VERSION:
-        print(f"{db}: schema version {SCHEMA_VERSION}, already up to date")
+        print(f"{shown_database(db)}: schema version {SCHEMA_VERSION}, already up to date")
     else:
-        print(f"{db}: schema version {before} -> {SCHEMA_VERSION}")
+        print(f"{shown_database(db)}: schema version {before} -> {SCHEMA_VERSION}")
     return status
 
 
@@ -367,7 +368,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
     purged, status = on_store(run(), db)
     if purged is None:
         return status
-    print(f"{db}: deleted {purged.sessions} sessions ({purged.answers} answers), "
+    print(f"{shown_database(db)}: deleted {purged.sessions} sessions ({purged.answers} answers), "
           f"{purged.chats} chats and {purged.updates} update ids not touched for {days} days")
     return EXIT_OK
 

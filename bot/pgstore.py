@@ -15,14 +15,14 @@ import json
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
 from bot.engine import Step, StepKind
 from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, FINISHED, ChatSettings, Clock,
                          Conflict, Expected, ExportRow, Purged, Saved, StorageError,
-                         StoredSession, UsageRow, _stamp, _usage_row, utc_now)
+                         StoredSession, UsageRow, _stamp, _usage_row, shown_database,
+                         utc_now)
 
 # Each entry upgrades the schema by one version, as storage.MIGRATIONS does for SQLite.
 MIGRATIONS: list[list[str]] = [
@@ -110,15 +110,6 @@ SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x4B65626173  # "Kebas": one advisory lock for every migrating worker
 
 
-def without_password(dsn: str) -> str:
-    """The address as it may appear in a message or a log."""
-    parts = urlsplit(dsn)
-    if parts.password is None:
-        return dsn
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
-
-
 def _count(status: str) -> int:
     """asyncpg's command status ('UPDATE 3', 'INSERT 0 1') as a row count."""
     return int(status.rsplit(" ", 1)[-1])
@@ -130,7 +121,7 @@ class PostgresStore:
     def __init__(self, dsn: str, clock: Clock = utc_now, *, read_only: bool = False,
                  pool_size: int = 10) -> None:
         self.dsn = dsn
-        self.path = without_password(dsn)  # what messages call the database
+        self.path = shown_database(dsn)  # what messages call the database
         self._clock = clock
         self.read_only = read_only
         self.pool_size = pool_size

@@ -3,7 +3,7 @@
 One engine step is saved in one transaction: the session row, the answer (append-only log) and
 the id of the update that carried it. Only after the commit does anybody reply, so an answer the
 runner saw acknowledged is never lost, and an update delivered twice is applied once.
-PostgreSQL will implement the same `SessionStore`.
+`bot.pgstore` implements the same `SessionStore` on PostgreSQL; `open_store` picks by KEBAS_DB.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
@@ -280,6 +281,17 @@ def open_store(target: str | Path, **options: Any) -> SessionStore:
 
 def is_file_database(target: str | Path) -> bool:
     return not str(target).startswith(("postgresql://", "postgres://"))
+
+
+def shown_database(target: str | Path) -> str:
+    """KEBAS_DB as it may appear in a message or a log: without a password."""
+    if is_file_database(target):
+        return str(target)
+    parts = urlsplit(str(target))
+    if parts.password is None:
+        return str(target)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
 
 
 def utc_now() -> datetime:

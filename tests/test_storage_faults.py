@@ -19,15 +19,20 @@ import logging
 import os
 import re
 import shutil
+import socket
 import sqlite3
 import subprocess
 from pathlib import Path
 
+import asyncpg
 import pytest
+from backends import fresh_database
 from telegram_support import Runner, rows, running_bot, wrapped_save
 from test_telegram_process import start_kebas
 
 from bot.cli import EXIT_STORAGE, main
+from bot.pgstore import SCHEMA_VERSION as PG_SCHEMA_VERSION
+from bot.pgstore import PostgresStore
 from bot.storage import SQLiteStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -254,3 +259,59 @@ async def test_damage_found_under_the_running_bot(fake, shipped, tmp_path, caplo
         await started(fake, runner)
         with wrapped_save(app, failing):
             await fault_then_recovery(fake, runner, db, caplog, "is damaged", damage, repair)
+
+
+# --- PostgreSQL ------------------------------------------------------------------------------
+
+
+async def test_a_postgresql_server_that_is_not_there_is_refused_at_start(fake, tmp_path):
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    text = await refused(fake, f"postgresql://kebas:hunter2@127.0.0.1:{port}/kebas")
+    assert "cannot connect to the database" in text and "PostgreSQL is running" in text
+    assert "hunter2" not in text, "the password stays out of messages"
+
+
+async def test_a_postgresql_database_from_a_newer_kebas_is_refused_at_start(
+        fake, postgres_admin):
+    dsn = await fresh_database(postgres_admin)
+    async with PostgresStore(dsn):
+        pass
+    connection = await asyncpg.connect(dsn)
+    try:
+        await connection.execute("UPDATE kebas_schema SET version = version + 1")
+    finally:
+        await connection.close()
+    text = await refused(fake, dsn)
+    assert "newer than this Kebas" in text and "upgrade Kebas" in text
+
+
+async def test_kebas_migrate_on_postgresql_migrates_once(postgres_admin, capsys):
+    dsn = await fresh_database(postgres_admin)
+    said = []
+    for _ in range(2):
+        status = await asyncio.to_thread(main, ["migrate", "--db", dsn,
+                                                     "--env-file", os.devnull])
+        said.append((status, capsys.readouterr().out))
+    assert said[0] == (0, f"{dsn}: schema version 0 -> {PG_SCHEMA_VERSION}\n")
+    assert said[1] == (0, f"{dsn}: schema version {PG_SCHEMA_VERSION}, already up to date\n")
+
+
+async def test_both_backends_have_the_same_tables_and_columns(tmp_path, postgres_admin):
+    path, dsn = tmp_path / "kebas.sqlite3", await fresh_database(postgres_admin)
+    async with SQLiteStore(path), PostgresStore(dsn):
+        pass
+    with contextlib.closing(sqlite3.connect(path)) as lite:
+        tables = [name for (name,) in lite.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")]
+        in_sqlite = {(table, column[1]) for table in tables
+                     for column in lite.execute(f"PRAGMA table_info({table})")}
+    connection = await asyncpg.connect(dsn)
+    try:
+        in_postgres = {(row[0], row[1]) for row in await connection.fetch(
+            "SELECT table_name, column_name FROM information_schema.columns "
+            "WHERE table_schema = 'public' AND table_name != 'kebas_schema'")}
+    finally:
+        await connection.close()
+    assert in_postgres == in_sqlite

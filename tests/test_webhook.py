@@ -41,26 +41,33 @@ def free_port() -> int:
 class Workers:
     """`kebas run --webhook` processes on one database, each on its own local port."""
 
-    def __init__(self, fake: FakeBotAPI, db: Path | str, logs: Path, count: int) -> None:
+    def __init__(self, fake: FakeBotAPI, db: Path | str, logs: Path, count: int,
+                 send_rate: float = 30) -> None:
         self.fake, self.db, self.logs, self.count = fake, db, logs, count
+        self.send_rate = send_rate
         self.processes: list[asyncio.subprocess.Process] = []
         self.backends: list[str] = []
 
     async def start(self) -> Workers:
         for number in range(self.count):
-            port = free_port()
-            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
-                   "TELEGRAM_API_BASE_URL": self.fake.base_url, "KEBAS_DB": str(self.db),
-                   "NO_PROXY": "127.0.0.1,localhost", "KEBAS_WEBHOOK_SECRET": SECRET,
-                   "KEBAS_WORKERS": str(self.count)}
-            with open(self.logs / f"worker-{number}.log", "ab") as log:
-                self.processes.append(await asyncio.create_subprocess_exec(
-                    sys.executable, "-m", "bot", "run", "--env-file", os.devnull,
-                    "--webhook", PUBLIC_URL, "--listen", f"127.0.0.1:{port}", cwd=ROOT,
-                    env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log))
-            self.backends.append(f"http://127.0.0.1:{port}")
-            await self.healthy(number)  # one at a time: the first creates the schema
+            await self._spawn(number)
+            if number == 0:  # the first creates the schema; the others start together
+                await self.healthy(0)
+        await asyncio.gather(*(self.healthy(number) for number in range(1, self.count)))
         return self
+
+    async def _spawn(self, number: int) -> None:
+        port = free_port()
+        env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
+               "TELEGRAM_API_BASE_URL": self.fake.base_url, "KEBAS_DB": str(self.db),
+               "NO_PROXY": "127.0.0.1,localhost", "KEBAS_WEBHOOK_SECRET": SECRET,
+               "KEBAS_WORKERS": str(self.count), "KEBAS_SEND_RATE": str(self.send_rate)}
+        with open(self.logs / f"worker-{number}.log", "ab") as log:
+            self.processes.append(await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--env-file", os.devnull,
+                "--webhook", PUBLIC_URL, "--listen", f"127.0.0.1:{port}", cwd=ROOT,
+                env=env, stdout=asyncio.subprocess.DEVNULL, stderr=log))
+        self.backends.append(f"http://127.0.0.1:{port}")
 
     async def healthy(self, number: int, timeout: float = 30) -> dict:
         deadline = time.monotonic() + timeout
@@ -100,9 +107,10 @@ class Workers:
 
 
 @contextlib.asynccontextmanager
-async def workers(tmp_path: Path, count: int = 1, db: Path | str | None = None):
+async def workers(tmp_path: Path, count: int = 1, db: Path | str | None = None,
+                  send_rate: float = 30):
     fake = await FakeBotAPI().start()
-    group = Workers(fake, db or tmp_path / "kebas.sqlite3", tmp_path, count)
+    group = Workers(fake, db or tmp_path / "kebas.sqlite3", tmp_path, count, send_rate)
     try:
         await group.start()
         yield fake, group
@@ -161,7 +169,8 @@ async def test_three_workers_lose_double_and_cross_nothing(tmp_path, shipped, ba
     """Updates of the same chats spread over three workers at once, a quarter of them
     delivered to two workers at the same moment; on SQLite and on PostgreSQL."""
     runners = 12
-    async with workers(tmp_path, count=3, db=backend.target) as (fake, group):
+    # Telegram's 30 a second would make this a test of patience (the limiter has its own)
+    async with workers(tmp_path, count=3, db=backend.target, send_rate=600) as (fake, group):
         fake.deliver_to(group.backends, twice=0.25)
         dialog, locale = shipped.dialog(), shipped.locales["id"]
         crowd = [ChaosRunner(fake, FIRST_CHAT + number, "id", dialog, locale, 3, group, 1.0)
@@ -226,6 +235,18 @@ def test_webhook_settings_that_cannot_work_are_refused_with_what_to_do(monkeypat
     assert kebas(["run", "--env-file", os.devnull]) == 2
     err = capsys.readouterr().err
     assert says in err and "Traceback" not in err and TOKEN not in err
+
+
+def test_each_of_n_workers_sends_a_share_of_the_rate_so_together_they_keep_it(tmp_path):
+    from bot.channels.telegram import build_bot
+    from bot.loader import load_bundle
+    from bot.settings import Settings
+    bundle = load_bundle([ROOT / "dialogs", ROOT / "locales"])
+    settings = Settings(telegram_bot_token=TOKEN, kebas_db=tmp_path / "k.sqlite3",
+                        kebas_send_rate=30, kebas_workers=3, _env_file=None)
+    kebas_app = build_bot(settings, bundle, polling=False)
+    assert kebas_app.bot_data["kebas"].send_rate == 10
+    assert kebas_app.updater is None, "a webhook worker does not poll"
 
 
 def test_webhook_info_reads_like_an_operator_would_want():

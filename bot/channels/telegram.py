@@ -46,7 +46,7 @@ from bot.loader import Bundle, default_paths
 from bot.stats import telegram_summary
 from bot import retention
 from bot.storage import (STORAGE_FAULTS, SessionStore, StorageError, explain_storage_fault,
-                         open_store, utc_now)
+                         open_store, shown_database, utc_now)
 from bot.typed import typed_input
 
 log = logging.getLogger("kebas.telegram")
@@ -1030,7 +1030,7 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> Applica
 def run_polling(settings: Any, bundle: Bundle) -> int:
     app = build_bot(settings, bundle)
     log.info("Kebas is starting: dialog %s v%s, database %s", bundle.dialog().id,
-             bundle.dialog().version, settings.kebas_db)
+             bundle.dialog().version, shown_database(settings.kebas_db))
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     log.info("Kebas stopped")
     return 0

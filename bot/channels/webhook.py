@@ -31,6 +31,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.loader import Bundle
+from bot.storage import shown_database
 
 log = logging.getLogger("kebas.webhook")
 
@@ -148,7 +149,8 @@ def run_webhook(settings: Any, bundle: Bundle) -> int:
     app = webhook_app(application, settings.webhook_secret,
                       route_path(settings.kebas_webhook_url))
     log.info("Kebas is starting (webhook): dialog %s v%s, database %s, listening on %s:%d",
-             bundle.dialog().id, bundle.dialog().version, settings.kebas_db, host, port)
+             bundle.dialog().id, bundle.dialog().version, shown_database(settings.kebas_db),
+             host, port)
     server = uvicorn.Server(uvicorn.Config(app, host=host, port=port, lifespan="off",
                                            log_config=None, access_log=False,
                                            timeout_graceful_shutdown=30))
