@@ -161,10 +161,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot import logsafe
     from bot.channels.telegram import run_polling
-    from bot.channels.webhook import run_webhook
     logsafe.configure(settings.token)
     try:
         if settings.kebas_webhook_url:
+            from bot.channels.webhook import run_webhook  # Starlette and uvicorn only here
             return run_webhook(settings, bundle)
         return run_polling(settings, bundle)
     except StorageError as exc:
