@@ -221,14 +221,11 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Bring the database's schema up to this Kebas's, once, before the workers start."""
-    from bot.settings import SettingsProblem, read_settings
     from bot.storage import SCHEMA_VERSION
-    try:
-        settings = read_settings(args.env_file)
-    except SettingsProblem as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    db = args.db or settings.kebas_db
+    found = _store_path(args, existing=False)
+    if isinstance(found, int):
+        return found
+    db, _settings = found
 
     async def migrate() -> int:
         async with open_store(db) as store:  # opening migrates
@@ -332,8 +329,9 @@ def cmd_stats(args: argparse.Namespace) -> int:
     return stats_main(args)
 
 
-def _store_path(args: argparse.Namespace) -> tuple[str, Any] | int:
-    """The database a maintenance command works on, and the settings; or why there is none."""
+def _store_path(args: argparse.Namespace, *, existing: bool = True) -> tuple[str, Any] | int:
+    """The database a maintenance command works on, and the settings; or why there is none
+    (`existing=False`: a SQLite file need not exist yet)."""
     from bot.settings import SettingsProblem, read_settings
     try:
         settings = read_settings(args.env_file)
@@ -341,7 +339,7 @@ def _store_path(args: argparse.Namespace) -> tuple[str, Any] | int:
         print(f"kebas: {exc}", file=sys.stderr)
         return EXIT_USAGE
     db = args.db or settings.kebas_db
-    if is_file_database(db) and not Path(db).is_file():
+    if existing and is_file_database(db) and not Path(db).is_file():
         print(f"kebas: there is no database at {db} (set KEBAS_DB or use --db)",
               file=sys.stderr)
         return EXIT_PROBLEMS

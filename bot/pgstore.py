@@ -1,8 +1,8 @@
 """`SessionStore` on PostgreSQL (asyncpg): the same tables and behaviour as `SQLiteStore`, for
 webhook workers on several hosts sharing one database (`KEBAS_DB=postgresql://…`).
 
-The schema is SQLite's, column for column (timestamps as ISO text, JSON as text), migrated in
-the same numbered steps. Two things differ because PostgreSQL runs many transactions at once:
+The schema is SQLite's, column for column (timestamps as ISO text, JSON as text), made by the
+same numbered migrations (`storage.MIGRATIONS`, in PostgreSQL's words). Two things differ because PostgreSQL runs many transactions at once:
 a step's transaction first takes an advisory lock on its chat, so the check that the session is
 still the one read and the write that follows are one atomic act across every worker; and
 migrations run under a lock of their own, so workers starting together migrate once.
@@ -21,91 +21,11 @@ import asyncpg
 from bot.engine import Step, StepKind
 from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, FINISHED, ChatSettings, Clock,
                          Conflict, Expected, ExportRow, Purged, Saved, StorageError,
-                         StoredSession, UsageRow, _stamp, _usage_row, shown_database,
-                         utc_now)
+                         StoredSession, UsageRow, _stamp, _usage_row, migrations,
+                         shown_database, utc_now)
 
-# Each entry upgrades the schema by one version, as storage.MIGRATIONS does for SQLite.
-MIGRATIONS: list[list[str]] = [
-    [
-        """CREATE TABLE sessions (
-            id BIGSERIAL PRIMARY KEY,
-            chat_key TEXT NOT NULL,
-            dialog_id TEXT NOT NULL,
-            dialog_version INTEGER NOT NULL,
-            node TEXT NOT NULL,
-            state TEXT NOT NULL,
-            status TEXT NOT NULL CHECK (status IN ('active', 'finished', 'abandoned')),
-            triage TEXT,
-            outcome TEXT,
-            started_at TEXT NOT NULL,
-            updated_at TEXT NOT NULL,
-            finished_at TEXT
-        )""",
-        "CREATE INDEX sessions_by_chat ON sessions (chat_key, id)",
-        """CREATE TABLE answers (
-            id BIGSERIAL PRIMARY KEY,
-            session_id BIGINT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
-            seq INTEGER NOT NULL,
-            action TEXT NOT NULL CHECK (action IN ('answer', 'back')),
-            node TEXT NOT NULL,
-            value TEXT,
-            at TEXT NOT NULL
-        )""",
-        "CREATE INDEX answers_by_session ON answers (session_id, seq)",
-        """CREATE TABLE processed_updates (
-            update_id BIGINT PRIMARY KEY,
-            chat_key TEXT NOT NULL,
-            at TEXT NOT NULL
-        )""",
-        "CREATE INDEX processed_updates_by_chat ON processed_updates (chat_key)",
-    ],
-    [
-        """CREATE TABLE chats (
-            chat_key TEXT PRIMARY KEY,
-            language TEXT,
-            consent_version INTEGER,
-            consent_at TEXT,
-            blocked_at TEXT,
-            updated_at TEXT NOT NULL
-        )""",
-    ],
-    [
-        """CREATE TABLE inbox (
-            update_id BIGINT PRIMARY KEY,
-            chat_key TEXT,
-            payload TEXT NOT NULL,
-            received_at TEXT NOT NULL
-        )""",
-    ],
-    [
-        """CREATE TABLE dialog_versions (
-            content_hash TEXT PRIMARY KEY,
-            dialog_id TEXT NOT NULL,
-            version INTEGER NOT NULL,
-            definition TEXT NOT NULL,
-            first_used TEXT NOT NULL
-        )""",
-    ],
-    [
-        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        # 244 random bits from PostgreSQL's strong random source (gen_random_uuid, v4)
-        "INSERT INTO secrets (name, value) VALUES ('export_key', "
-        "replace(gen_random_uuid()::text, '-', '') || replace(gen_random_uuid()::text, '-', ''))",
-    ],
-    [
-        "ALTER TABLE dialog_versions ADD COLUMN texts TEXT",
-    ],
-    [
-        "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
-    ],
-    [
-        """CREATE TABLE chat_leases (
-            chat_key TEXT PRIMARY KEY,
-            holder TEXT NOT NULL,
-            until DOUBLE PRECISION NOT NULL
-        )""",
-    ],
-]
+# SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
+MIGRATIONS = migrations("postgresql")
 SCHEMA_VERSION = len(MIGRATIONS)
 MIGRATION_LOCK = 0x4B65626173  # "Kebas": one advisory lock for every migrating worker
 

@@ -176,10 +176,11 @@ class SessionStore(Protocol):
 
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS).
 MIGRATIONS: list[list[str]] = [
     [
         """CREATE TABLE sessions (
-            id INTEGER PRIMARY KEY,
+            id {id},
             chat_key TEXT NOT NULL,
             dialog_id TEXT NOT NULL,
             dialog_version INTEGER NOT NULL,
@@ -194,8 +195,8 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX sessions_by_chat ON sessions (chat_key, id)",
         """CREATE TABLE answers (
-            id INTEGER PRIMARY KEY,
-            session_id INTEGER NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            id {id},
+            session_id {big} NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
             seq INTEGER NOT NULL,
             action TEXT NOT NULL CHECK (action IN ('answer', 'back')),
             node TEXT NOT NULL,
@@ -204,7 +205,7 @@ MIGRATIONS: list[list[str]] = [
         )""",
         "CREATE INDEX answers_by_session ON answers (session_id, seq)",
         """CREATE TABLE processed_updates (
-            update_id INTEGER PRIMARY KEY,
+            update_id {big} PRIMARY KEY,
             chat_key TEXT NOT NULL,
             at TEXT NOT NULL
         )""",
@@ -224,7 +225,7 @@ MIGRATIONS: list[list[str]] = [
         # Updates received but not yet handled: written before Telegram is told we have them,
         # deleted once handled, replayed after a crash. Short-lived by design.
         """CREATE TABLE inbox (
-            update_id INTEGER PRIMARY KEY,
+            update_id {big} PRIMARY KEY,
             chat_key TEXT,
             payload TEXT NOT NULL,
             received_at TEXT NOT NULL
@@ -245,7 +246,7 @@ MIGRATIONS: list[list[str]] = [
         # runner gets the same hash in every export, and no one without the database can
         # turn a hash back into a Telegram id by trying them all.
         "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-        "INSERT INTO secrets (name, value) VALUES ('export_key', lower(hex(randomblob(32))))",
+        "INSERT INTO secrets (name, value) VALUES ('export_key', {random_key})",
     ],
     [
         # The texts a dialog version used, so its sessions can finish on them after an edit
@@ -263,12 +264,29 @@ MIGRATIONS: list[list[str]] = [
         """CREATE TABLE chat_leases (
             chat_key TEXT PRIMARY KEY,
             holder TEXT NOT NULL,
-            until REAL NOT NULL
+            until {real} NOT NULL
         )""",
     ],
 ]
+DIALECTS: dict[str, dict[str, str]] = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
+               "random_key": "lower(hex(randomblob(32)))"},
+    # 244 random bits from PostgreSQL's strong random source (gen_random_uuid is v4)
+    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "big": "BIGINT", "real": "DOUBLE PRECISION",
+                   "random_key": "replace(gen_random_uuid()::text, '-', '') || "
+                                 "replace(gen_random_uuid()::text, '-', '')"},
+}
+
+
+def migrations(dialect: str) -> list[list[str]]:
+    """MIGRATIONS in one database's words."""
+    return [[statement.format(**DIALECTS[dialect]) for statement in step]
+            for step in MIGRATIONS]
+
+
 CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
 SCHEMA_VERSION = len(MIGRATIONS)
+SQLITE_MIGRATIONS = migrations("sqlite")
 
 
 def open_store(target: str | Path, **options: Any) -> SessionStore:
@@ -420,7 +438,7 @@ class SQLiteStore:
             raise StorageError(f"the database {self.path} has schema version {version}, newer "
                                f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
         for number in range(version, SCHEMA_VERSION):
-            await self._transaction([(statement, ()) for statement in MIGRATIONS[number]]
+            await self._transaction([(statement, ()) for statement in SQLITE_MIGRATIONS[number]]
                                     + [(f"PRAGMA user_version = {number + 1}", ())])
 
     async def latest(self, chat_key: str) -> StoredSession | None:
