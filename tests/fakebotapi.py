@@ -199,6 +199,8 @@ class FakeBotAPI:
     _client: aiohttp.ClientSession | None = None
     _turn: Any = field(default_factory=itertools.count)
     _random: random.Random = field(default_factory=lambda: random.Random(5))
+    # (method, chat id, seconds): the next such call waits that long before it is carried out
+    delays: list[tuple[str, int, float]] = field(default_factory=list)
 
     # --- server -----------------------------------------------------------------------
 
@@ -236,6 +238,11 @@ class FakeBotAPI:
         params = {key: _decode(key, value) for key, value in form.items()}
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
+        for delay in self.delays:
+            if delay[:2] == (method, self.chat_of(call)):
+                self.delays.remove(delay)
+                await asyncio.sleep(delay[2])
+                break
         call.fault = self.chaos.draw(method) if self.chaos is not None else None
         if call.fault is not None:
             refused = await self._inject(call, request)

@@ -22,6 +22,7 @@ import aiohttp
 import pytest
 from chaos_support import FIRST_CHAT, ChaosRunner, Report, check, update_chats
 from fakebotapi import TOKEN, FakeBotAPI
+from telegram_support import Runner
 
 from bot.channels.webhook import LEASE_SECONDS, SECRET_HEADER, ChatTurns, webhook_info
 from bot.cli import main as kebas
@@ -191,6 +192,32 @@ async def test_three_workers_lose_double_and_cross_nothing(tmp_path, shipped, ba
     assert set(taken) == set(group.backends) and min(taken.values()) > 20, taken
     both = Counter(update for update, _backend, status in fake.posts if status == 200)
     assert sum(count == 2 for count in both.values()) > 10, "many went to two workers at once"
+
+
+async def test_a_reply_never_shows_a_question_another_worker_has_moved_past(tmp_path):
+    """Worker 1 is slow to reply to a stray text; meanwhile worker 0 gets the runner's answer.
+
+    Each must see the chat as the other left it: the runner ends on the next question, not
+    on a fresh copy of the one just answered (which is what it got before chats took turns).
+    """
+    async with workers(tmp_path, count=2) as (fake, group):
+        fake.deliver_to(group.backends)
+        runner = Runner(fake, 601)
+        await runner.agree()
+        await runner.choose_many("none")
+        answered = runner.question()
+        assert runner.node() == "a3_saddle"
+        fake.backends = []  # build the next two updates without delivering them
+        stray = fake.update(fake.send_text(601, "halo"))
+        answer = fake.update(fake.press(601, answered.message_id, runner.data_for("no")))
+        fake._updates.clear()
+        fake.delays.append(("sendMessage", 601, 1.0))  # worker 1's reply is slow to go out
+        route = "/telegram"
+        first = asyncio.ensure_future(post(group.backends[1] + route, stray, SECRET))
+        await asyncio.sleep(0.05)
+        second = asyncio.ensure_future(post(group.backends[0] + route, answer, SECRET))
+        assert await asyncio.gather(first, second) == [200, 200]
+        assert runner.node() == "a45_leg", "the newest question is the one now asked"
 
 
 def test_kebas_webhook_set_info_and_delete(tmp_path, monkeypatch, capsys):
