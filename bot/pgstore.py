@@ -27,6 +27,9 @@ from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, FINISHED, ChatSettings
 # SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
 MIGRATIONS = migrations("postgresql")
 SCHEMA_VERSION = len(MIGRATIONS)
+# What a server that is down, restarting or cut off raises.
+UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
+               asyncpg.OperatorInterventionError)
 MIGRATION_LOCK = 0x4B65626173  # "Kebas": one advisory lock for every migrating worker
 
 
@@ -59,7 +62,7 @@ class PostgresStore:
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
                                                    max_size=self.pool_size)
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+        except (*UNREACHABLE, asyncpg.PostgresError) as exc:
             raise StorageError(f"cannot connect to the database {self.path}: {exc}; check "
                                f"KEBAS_DB and that PostgreSQL is running") from exc
         try:
@@ -97,9 +100,13 @@ class PostgresStore:
                         yield connection
                 else:
                     yield connection
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-            raise StorageError(f"the database {self.path} failed: {type(exc).__name__}: "
-                               f"{exc}") from exc
+        except UNREACHABLE as exc:
+            raise StorageError(f"cannot reach the database {self.path} ({type(exc).__name__}); "
+                               f"check that PostgreSQL is running and reachable (Kebas goes on "
+                               f"by itself once it is)") from exc
+        except asyncpg.PostgresError as exc:
+            raise StorageError(f"the database {self.path} refused a write or read: {exc}; "
+                               f"see PostgreSQL's log") from exc
 
     async def schema_version(self) -> int:
         async with self._connection() as db:

@@ -43,35 +43,55 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+class PostgresServer:
+    """Debian's PostgreSQL with its data in a temporary folder, on a free local port."""
+
+    def __init__(self, binaries: Path) -> None:
+        self.binaries = binaries
+        self.folder = Path(tempfile.mkdtemp(prefix="kebas-pg-"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:  # PostgreSQL refuses to run as root
+            shutil.chown(self.folder, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        self.data, self.port = self.folder / "data", _free_port()
+        self.admin = f"postgresql://kebas@127.0.0.1:{self.port}/postgres"
+        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "kebas", "-E", "UTF8",
+                  "--no-sync")
+
+    def _run(self, program: str, *argv: str) -> None:
+        subprocess.run([*self.as_user, str(self.binaries / program), *argv], check=True,
+                       capture_output=True)
+
+    def start(self) -> None:
+        # fsync off: these tests are about behaviour, not power cuts; it keeps them fast
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-l", str(self.folder / "server.log"),
+                  "-o", f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 "
+                        f"-c fsync=off -c synchronous_commit=off -c full_page_writes=off",
+                  "start")
+
+    def stop(self, mode: str = "fast") -> None:
+        self._run("pg_ctl", "-D", str(self.data), "-w", "-m", mode, "stop")
+
+    def remove(self) -> None:
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
 @contextlib.contextmanager
-def postgres_server() -> Iterator[str]:
-    """A PostgreSQL server for this test run; yields the address of its admin database."""
+def postgres_server() -> Iterator[PostgresServer]:
+    """A PostgreSQL server of its own, running; gone afterwards."""
     binaries = _binaries()
     if binaries is None:
         if os.environ.get("KEBAS_REQUIRE_POSTGRES") == "1":
             pytest.fail("PostgreSQL is not installed, and KEBAS_REQUIRE_POSTGRES=1")
         pytest.skip("PostgreSQL is not installed (apt-get install postgresql; .ci/run does)")
-    folder = Path(tempfile.mkdtemp(prefix="kebas-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root
-        shutil.chown(folder, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    data, port = folder / "data", _free_port()
-
-    def run(*argv: str) -> None:
-        subprocess.run([*as_user, *argv], check=True, capture_output=True)
-
-    run(str(binaries / "initdb"), "-D", str(data), "-A", "trust", "-U", "kebas", "-E",
-        "UTF8", "--no-sync")
-    # fsync off: these tests are about behaviour, not power cuts; it keeps them fast
-    run(str(binaries / "pg_ctl"), "-D", str(data), "-w", "-l", str(folder / "server.log"),
-        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off "
-              f"-c synchronous_commit=off -c full_page_writes=off", "start")
+    server = PostgresServer(binaries)
+    server.start()
     try:
-        yield f"postgresql://kebas@127.0.0.1:{port}/postgres"
+        yield server
     finally:
-        run(str(binaries / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop")
-        shutil.rmtree(folder, ignore_errors=True)
+        with contextlib.suppress(subprocess.CalledProcessError):
+            server.stop("immediate")
+        server.remove()
 
 
 class Backend:
@@ -99,7 +119,6 @@ class Backend:
         finally:
             await connection.close()
 
-
     async def execute(self, sql: str) -> None:
         """A change made behind the store's back, committed."""
         if self.kind == "sqlite":
@@ -113,7 +132,6 @@ class Backend:
             await connection.execute(sql)
         finally:
             await connection.close()
-
 
     async def snapshot(self, copy: Path) -> Path:
         """The tables the chaos checker reads, copied into a SQLite file it can open."""

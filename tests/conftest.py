@@ -60,8 +60,8 @@ def expected_line(case: str) -> int:
 @pytest.fixture(scope="session")
 def postgres_admin():
     """A PostgreSQL server for the whole run (tests/backends.py)."""
-    with postgres_server() as admin:
-        yield admin
+    with postgres_server() as server:
+        yield server.admin
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

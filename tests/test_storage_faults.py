@@ -23,10 +23,11 @@ import socket
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
-from backends import fresh_database
+from backends import Backend, fresh_database, postgres_server
 from telegram_support import Runner, rows, running_bot, wrapped_save
 from test_telegram_process import start_kebas
 
@@ -155,21 +156,32 @@ async def answered(db: Path) -> list[tuple[str]]:
     return rows(db, "SELECT node FROM answers ORDER BY id")
 
 
-async def fault_then_recovery(fake, runner: Runner, db: Path, caplog, expected: str,
-                              fault, clear) -> None:
+async def fault_then_recovery(fake, runner: Runner, db: Path | Backend, caplog,
+                              expected: str, fault, clear) -> None:
     """Tap an answer during the fault (apology, nothing stored), then again after it."""
     question, asked = runner.question(), runner.node()
     data = runner.data_for("no", question)
+    if isinstance(db, Backend):
+        async def answered(_db: Any) -> list[tuple[str]]:
+            return await db.rows("SELECT node FROM answers ORDER BY id")
+
+        async def states() -> list[tuple[str]]:
+            return await db.rows("SELECT state FROM sessions")
+    else:
+        answered = globals()["answered"]
+
+        async def states() -> list[tuple[str]]:
+            return rows(db, "SELECT state FROM sessions")
     before = await answered(db)
-    state_before = rows(db, "SELECT state FROM sessions")
+    state_before = await states()
     await fault()
     await runner.tap(question, data)
     await fake.wait_for(lambda: APOLOGY in runner.sent[-1].text)
+    await clear()  # (a server that is down cannot be asked what it holds)
     assert await answered(db) == before, "nothing of the failed step is in the database"
-    assert rows(db, "SELECT state FROM sessions") == state_before
+    assert await states() == state_before
     operator = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(expected in message for message in operator), operator
-    await clear()
     await runner.tap(question, data)
     await fake.wait_for(lambda: runner.node() != asked)
     assert await answered(db) == before + [(asked,)], "stored exactly once"
@@ -271,6 +283,23 @@ async def test_a_postgresql_server_that_is_not_there_is_refused_at_start(fake, t
     text = await refused(fake, f"postgresql://kebas:hunter2@127.0.0.1:{port}/kebas")
     assert "cannot connect to the database" in text and "PostgreSQL is running" in text
     assert "hunter2" not in text, "the password stays out of messages"
+
+
+async def test_the_postgresql_server_going_away_under_the_running_bot(fake, shipped, caplog):
+    with postgres_server() as server:  # a server of its own, to stop and start again
+        backend = Backend("postgres", await fresh_database(server.admin))
+
+        async def stop() -> None:
+            await asyncio.to_thread(server.stop)
+
+        async def start() -> None:
+            await asyncio.to_thread(server.start)
+
+        async with running_bot(fake, shipped, backend.target):
+            runner = Runner(fake, 604)
+            await started(fake, runner)
+            await fault_then_recovery(fake, runner, backend, caplog,
+                                      "check that PostgreSQL is running", stop, start)
 
 
 async def test_a_postgresql_database_from_a_newer_kebas_is_refused_at_start(

@@ -145,6 +145,7 @@ class DurableUpdates(asyncio.Queue):
     async def put(self, item: object) -> None:
         """Never raises: PTB's polling would stop for good. When the database cannot take
         the update, it is handled all the same, so the runner at least gets an apology."""
+        payload = None
         try:
             payload = await self._durable(item)
             fresh = payload is None or await self.store.inbox_add(
@@ -152,7 +153,7 @@ class DurableUpdates(asyncio.Queue):
         except STORAGE_FAULTS as exc:
             log.warning("update %s is handled without the inbox: %s",
                         getattr(item, "update_id", "?"), storage_fault(self.store, exc))
-            fresh = True
+            payload, fresh = None, True  # not kept: nothing to delete afterwards
         if payload is not None and fresh:
             self.held.add(item.update_id)
         if fresh:  # else Telegram sent it again while we still hold it
