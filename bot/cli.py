@@ -157,7 +157,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if bundle is None:
         print("kebas: not starting the bot", file=sys.stderr)
         return EXIT_PROBLEMS
-    from telegram.error import InvalidToken, TelegramError
+    from telegram.error import BadRequest, InvalidToken, TelegramError
 
     from bot import logsafe
     from bot.channels.telegram import run_polling
@@ -173,6 +173,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except InvalidToken:
         print("kebas: the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
               "@BotFather (or /revoke it there and use the new one).", file=sys.stderr)
+    except BadRequest as exc:  # e.g. setWebhook refused the address
+        detail = str(exc).replace(settings.token, logsafe.REDACTED)
+        print(f"kebas: Telegram refused: {detail}. Not starting the bot.", file=sys.stderr)
     except TelegramError as exc:
         detail = str(exc).replace(settings.token, logsafe.REDACTED)
         print(f"kebas: cannot reach the Bot API at {settings.telegram_api_base_url} "

@@ -57,6 +57,7 @@ class Submit:
 @dataclass(frozen=True)
 class Typed:
     text: str
+    at: Place | None = None
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,11 @@ SCHEMA_VERSION = len(MIGRATIONS)
 # What a server that is down, restarting or cut off raises.
 UNREACHABLE = (OSError, asyncpg.InterfaceError, asyncpg.PostgresConnectionError,
                asyncpg.OperatorInterventionError)
-MIGRATION_LOCK = 0x4B65626173  # "Kebas": one advisory lock for every migrating worker
+MIGRATION_LOCK = 0x4B65626173
+# Held until the transaction ends: every write of one chat's sessions, one after another.
+CHAT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
+# A statement that takes longer fails (and the runner gets the apology) instead of hanging.
+COMMAND_SECONDS = 30  # "Kebas": one advisory lock for every migrating worker
 
 
 def _count(status: str) -> int:
@@ -61,7 +65,12 @@ class PostgresStore:
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
-                                                   max_size=self.pool_size)
+                                                   max_size=self.pool_size,
+                                                   command_timeout=COMMAND_SECONDS)
+        except ValueError as exc:  # asyncpg could not read the address
+            raise StorageError(f"KEBAS_DB is not a PostgreSQL address Kebas can use: {exc}; "
+                               f"write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
+                               ) from None
         except (*UNREACHABLE, asyncpg.PostgresError) as exc:
             raise StorageError(f"cannot connect to the database {self.path}: {exc}; check "
                                f"KEBAS_DB and that PostgreSQL is running") from exc
@@ -100,7 +109,7 @@ class PostgresStore:
                         yield connection
                 else:
                     yield connection
-        except UNREACHABLE as exc:
+        except (*UNREACHABLE, TimeoutError) as exc:
             raise StorageError(f"cannot reach the database {self.path} ({type(exc).__name__}); "
                                f"check that PostgreSQL is running and reachable (Kebas goes on "
                                f"by itself once it is)") from exc
@@ -151,7 +160,7 @@ class PostgresStore:
         outcome = json.dumps(step.outcome.summary()) if step.outcome is not None else None
         async with self._connection() as db:
             # every worker writing this chat waits here, until this transaction ends
-            await db.execute("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))", chat_key)
+            await db.execute(CHAT_LOCK, chat_key)
             if update_id is not None and _count(await db.execute(
                     "INSERT INTO processed_updates (update_id, chat_key, at) VALUES ($1, $2, $3) "
                     "ON CONFLICT (update_id) DO NOTHING", update_id, chat_key, now)) == 0:
@@ -196,9 +205,13 @@ class PostgresStore:
                     action, node, None if value is None else json.dumps(value), now)
         return Saved(int(session_id))
 
-    async def _statements(self, statements: list[tuple[str, tuple[Any, ...]]]) -> list[int]:
-        """Statements in one transaction; each one's row count."""
+    async def _statements(self, statements: list[tuple[str, tuple[Any, ...]]], *,
+                          chat_key: str | None = None) -> list[int]:
+        """Statements in one transaction; each one's row count. With `chat_key`, under the
+        chat's lock, as a step's save is."""
         async with self._connection() as db:
+            if chat_key is not None:
+                await db.execute(CHAT_LOCK, chat_key)
             return [_count(await db.execute(sql, *params)) for sql, params in statements]
 
     async def forget(self, chat_key: str) -> int:
@@ -208,14 +221,14 @@ class PostgresStore:
             ("DELETE FROM chats WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM inbox WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
-        ])
+        ], chat_key=chat_key)
         return counts[0]
 
     async def abandon(self, chat_key: str) -> bool:
         counts = await self._statements([(
             "UPDATE sessions SET status = $1, updated_at = $2, revision = revision + 1 "
             "WHERE chat_key = $3 AND status = $4",
-            (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))])
+            (ABANDONED, _stamp(self._clock()), chat_key, ACTIVE))], chat_key=chat_key)
         return counts[0] > 0
 
     # --- chats, dialogs -------------------------------------------------------------------

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -305,11 +306,16 @@ def shown_database(target: str | Path) -> str:
     """KEBAS_DB as it may appear in a message or a log: without a password."""
     if is_file_database(target):
         return str(target)
-    parts = urlsplit(str(target))
-    if parts.password is None:
-        return str(target)
-    host = parts.netloc.rsplit("@", 1)[-1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    try:
+        parts = urlsplit(str(target))
+        netloc = parts.netloc
+        if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
+            user, host = netloc.rsplit("@", 1)
+            netloc = f"{user.split(':', 1)[0]}:***@{host}"
+        query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
+    except ValueError:
+        return "the PostgreSQL database in KEBAS_DB"
 
 
 def utc_now() -> datetime:
@@ -488,6 +494,7 @@ class SQLiteStore:
             except asyncio.CancelledError:  # the loop is shutting down
                 for write in group + self._waiting:
                     write.result.cancel()
+                self._waiting = []
                 raise
             except Exception as exc:  # the commit failed: none of the group is written
                 for write in group:

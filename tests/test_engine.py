@@ -297,3 +297,13 @@ def test_with_no_cause_ahead_several_are_shown_and_said_to_be_possible(dialog):
                  Choose("minutes"))[-1]
     assert [(c.id, c.points) for c in final.outcome.causes] == [("pad", 5), ("tibial_tarsal", 4)]
     assert final.outcome.several_causes == "t.several"
+
+
+def test_a_typed_answer_meant_for_an_earlier_question_is_stale(dialog):
+    """A worker redoing a step on a session another worker moved on: typed text was read
+    against the question it was meant for, and is not applied to the next one."""
+    first = engine.start(dialog)
+    meant_for = (first.state["node"], len(first.state["answers"]))
+    moved_on = engine.step(dialog, first.state, Choose("no")).state
+    stale = engine.step(dialog, moved_on, Typed("35", at=meant_for))
+    assert stale.kind is StepKind.STALE and stale.answer is None

@@ -325,3 +325,45 @@ async def test_a_chat_is_handled_by_one_worker_at_a_time_and_a_dead_workers_turn
         assert not await other.take_lease("tg:2", "alive", now[0] + 1, LEASE_SECONDS)
         assert await other.take_lease("tg:2", "alive", now[0] + LEASE_SECONDS + 1,
                                       LEASE_SECONDS)
+
+
+async def test_a_worker_that_cannot_start_says_why_and_exits(tmp_path):
+    """Telegram refusing the webhook, or the port taken: an exit with a reason, not a hang."""
+    fake = await FakeBotAPI().start()
+    taken = socket.socket()
+    taken.bind(("127.0.0.1", 0))
+    taken.listen()
+    try:
+        fake.fail_next["setWebhook"] = [(400, "Bad Request: bad webhook: Failed to resolve "
+                                              "host", None)]
+        cases = [("refused", free_port()), ("port", taken.getsockname()[1])]
+        for case, port in cases:
+            env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN,
+                   "TELEGRAM_API_BASE_URL": fake.base_url,
+                   "KEBAS_DB": str(tmp_path / "kebas.sqlite3"), "KEBAS_WEBHOOK_SECRET": SECRET,
+                   "NO_PROXY": "127.0.0.1,localhost"}
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "run", "--env-file", os.devnull, "--webhook",
+                PUBLIC_URL, "--listen", f"127.0.0.1:{port}", cwd=ROOT, env=env,
+                stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+            _out, err = await asyncio.wait_for(process.communicate(), 30)
+            text = err.decode()
+            assert process.returncode == 1, (case, process.returncode, text)
+            assert "Traceback" not in text and TOKEN not in text, text
+            if case == "refused":
+                assert "Telegram refused: Bad webhook" in text
+            else:
+                assert "address already in use" in text.lower()
+    finally:
+        taken.close()
+        await fake.stop()
+
+
+def test_database_addresses_are_shown_without_their_password():
+    from bot.storage import shown_database
+    assert shown_database("postgresql://kebas:hunter2@db:5432/kebas") == \
+        "postgresql://kebas:***@db:5432/kebas"
+    assert shown_database("postgresql://db/kebas?sslmode=require&password=hunter2") == \
+        "postgresql://db/kebas?sslmode=require&password=***"
+    assert "hunter2" not in shown_database("postgresql://kebas:hunter2@[db/kebas")
+    assert shown_database("kebas.sqlite3") == "kebas.sqlite3"

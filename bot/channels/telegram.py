@@ -21,7 +21,7 @@ import sys
 import traceback
 from pathlib import Path
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -428,8 +428,11 @@ class KebasTelegram:
                                                                       update_id=update_id))
             return
         question = _question_of(current.step, here.locale)
-        turn = await self.conversations.handle(here.key, typed_input(question, text),
-                                               update_id=update_id, read=current)
+        # meant for this question: redone after another worker moved the chat on, it is stale
+        place = (current.step.state["node"], len(current.step.state["answers"]))
+        turn = await self.conversations.handle(
+            here.key, replace(typed_input(question, text), at=place), update_id=update_id,
+            read=current)
         step = turn.step
         if step is not None and step.answer is not None and here.id in self._last_question:
             await self._record_answer(bot, here, self._last_question[here.id], step)

@@ -91,10 +91,14 @@ def webhook_app(application: Application, secret: str, path: str) -> Starlette:
         if update is None:
             return Response("not a Telegram update", status_code=400)
         chat = update.effective_chat
-        async with turns.turn(None if chat is None else f"tg:{chat.id}"):
-            # the same road as polling: chats side by side, each in order (PerChatUpdates)
-            await application.update_processor.process_update(
-                update, application.process_update(update))
+
+        async def handle() -> None:
+            async with turns.turn(None if chat is None else f"tg:{chat.id}"):
+                await application.process_update(update)
+
+        # the same road as polling: chats side by side, each in order (PerChatUpdates, which
+        # also counts a flood), and within the chat's turn here, its turn among the workers
+        await application.update_processor.process_update(update, handle())
         return Response(status_code=200)
 
     async def health(_request: Request) -> Response:
@@ -116,18 +120,24 @@ async def serve(application: Application, server: Any, url: str, secret: str) ->
     (a locked database, a wrong token) is an error here, not a request that fails.
     """
     async with application:  # initialize (getMe) ... shutdown
-        await application.post_init(application)  # the store, purge, commands, reload
-        await register(application, url, secret)
-        log.info("webhook registered: %s", url)
-        await application.start()
-        # uvicorn raises the stop signal again once it has stopped, under the handler it found
-        # in place; with this one that lets the bot stop and close the store below
-        for stop in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(stop, lambda *_: None)
         try:
-            await server.serve()  # until SIGTERM; requests in flight finish first
-        finally:
-            await application.stop()
+            await application.post_init(application)  # the store, purge, commands, reload
+            await register(application, url, secret)
+            log.info("webhook registered: %s", url)
+            await application.start()
+            # uvicorn raises the stop signal again once it has stopped, under the handler it
+            # found in place; with this one that lets the bot stop and close the store below
+            previous = {stop: signal.signal(stop, lambda *_: None)
+                        for stop in (signal.SIGTERM, signal.SIGINT)}
+            try:
+                await server.serve()  # until SIGTERM; requests in flight finish first
+            except SystemExit:  # uvicorn's way of saying it could not listen (it said why)
+                pass
+            finally:
+                for stop, handler in previous.items():
+                    signal.signal(stop, handler)
+                await application.stop()
+        finally:  # also when starting failed: an open store would keep the process alive
             await application.post_shutdown(application)  # every step is on disk
 
 
