@@ -19,10 +19,10 @@ from typing import Any
 import asyncpg
 
 from bot.engine import Step, StepKind
-from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, FINISHED, ChatSettings, Clock,
-                         Conflict, Expected, ExportRow, Purged, Saved, StorageError,
-                         StoredSession, UsageRow, _stamp, _usage_row, migrations,
-                         shown_database, utc_now)
+from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, EXPORT_COLUMNS, FINISHED,
+                         ChatSettings, Clock, Conflict, Expected, ExportRow, Purged, Saved,
+                         StorageError, StoredSession, UsageRow, _export_row, _stamp,
+                         _usage_row, migrations, shown_database, utc_now)
 
 # SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
 MIGRATIONS = migrations("postgresql")
@@ -315,16 +315,8 @@ class PostgresStore:
     async def export_rows(self) -> tuple[str, list[ExportRow]]:
         async with self._connection() as db:
             key = await db.fetchval("SELECT value FROM secrets WHERE name = 'export_key'")
-            rows = await db.fetch(
-                "SELECT chat_key, id, dialog_id, dialog_version, status, state, triage, "
-                "outcome, started_at, finished_at FROM sessions ORDER BY id")
-        return key, [ExportRow(chat_key, session_id, dialog_id, version, status,
-                               json.loads(state), triage,
-                               json.loads(outcome) if outcome else None,
-                               datetime.fromisoformat(started),
-                               datetime.fromisoformat(finished) if finished else None)
-                     for (chat_key, session_id, dialog_id, version, status, state, triage,
-                          outcome, started, finished) in rows]
+            rows = await db.fetch(f"SELECT {EXPORT_COLUMNS} FROM sessions ORDER BY id")
+        return key, [_export_row(*row) for row in rows]
 
     # --- the inbox (long polling only) ----------------------------------------------------
 

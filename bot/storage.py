@@ -639,16 +639,9 @@ class SQLiteStore:
                 raise StorageError(f"{self.path} comes from an older Kebas; start kebas run "
                                    f"(or kebas purge) once to bring it up to date") from exc
             async with self.db.execute(
-                    "SELECT chat_key, id, dialog_id, dialog_version, status, state, triage, "
-                    "outcome, started_at, finished_at FROM sessions ORDER BY id") as cursor:
+                    f"SELECT {EXPORT_COLUMNS} FROM sessions ORDER BY id") as cursor:
                 rows = await cursor.fetchall()
-        return key, [ExportRow(chat_key, session_id, dialog_id, version, status,
-                               json.loads(state), triage,
-                               json.loads(outcome) if outcome else None,
-                               datetime.fromisoformat(started),
-                               datetime.fromisoformat(finished) if finished else None)
-                     for (chat_key, session_id, dialog_id, version, status, state, triage,
-                          outcome, started, finished) in rows]
+        return key, [_export_row(*row) for row in rows]
 
     async def inbox_add(self, update_id: int, chat_key: str | None, payload: str) -> bool:
         """Keep an update until it is handled; False if it is already kept (a redelivery)."""
@@ -803,6 +796,20 @@ def _roll_back(db: sqlite3.Connection) -> None:
         db.execute("ROLLBACK")
     except sqlite3.Error:
         pass
+
+
+# The columns `_export_row` reads, in its order (both stores select them).
+EXPORT_COLUMNS = ("chat_key, id, dialog_id, dialog_version, status, state, triage, outcome, "
+                  "started_at, finished_at")
+
+
+def _export_row(chat_key: str, session_id: int, dialog_id: str, version: int, status: str,
+                state: str, triage: str | None, outcome: str | None, started: str,
+                finished: str | None) -> ExportRow:
+    return ExportRow(chat_key, session_id, dialog_id, version, status, json.loads(state),
+                     triage, json.loads(outcome) if outcome else None,
+                     datetime.fromisoformat(started),
+                     datetime.fromisoformat(finished) if finished else None)
 
 
 def _usage_row(dialog_id: str, dialog_version: int, status: str, node: str,

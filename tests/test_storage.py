@@ -321,3 +321,15 @@ async def test_a_save_against_a_changed_session_writes_nothing(store, backend, d
                          expected=(read.id, read.revision))
     assert await backend.rows("SELECT update_id FROM processed_updates") == [(1,), (2,)]
     assert len(await store.answers(read.id)) == 1
+
+
+async def test_the_export_reads_every_session_with_its_key(store, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("tg:1")
+    await talk.handle("tg:1", Choose("no"))
+    await talk.begin("tg:2")
+    key, exported = await store.export_rows()
+    assert len(key) == 64 and int(key, 16) >= 0, "a random hex key, made once per database"
+    assert [(row.chat_key, len(row.state["answers"])) for row in exported] == [
+        ("tg:1", 1), ("tg:2", 0)]
+    assert (await store.export_rows())[0] == key
