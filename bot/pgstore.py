@@ -21,7 +21,7 @@ import asyncpg
 from bot.engine import Step, StepKind
 from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, EXPORT_COLUMNS, FINISHED,
                          ChatSettings, Clock, Conflict, Expected, ExportRow, Purged, Saved,
-                         StorageError, StoredSession, UsageRow, _export_row, _stamp,
+                         StorageError, StoredSession, StoreLifetime, UsageRow, _export_row, _stamp,
                          _usage_row, migrations, shown_database, utc_now)
 
 # SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
@@ -42,7 +42,7 @@ def _count(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
-class PostgresStore:
+class PostgresStore(StoreLifetime):
     """`SessionStore` on a PostgreSQL database shared by every worker."""
 
     def __init__(self, dsn: str, clock: Clock = utc_now, *, read_only: bool = False,
@@ -54,13 +54,6 @@ class PostgresStore:
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self.migrated_from: int | None = None  # the schema version found at open
-
-    async def __aenter__(self) -> PostgresStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         try:
@@ -76,11 +69,7 @@ class PostgresStore:
                                f"KEBAS_DB and that PostgreSQL is running") from exc
         try:
             if self.read_only:
-                version = await self.schema_version()
-                if version == 0:
-                    raise StorageError(f"{self.path} is not a Kebas database")
-                if version > SCHEMA_VERSION:
-                    raise StorageError(self._newer(version))
+                self._accept_schema(await self.schema_version(), made=True)
             else:
                 await self._migrate()
         except BaseException:
@@ -91,10 +80,6 @@ class PostgresStore:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-
-    def _newer(self, version: int) -> str:
-        return (f"the database {self.path} has schema version {version}, newer than this "
-                f"Kebas ({SCHEMA_VERSION}); upgrade Kebas")
 
     @contextlib.asynccontextmanager
     async def _connection(self, *, transaction: bool = True
@@ -131,8 +116,7 @@ class PostgresStore:
                 await db.execute("INSERT INTO kebas_schema (version) VALUES (0)")
                 version = 0
             self.migrated_from = version
-            if version > SCHEMA_VERSION:
-                raise StorageError(self._newer(version))
+            self._accept_schema(version)
             for number in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[number]:
                     await db.execute(statement)

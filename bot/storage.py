@@ -326,7 +326,33 @@ def _stamp(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
 
-class SQLiteStore:
+class StoreLifetime:
+    """What both stores share: `async with` opens and closes; which schemas they accept."""
+
+    path: Any
+    migrated_from: int | None
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def __aenter__(self) -> Any:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *_exc: object) -> None:
+        await self.close()
+
+    def _accept_schema(self, version: int, *, made: bool = False) -> None:
+        """Refuse a schema this Kebas cannot use (`made`: one that must exist already)."""
+        if made and version == 0:
+            raise StorageError(f"{self.path} is not a Kebas database")
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"the database {self.path} has schema version {version}, newer "
+                               f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
+
+
+class SQLiteStore(StoreLifetime):
     """`SessionStore` on one SQLite file, in WAL mode with full fsync on commit."""
 
     def __init__(self, path: str | Path, clock: Clock = utc_now, *,
@@ -350,13 +376,6 @@ class SQLiteStore:
         self._waiting: list[_Write] = []
         self._committer: asyncio.Task[None] | None = None
         self.migrated_from: int | None = None  # the schema version found at open
-
-    async def __aenter__(self) -> SQLiteStore:
-        await self.open()
-        return self
-
-    async def __aexit__(self, *_exc: object) -> None:
-        await self.close()
 
     async def open(self) -> None:
         if self.read_only:
@@ -402,12 +421,7 @@ class SQLiteStore:
 
     async def _check_readable(self) -> None:
         """Read-only: nothing to migrate, but the schema must be one this Kebas knows."""
-        version = await self.schema_version()
-        if version == 0:
-            raise StorageError(f"{self.path} is not a Kebas database")
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"the database {self.path} has schema version {version}, newer "
-                               f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
+        self._accept_schema(await self.schema_version(), made=True)
 
     async def close(self) -> None:
         if self._committer is not None:
@@ -440,9 +454,7 @@ class SQLiteStore:
 
     async def _migrate(self) -> None:
         version = self.migrated_from = await self.schema_version()
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"the database {self.path} has schema version {version}, newer "
-                               f"than this Kebas ({SCHEMA_VERSION}); upgrade Kebas")
+        self._accept_schema(version)
         for number in range(version, SCHEMA_VERSION):
             await self._transaction([(statement, ()) for statement in SQLITE_MIGRATIONS[number]]
                                     + [(f"PRAGMA user_version = {number + 1}", ())])
