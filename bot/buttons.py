@@ -49,8 +49,8 @@ def encode(press: ButtonPress) -> str:
 
 def decode(data: str | None) -> ButtonPress | None:
     """The press a button stands for, or None when the data is not ours (forged or garbage)."""
-    if not data or len(data.encode("utf-8")) > CALLBACK_DATA_LIMIT:
-        return None
+    if not data or not data.isascii() or len(data) > CALLBACK_DATA_LIMIT:
+        return None  # we only ever send ASCII (odd Unicode, e.g. a lone surrogate, is forged)
     match = _PATTERN.fullmatch(data)
     if match is None:
         return None

@@ -135,6 +135,7 @@ STICKER = file(width=512, height=512, is_animated=False, is_video=False, type="r
 LOCATION = {"latitude": -6.2183, "longitude": 106.8022}
 PHONE = "+6281234567890"
 OTHER_BOT = {"id": 555, "is_bot": True, "first_name": "Spam", "username": "spam_bot"}
+STRANGER = {"id": 31337, "is_bot": False, "first_name": "Orang Lain"}
 
 
 def member_update(field_name: str, chat: int, kind: str, old: str, new: str,
@@ -219,6 +220,13 @@ CASES = [
     Case("garbage button data: emoji", tap("🦶" * 10), toast="tg.forged"),
     Case("garbage button data: control bytes", tap("\x00\x01\x7f"), toast="tg.forged"),
     Case("empty button data", tap(""), toast="tg.forged"),
+    Case("button data with a lone surrogate", tap("t:1:0:a12_alarm:\ud800"),
+         toast="tg.forged"),
+    Case("control button data with a lone surrogate", tap("h:yes:\udfff"), toast="tg.forged"),
+    Case("forged 'delete everything' with no prompt", tap("h:yes"),
+         toast="tg.delete_expired", then=NOTHING),
+    Case("'delete everything' with a made-up confirmation", tap("h:yes:1a2b3c-0123456789abcdef"),
+         toast="tg.delete_expired", then=NOTHING),
     Case("stale button of an answered question", tap(STALE_PRESS, on="first"),
          toast="error.stale_button", at="second"),
     Case("stale 'continue' offer", tap("s:continue:zz"), toast="error.stale_button"),
@@ -349,6 +357,13 @@ CASES = [
         "old_reaction": [], "new_reaction": [{"type": "emoji", "emoji": "👍"}]}}),
          then=NOTHING),
     Case("a message from a bot", message({"text": "1"}, sender=OTHER_BOT), then=NOTHING),
+    Case("private chat, sender is someone else", message({"text": "1"}, sender=STRANGER),
+         then=NOTHING, at="first"),
+    Case("private chat, a button pressed by someone else", raw(lambda fake: {
+        "callback_query": {"id": "x1", "from": STRANGER, "chat_instance": "ci",
+                           "data": STALE_PRESS, "message": {
+                               "message_id": 1, "date": _now(), "chat": fake.chat(RUNNER),
+                               "text": "x", "from": BOT_USER}}}), then=NOTHING),
     Case("runner blocks the bot", raw(member_update("my_chat_member", RUNNER, "private",
                                                     "member", "kicked")),
          then=NOTHING, stores=blocked),

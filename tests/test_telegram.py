@@ -136,13 +136,60 @@ async def test_hapus_leaves_no_row_of_that_runner(fake, bot, db):
         await person.choose_many("none")
         await person.choose("no")
     await runner.type("/hapus", expect="Hapus semua data Anda")
-    await runner.tap(runner.sent[-1], "h:yes")
+    await runner.tap(runner.sent[-1], runner.sent[-1].buttons[0]["callback_data"])
     assert "Semua data Anda sudah dihapus" in runner.sent[-1].text
     assert set(rows_about(db, "tg:111").values()) == {0}
     assert rows(db, "SELECT COUNT(*) FROM answers WHERE session_id NOT IN "
                     "(SELECT id FROM sessions)") == [(0,)]
     assert rows_about(db, "tg:112")["answers"] == 2, "the other runner keeps their data"
     await runner.type("halo", expect="saya perlu persetujuan Anda"), "consent is gone too"
+
+
+async def test_a_delete_confirmation_works_for_ten_minutes_and_for_that_consent_only(
+        fake, bot, db):
+    kebas = bot.bot_data["kebas"]
+    runner = Runner(fake, 114)
+    await runner.agree()
+    await runner.choose_many("none")
+    await runner.type("/hapus", expect="Hapus semua data Anda")
+    prompt = runner.sent[-1]
+    yes = prompt.buttons[0]["callback_data"]
+    assert yes.startswith("h:yes:"), "the button carries its own confirmation"
+    real_clock = kebas.clock
+    kebas.clock = lambda: real_clock() + 11 * 60
+    try:
+        press = await runner.tap(prompt, yes)
+    finally:
+        kebas.clock = real_clock
+    expired = next(c for c in fake.calls_of("answerCallbackQuery")
+                   if c.params["callback_query_id"] == fake.callback_id(press))
+    assert "sudah kedaluwarsa" in expired.params["text"]
+    assert rows_about(db, "tg:114")["answers"] == 1, "an old confirmation deletes nothing"
+
+    await runner.type("/hapus", expect="Hapus semua data Anda")
+    fresh = runner.sent[-1]
+    yes = fresh.buttons[0]["callback_data"]
+    await runner.tap(fresh, yes)
+    assert "Semua data Anda sudah dihapus" in runner.sent[-1].text
+    await runner.agree()
+    await runner.choose_many("none")
+    await runner.tap(fresh, yes)
+    assert rows_about(db, "tg:114")["answers"] == 1, \
+        "a confirmation given before the runner consented again deletes nothing"
+
+
+async def test_memory_per_chat_is_bounded(fake, shipped, db, monkeypatch):
+    import bot.channels.telegram as telegram
+    monkeypatch.setattr(telegram, "REMEMBERED_CHATS", 3)
+    async with running_bot(fake, shipped, db) as app:
+        kebas = app.bot_data["kebas"]
+        for group in range(-700, -706, -1):
+            fake.send(group, {"text": "halo"}, kind="group")
+        for chat_id in range(170, 176):
+            await Runner(fake, chat_id).agree()
+        await fake.settled()
+        assert len(kebas.groups_told) == 3 and -705 in kebas.groups_told
+        assert len(kebas.question_messages) == 3 and 175 in kebas.question_messages
 
 
 async def test_start_during_a_session_offers_to_continue_or_start_over(fake, bot):

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import hmac
 import html
 import json
 import logging
@@ -18,6 +20,7 @@ import os
 import re
 import signal
 import sys
+import time
 import traceback
 from pathlib import Path
 from collections.abc import Awaitable, Callable
@@ -48,6 +51,7 @@ from bot import retention
 from bot.storage import (STORAGE_FAULTS, SessionStore, StorageError, explain_storage_fault,
                          open_store, shown_database, utc_now)
 from bot.typed import typed_input
+from bot.bounded import BoundedDict
 
 log = logging.getLogger("kebas.telegram")
 # RetryAfter.retry_after becomes a timedelta in PTB 23; opt in now (PTB's limiter reads it).
@@ -56,8 +60,15 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 CONSENT_VERSION = 1
 LONGEST_TEXT = 1000  # characters; no answer needs more, and we never store free text
 COMMANDS = TELEGRAM_COMMANDS
-# consent (k), continue/restart (s, with the session), delete (h), language (l)
-CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z]{1,8}))?")
+# consent (k), continue/restart (s, with the session), delete (h, with its confirmation),
+# language (l)
+CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z-]{1,32}))?")
+# The "yes, delete everything" button of /hapus works this long, for that chat and the consent
+# it was shown under: an old or forged button never erases what the runner said since.
+ERASE_WINDOW = 10 * 60  # seconds
+# Chats whose group notice or current question message is remembered (the least recently
+# used are forgotten first): memory follows the active chats, not every chat ever seen.
+REMEMBERED_CHATS = 10_000
 
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
@@ -203,6 +214,7 @@ class Chat:
     key: str
     locale: Locale
     consented: bool
+    consent_at: str | None = None  # when; a /hapus confirmation is bound to it
     quiet: bool = False  # the chat is flooding: send only what must not wait (bot.flood)
 
 
@@ -214,7 +226,8 @@ class KebasTelegram:
     def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore,
                  content_paths: list[Path] | None = None,
                  admin_ids: frozenset[int] = frozenset(), retention_days: int = 90,
-                 send_rate: float = FloodLimit.MESSAGES_PER_SECOND) -> None:
+                 send_rate: float = FloodLimit.MESSAGES_PER_SECOND,
+                 erase_key: bytes | None = None) -> None:
         self.dialog = dialog
         self.locales = locales
         self.store = store
@@ -226,9 +239,13 @@ class KebasTelegram:
         self.updates = DurableUpdates(store)
         self.processor = PerChatUpdates()
         self.flood = FloodGuard()
-        self._told_not_private: set[int] = set()
+        # groups told that Kebas works in private chats only (the value is unused)
+        self.groups_told: BoundedDict[int, None] = BoundedDict(REMEMBERED_CHATS)
         # chat id -> the message holding its current question, to record a typed answer there
-        self._last_question: dict[int, int] = {}
+        self.question_messages: BoundedDict[int, int] = BoundedDict(REMEMBERED_CHATS)
+        # signs /hapus confirmations; every worker of one bot must share it (build_bot)
+        self.erase_key = erase_key or os.urandom(32)
+        self.clock = time.time  # wall clock, for confirmations that expire
 
     # --- wiring -----------------------------------------------------------------------
 
@@ -328,7 +345,9 @@ class KebasTelegram:
             return  # someone joined or left a group: not a word to anyone
         user = update.effective_user
         from_bot = user is not None and user.is_bot
-        if chat is None or chat.type != ChatType.PRIVATE or from_bot:
+        # in a private chat only its owner speaks; anyone else's update is not theirs to act on
+        stranger = user is not None and chat is not None and user.id != chat.id
+        if chat is None or chat.type != ChatType.PRIVATE or from_bot or stranger:
             if query is not None:
                 await _answer_quietly(query)  # a button must never keep spinning
             if chat is not None and chat.type != ChatType.PRIVATE and not from_bot:
@@ -382,14 +401,15 @@ class KebasTelegram:
         locale = self.locales[pick_language(language or language_code, self.locales)]
         consented = bool(settings and settings.consent_version
                          and settings.consent_version >= CONSENT_VERSION)
-        return Chat(chat_id, key, locale, consented)
+        return Chat(chat_id, key, locale, consented,
+                    consent_at=settings.consent_at if settings else None)
 
     async def _not_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Say once per group that Kebas works in private chats; store nothing about it."""
         chat = update.effective_chat
-        if chat is None or chat.id in self._told_not_private:
+        if chat is None or chat.id in self.groups_told:
             return
-        self._told_not_private.add(chat.id)
+        self.groups_told[chat.id] = None
         if chat.type == ChatType.CHANNEL:
             return  # a bot cannot start a conversation in a channel
         locale = self.locales[pick_language(None, self.locales)]
@@ -434,8 +454,8 @@ class KebasTelegram:
             here.key, replace(typed_input(question, text), at=place), update_id=update_id,
             read=current)
         step = turn.step
-        if step is not None and step.answer is not None and here.id in self._last_question:
-            await self._record_answer(bot, here, self._last_question[here.id], step)
+        if step is not None and step.answer is not None and here.id in self.question_messages:
+            await self._record_answer(bot, here, self.question_messages[here.id], step)
         await self._show(bot, here, turn)
 
     def _refusal(self, message: TgMessage, here: Chat) -> str | None:
@@ -453,7 +473,7 @@ class KebasTelegram:
         if message.text.startswith("/"):
             return None
         if here.consented and message.reply_to_message is not None \
-                and message.reply_to_message.message_id != self._last_question.get(here.id):
+                and message.reply_to_message.message_id != self.question_messages.get(here.id):
             return "tg.old_reply"
         if here.consented and len(message.text) > LONGEST_TEXT:
             return "tg.too_long"
@@ -478,8 +498,10 @@ class KebasTelegram:
                 [(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items()
                  if code in self.locales]))
         elif command in ("hapus", "delete"):
+            confirmation = erase_confirmation(self.erase_key, here, int(self.clock()))
             await self._send(bot, here, _escape(locale.text("tg.delete_confirm")), _keyboard(
-                [(locale.text("tg.delete_yes"), "h:yes"), (locale.text("tg.delete_no"), "h:no")]))
+                [(locale.text("tg.delete_yes"), f"h:yes:{confirmation}"),
+                 (locale.text("tg.delete_no"), "h:no")]))
         elif not here.consented:
             await self._ask_consent(bot, here, again=command not in ("start", "mulai"))
         elif command in ("start", "mulai"):
@@ -501,7 +523,7 @@ class KebasTelegram:
                 here.key, update_id=update_id, fresh=True))
         elif command in ("batal", "cancel"):
             cancelled = await self.store.abandon(here.key)
-            self._last_question.pop(here.id, None)
+            self.question_messages.pop(here.id, None)
             await self._send_texts(bot, here, [locale.text(
                 "tg.cancelled" if cancelled else "tg.nothing_to_cancel",
                 retention_days=self.retention_days)])
@@ -548,7 +570,7 @@ class KebasTelegram:
             await answer.send(locale.text("tg.already_recorded"))
             if value == "decline":
                 await self._send_texts(bot, here, [locale.text("tg.already_consented")])
-            elif here.id not in self._last_question and await self._not_begun(here):
+            elif here.id not in self.question_messages and await self._not_begun(here):
                 # redelivered after a restart: the first question may never have gone out
                 await self._show(bot, here, await self.conversations.begin(
                     here.key, update_id=update.update_id))
@@ -577,10 +599,12 @@ class KebasTelegram:
             await self._record(query, locale.text("tg.restart" if fresh else "tg.continue"), here)
             await self._show(bot, here, await self.conversations.begin(
                 here.key, fresh=fresh, update_id=update.update_id))
+        elif kind == "h" and value == "yes" and not self._erase_confirmed(here, session):
+            await answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif kind == "h" and value == "yes":
             await self.store.forget(here.key)
             here.consented = False
-            self._last_question.pop(here.id, None)
+            self.question_messages.pop(here.id, None)
             await answer.send()
             await self._record(query, locale.text("tg.delete_yes"), here)
             await self._send_texts(bot, here, [locale.text("tg.deleted")])
@@ -609,6 +633,18 @@ class KebasTelegram:
         else:
             await answer.send(locale.text("tg.forged"))
             await self._show_current(bot, here)
+
+    def _erase_confirmed(self, here: Chat, given: str | None) -> bool:
+        """Whether a "yes, delete" button was shown to this chat, under its present consent,
+        less than ERASE_WINDOW seconds ago."""
+        issued = (given or "").partition("-")[0]
+        try:
+            shown_at = int(issued, 36)
+        except ValueError:
+            return False
+        fresh = 0 <= self.clock() - shown_at <= ERASE_WINDOW
+        return fresh and hmac.compare_digest(
+            given or "", erase_confirmation(self.erase_key, here, shown_at))
 
     async def _on_press(self, press: ButtonPress, update: Update, here: Chat, bot: Any,
                         answer: _Answer) -> None:
@@ -681,7 +717,7 @@ class KebasTelegram:
         if question is not None:
             await self._send_question(bot, here, question, turn.session_id)
         elif turn.step.outcome is not None:
-            self._last_question.pop(here.id, None)
+            self.question_messages.pop(here.id, None)
             await self._send(bot, here, _escape(here.locale.text("tg.after_outcome")),
                              _keyboard([(here.locale.text("tg.why_button"),
                                          f"w:why:{buttons.to_base36(turn.session_id)}")]),
@@ -714,7 +750,7 @@ class KebasTelegram:
         sent = await self._send(bot, here, _question_html(question),
                                 _answer_keyboard(question, session_id, here.locale))
         if sent is not None:
-            self._last_question[here.id] = sent.message_id
+            self.question_messages[here.id] = sent.message_id
 
     async def _ask_consent(self, bot: Any, here: Chat, again: bool) -> None:
         locale = here.locale
@@ -735,8 +771,8 @@ class KebasTelegram:
         text = f"{question}\n\n{_escape(here.locale.text('tg.answered', answer=label))}"
         await self._edit(here, lambda: bot.edit_message_text(text, chat_id=here.id,
                                                              message_id=message_id))
-        if self._last_question.get(here.id) == message_id:
-            del self._last_question[here.id]
+        if self.question_messages.get(here.id) == message_id:
+            del self.question_messages[here.id]
 
     async def _record(self, query: Any, label: str, here: Chat) -> None:
         """Show the choice made on a control message (consent, language...), without buttons."""
@@ -927,6 +963,14 @@ def _answer_keyboard(question: Question, session_id: int, locale: Locale) -> Inl
     return InlineKeyboardMarkup(rows)
 
 
+def erase_confirmation(key: bytes, here: Chat, issued: int) -> str:
+    """What a /hapus "yes" button carries: when it was shown, signed with the chat and the
+    consent it was shown under (fits in callback data: at most 24 characters)."""
+    signed = f"{here.key}|{here.consent_at or ''}|{issued}".encode()
+    signature = hmac.new(key, signed, hashlib.sha256).hexdigest()[:16]
+    return f"{buttons.to_base36(issued)}-{signature}"
+
+
 def _keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
                                  for label, data in choices])
@@ -1000,7 +1044,9 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> Applica
                           content_paths=settings.content_paths(default_paths()),
                           admin_ids=frozenset(settings.kebas_admin_ids),
                           retention_days=settings.kebas_retention_days,
-                          send_rate=settings.kebas_send_rate / settings.kebas_workers)
+                          send_rate=settings.kebas_send_rate / settings.kebas_workers,
+                          erase_key=hashlib.sha256(
+                              b"kebas /hapus confirmation\0" + settings.token.encode()).digest())
     app = kebas.application(settings.token, settings.telegram_api_base_url,
                             settings.base_file_url, polling=polling)
 
