@@ -23,7 +23,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from bot import graph, proofs
+from bot import graph, proofs, signoff
 from bot.conditions import describe, fact_tests, facts_read, holds, test_values
 from bot.i18n import UI_TEXTS, Locale
 from bot.model import (Condition, Dialog, MultiQuestion, NumberQuestion, OutcomeNode, Range,
@@ -37,7 +37,8 @@ LEVELS = (TriageLevel.EMERGENCY, TriageLevel.URGENT, TriageLevel.SOON, TriageLev
 CHROME: dict[str, dict[str, str]] = {
     "id": {
         "book": "Buku tinjauan klinis",
-        "dialog": "Dialog", "version": "Versi", "hash": "Sidik isi (hash)",
+        "dialog": "Dialog", "version": "Versi", "hash": "Sidik dialog (hash)",
+        "content_hash": "Sidik seluruh isi yang ditinjau (dialog dan semua teks)",
         "generated": "Dibuat", "languages": "Bahasa", "toc": "Daftar isi",
         "how_to_read": "Cara membaca",
         "reading": "Buku ini memuat seluruh isi dialog seperti yang dibaca pelari: setiap "
@@ -68,13 +69,15 @@ CHROME: dict[str, dict[str, str]] = {
         "rule": "aturan", "scenario": "Jawaban terpendek yang mencapainya (skenario):",
         "signoff": "Persetujuan klinis",
         "signoff_intro": "Saya telah meninjau seluruh isi buku ini (dialog {dialog} versi "
-                         "{version}, sidik {hash}).",
+                         "{version}, sidik isi {hash}).",
         "reviewer": "Nama peninjau", "registration": "No. STR / SIP", "date": "Tanggal",
         "signature": "Tanda tangan", "decision": "Keputusan",
         "approved": "Disetujui", "approved_notes": "Disetujui dengan catatan",
         "rejected": "Belum disetujui", "notes": "Catatan",
-        "after_signoff": "Setelah disetujui, perbarui vars.reviewed di locales/ dengan nama "
-                         "dan tanggal tinjauan.",
+        "after_signoff": "Setelah disetujui, pengelola menjalankan: kebas signoff --reviewer "
+                         "\"NAMA\" --registration \"STR/SIP\" (untuk sidik isi {hash}). "
+                         "Pelari melihat \"ditinjau oleh ...\" hanya selama isinya sama persis; "
+                         "setiap perubahan teks atau alur membuatnya kembali berstatus draf.",
         "flow": "Gambar alur",
         "flow_intro": "Digambar dari YAML (sama dengan kebas graph). Merah: jalan keluar tanda "
                       "bahaya ke hasil darurat. Untuk memperbesar, buka file HTML ini di layar.",
@@ -132,7 +135,8 @@ CHROME: dict[str, dict[str, str]] = {
     },
     "en": {
         "book": "Clinical review book",
-        "dialog": "Dialog", "version": "Version", "hash": "Content hash",
+        "dialog": "Dialog", "version": "Version", "hash": "Dialog hash",
+        "content_hash": "Hash of all the content reviewed (dialog and every text)",
         "generated": "Generated", "languages": "Languages", "toc": "Contents",
         "how_to_read": "How to read this book",
         "reading": "This book holds the whole dialog as a runner reads it: every question with "
@@ -163,13 +167,15 @@ CHROME: dict[str, dict[str, str]] = {
         "rule": "rule", "scenario": "The shortest answers that reach it (scenario):",
         "signoff": "Clinical sign-off",
         "signoff_intro": "I have reviewed the whole of this book (dialog {dialog} version "
-                         "{version}, hash {hash}).",
+                         "{version}, content hash {hash}).",
         "reviewer": "Reviewer's name", "registration": "Registration no. (STR / SIP)",
         "date": "Date", "signature": "Signature", "decision": "Decision",
         "approved": "Approved", "approved_notes": "Approved with notes",
         "rejected": "Not approved", "notes": "Notes",
-        "after_signoff": "Once approved, update vars.reviewed in locales/ with the reviewer and "
-                         "date.",
+        "after_signoff": "Once approved, the maintainer runs: kebas signoff --reviewer \"NAME\" "
+                         "--registration \"STR/SIP\" (for content hash {hash}). Runners read "
+                         "\"reviewed by ...\" only while the content stays exactly the same; any "
+                         "edit of a text or of the flow makes it a draft again.",
         "flow": "Flow picture",
         "flow_intro": "Drawn from the YAML (as kebas graph draws it). Red: red-flag exits to "
                       "the emergency ending. Open this HTML file on screen to zoom in.",
@@ -429,8 +435,11 @@ def _breadth_first(start: str, moves: graph.Edges) -> list[str]:
 
 
 def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.ProofReport,
-                 picture: str | None, generated: date) -> dict[str, Any]:
-    """Everything the template shows, as plain data. `picture` is the flow as SVG text."""
+                 picture: str | None, generated: date, content_hash: str | None = None
+                 ) -> dict[str, Any]:
+    """Everything the template shows, as plain data. `picture` is the flow as SVG text;
+    `content_hash` is what a sign-off of this content names (bot.signoff; the bundle's, which
+    covers every language, not only those in the book)."""
     texts = _Texts(locales)
     first = locales[0]
     chrome = CHROME.get(first.language, CHROME["en"])
@@ -459,7 +468,9 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
         "lang": first.language,
         "languages": [(locale.language, LANGUAGE_NAMES.get(locale.language, locale.language))
                       for locale in locales],
-        "dialog": {"id": dialog.id, "version": dialog.version, "hash": dialog.content_hash},
+        "dialog": {"id": dialog.id, "version": dialog.version, "hash": dialog.content_hash,
+                   "content": content_hash or signoff.content_hash(
+                       [dialog], {locale.language: locale for locale in locales})},
         "title": title,
         "generated": generated.isoformat(),
         "proof": _proof_summary(dialog, report, first),
@@ -484,8 +495,8 @@ def render_book(context: dict[str, Any]) -> str:
 
 
 def book_html(dialog: Dialog, locales: Sequence[Locale], report: proofs.ProofReport,
-              picture: str | None, generated: date) -> str:
-    return render_book(book_context(dialog, locales, report, picture, generated))
+              picture: str | None, generated: date, content_hash: str | None = None) -> str:
+    return render_book(book_context(dialog, locales, report, picture, generated, content_hash))
 
 
 # --- cards ----------------------------------------------------------------------------------
@@ -673,7 +684,8 @@ def main(args: argparse.Namespace) -> int:
     if picture is None:
         print("kebas: note: Graphviz's 'dot' is not installed, so the book has no flow "
               "picture; install it with 'sudo apt-get install graphviz'", file=sys.stderr)
-    html = book_html(dialog, locales, proofs.prove(dialog), picture, date.today())
+    html = book_html(dialog, locales, proofs.prove(dialog), picture, date.today(),
+                     bundle.content_hash)
     if args.output == "-":
         sys.stdout.write(html)
         return EXIT_OK

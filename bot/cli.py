@@ -1,5 +1,5 @@
-"""The `kebas` command: check, chat, run, webhook, migrate, scenarios, graph, book, diff, stats,
-purge, export, schema.
+"""The `kebas` command: check, chat, run, webhook, migrate, scenarios, graph, book, signoff,
+diff, stats, purge, export, schema.
 
 Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
 message and a non-zero exit status, never a traceback.
@@ -13,6 +13,7 @@ import getpass
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +43,11 @@ def load_checked(paths: list[Path], **checks: Any) -> tuple[Bundle, list[Problem
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    bundle, problems, reports = load_checked(_paths(args.paths))
+    paths = _paths(args.paths)
+    bundle, problems, reports = load_checked(paths)
+    if not has_errors(problems):
+        from bot.signoff_check import changes_since_signoff
+        problems += changes_since_signoff(bundle, paths[0])
     for problem in problems:
         print(problem)
     for loaded, report in reports:
@@ -294,6 +299,65 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
     return EXIT_PROBLEMS if failed else EXIT_OK
 
 
+def cmd_signoff(args: argparse.Namespace) -> int:
+    """Record that a physician reviewed exactly this content (the review book's hash)."""
+    from bot import signoff
+    paths = _paths(args.paths)
+    try:
+        when = signoff.valid_date(args.date) if args.date else date.today().isoformat()
+    except ValueError as exc:
+        print(f"kebas: --date: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    reviewer, registration = args.reviewer.strip(), args.registration.strip()
+    if not reviewer or not registration:
+        print("kebas: --reviewer and --registration must name the physician and their STR or "
+              "SIP number", file=sys.stderr)
+        return EXIT_USAGE
+    bundle = load_usable(paths, refusal="the content has {count} errors; a sign-off is for "
+                         "content that passes 'kebas check'")
+    if bundle is None:
+        return EXIT_PROBLEMS
+    revision = committed_revision(paths)
+    entry = signoff.SignOff(bundle.content_hash, ", ".join(
+        f"{loaded.dialog.id} v{loaded.dialog.version}" for loaded in bundle.dialogs),
+        reviewer, registration, when, revision)
+    try:
+        written = signoff.record(paths[0], entry)
+    except (OSError, ValueError) as exc:
+        print(f"kebas: cannot record the sign-off in {paths[0] / signoff.SIGNOFF_FILE}: "
+              f"{getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    print(f"signed off: {entry.dialog}, content {entry.hash}, by {reviewer} ({registration}) "
+          f"on {when}; recorded in {written}")
+    status = load_bundle(paths).locales[pick_language(None, bundle.locales)].text(
+        signoff.REVIEWED_KEY)
+    print(f"runners now read: \"{status}\" (until the content changes)")
+    if revision is None:
+        print("note: the content is not committed to git, so 'kebas check' will not be able "
+              "to show what changes after this sign-off; commit it and sign off again",
+              file=sys.stderr)
+    return EXIT_OK
+
+
+def committed_revision(paths: list[Path]) -> str | None:
+    """The git commit that holds exactly these content folders, or None (no git, not a
+    repository, or uncommitted changes; the sign-off file itself does not count)."""
+    import subprocess
+
+    def git(*words: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(paths[0]), *words], capture_output=True,
+                                  text=True, check=False)
+        except OSError:
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    from bot.signoff import SIGNOFF_FILE
+    changes = git("status", "--porcelain", "--", *map(str, (path.resolve() for path in paths)),
+                  f":(exclude){(paths[0] / SIGNOFF_FILE).resolve()}")
+    return git("rev-parse", "HEAD") if changes == "" else None
+
+
 def cmd_graph(args: argparse.Namespace) -> int:
     from bot.flowchart import GraphvizMissing, flow_of, render
     found = usable_dialog(_paths(args.paths), args.dialog)
@@ -489,6 +553,17 @@ def build_parser() -> argparse.ArgumentParser:
     book.add_argument("paths", nargs="*", metavar="PATH",
                       help="dialog and locale folders (default: dialogs/ and locales/)")
     book.set_defaults(func=cmd_book)
+
+    signoff = commands.add_parser("signoff", help="record that a physician reviewed exactly "
+                                  "this content (runners then read 'reviewed by ...')")
+    signoff.add_argument("--reviewer", required=True, help="the physician's name, as "
+                         "runners should read it (e.g. 'dr. Siti Rahma, Sp.N')")
+    signoff.add_argument("--registration", required=True, metavar="STR/SIP",
+                         help="their STR or SIP registration number")
+    signoff.add_argument("--date", help="date of the review, YYYY-MM-DD (default today)")
+    signoff.add_argument("paths", nargs="*", metavar="PATH",
+                         help="dialog and locale folders (default: dialogs/ and locales/)")
+    signoff.set_defaults(func=cmd_signoff)
 
     diff = commands.add_parser("diff", help="which answer paths change outcome, triage or "
                                "causes between two versions")

@@ -81,12 +81,15 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),
         "tg.cancelled": ("retention_days",), "tg.nothing_to_cancel": (), "tg.help": (), "tg.privacy": ("retention_days",),
         "tg.delete_confirm": (), "tg.delete_yes": (), "tg.delete_no": (), "tg.deleted": (),
-        "tg.delete_kept": (), "tg.language_prompt": (), "tg.language_set": (),
+        "tg.delete_kept": (), "tg.delete_expired": (), "tg.language_prompt": (),
+        "tg.language_set": (),
         "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
         "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
+        # the review status, filled into {reviewed} (bot.signoff)
+        "signoff.draft": (), "signoff.reviewed": ("reviewer", "registration", "date"),
         # /statistik (admins)
         "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),
         "stats.none": (),

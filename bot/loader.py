@@ -18,6 +18,8 @@ from bot.model import (Branch, Cause, ChoiceQuestion, Dialog, InfoNode, LevelRul
                        MultiQuestion, NumberQuestion, Option, OutcomeNode, RedFlag, Score,
                        Scoring, Texts, YesNoQuestion)
 from bot.problems import Position, Problem, error
+from bot.signoff import (REVIEWED_KEY, SIGNOFF_FILE, SignOff, content_hash, parse_signoffs,
+                         signed, with_review_status)
 from bot.yamlsource import PathKey, SourceDocument, read_yaml
 
 DIALOG_SUFFIXES = (".yaml", ".yml")
@@ -41,6 +43,13 @@ class Bundle:
     problems: list[Problem] = field(default_factory=list)
     files: list[str] = field(default_factory=list)
     unloaded_dialogs: list[str] = field(default_factory=list)  # files that had to be refused
+    signoffs: list[SignOff] = field(default_factory=list)  # dialogs/signoff.yaml
+    content_hash: str = ""  # of every dialog and text: what a sign-off names (bot.signoff)
+
+    @property
+    def signed_off(self) -> SignOff | None:
+        """The clinician's sign-off of exactly this content, if there is one."""
+        return signed(self.signoffs, self.content_hash)
 
     def dialog(self, dialog_id: str | None = None) -> Dialog:
         if dialog_id is None:
@@ -291,7 +300,21 @@ def load_bundle(paths: list[Path] | None = None) -> Bundle:
     if not bundle.dialogs and not any(p.is_error for p in bundle.problems):
         bundle.problems.append(error(Position("dialogs"), "no dialog was found",
                                      "put a dialog file in dialogs/"))
+    _show_review_status(bundle)
     return bundle
+
+
+def _show_review_status(bundle: Bundle) -> None:
+    """Fill `{reviewed}` from the sign-offs: only `kebas signoff` can make it say reviewed."""
+    for locale in bundle.locales.values():
+        if REVIEWED_KEY in locale.texts:
+            bundle.problems.append(error(
+                locale.position(REVIEWED_KEY), f"'{REVIEWED_KEY}' is written by kebas signoff, "
+                "not by hand", "remove it; runners see 'reviewed by ...' once a doctor has "
+                "signed off this exact content (kebas book, then kebas signoff)"))
+    bundle.content_hash = content_hash((loaded.dialog for loaded in bundle.dialogs),
+                                       bundle.locales)
+    bundle.locales = with_review_status(bundle.locales, bundle.signed_off)
 
 
 def _load_file(bundle: Bundle, file: Path) -> None:
@@ -306,7 +329,11 @@ def _load_file(bundle: Bundle, file: Path) -> None:
     except OSError as exc:
         bundle.problems.append(error(Position(name), f"cannot read the file: {exc.strerror}"))
         return
-    if file.parent.name == "locales":
+    if file.name == SIGNOFF_FILE:
+        signoffs, problems = parse_signoffs(text, name)
+        bundle.signoffs.extend(signoffs)
+        bundle.problems.extend(problems)
+    elif file.parent.name == "locales":
         language = file.stem
         locale, problems = parse_locale(text, name, language)
         bundle.problems.extend(problems)

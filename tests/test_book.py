@@ -110,7 +110,8 @@ def cards(root: El) -> Counter:
 def make_book(bundle, languages=("id",), report=None, picture=None, dialog=None):
     dialog = dialog or bundle.dialog()
     locales = [bundle.locales[language] for language in languages]
-    return book.book_html(dialog, locales, report or proofs.prove(dialog), picture, TODAY)
+    return book.book_html(dialog, locales, report or proofs.prove(dialog), picture, TODAY,
+                          bundle.content_hash)
 
 
 @pytest.fixture(scope="module")
@@ -164,9 +165,11 @@ def test_the_cover_shows_version_hash_proof_verdict_and_path_count(shipped, indo
     assert indonesian.find("path-count").text() == f"{report.paths:,}".replace(",", ".")
     proof_text = indonesian.find("proofs").text()
     assert f"Jalur terpanjang: {report.longest_questions} pertanyaan" in proof_text
+    assert indonesian.find("content-hash").text() == shipped.content_hash
     signoff = indonesian.find("signoff").text()
-    for line in ("Nama peninjau", "Tanggal", "Tanda tangan", dialog.content_hash):
-        assert line in signoff
+    for line in ("Nama peninjau", "Tanggal", "Tanda tangan", shipped.content_hash,
+                 "kebas signoff"):
+        assert line in signoff, "the reviewer signs the hash of all the content"
 
 
 def test_one_card_per_question_message_red_flag_cause_and_outcome(shipped, indonesian):
