@@ -151,7 +151,7 @@ def run_scenario(dialog: Dialog, locale: Locale, loaded: LoadedScenario) -> Resu
             break
         value = unused.pop(node_id, scenario.answers[node_id])
         node = dialog.node(node_id)
-        after = engine.step(dialog, step.state, _input(node, value))
+        after = engine.step(dialog, step.state, answer_input(node, value))
         if after.kind is not StepKind.ANSWERED:
             reason = locale.text(after.said[0].key, **after.said[0].params) if after.said \
                 else after.kind.value
@@ -179,7 +179,8 @@ def run_scenario(dialog: Dialog, locale: Locale, loaded: LoadedScenario) -> Resu
     return result
 
 
-def _input(node: Any, value: AnswerValue) -> Input:
+def answer_input(node: Any, value: AnswerValue) -> Input:
+    """The engine input for a scenario's answer to `node`."""
     if isinstance(node, NumberQuestion):
         return Typed(str(value))
     if isinstance(node, MultiQuestion):
