@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import sqlite3
@@ -24,6 +25,7 @@ import aiosqlite
 from bot.engine import State, Step, StepKind
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("kebas.storage")
 
 ACTIVE, FINISHED, ABANDONED = "active", "finished", "abandoned"
 
@@ -417,6 +419,9 @@ class SQLiteStore(StoreLifetime):
         await self.db.execute("PRAGMA foreign_keys = ON")
         # deleted rows (a handled update, a runner's /hapus) are overwritten, not just freed
         await self.db.execute("PRAGMA secure_delete = ON")
+        # Each time the -wal starts over (after a checkpoint), it is cut to nothing, so the
+        # older copies of pages beyond its new end (a handled update's text) do not linger.
+        await self.db.execute("PRAGMA journal_size_limit = 0")
         await self._migrate()
 
     async def _check_readable(self) -> None:
@@ -536,7 +541,8 @@ class SQLiteStore(StoreLifetime):
             lambda db: [db.execute(sql, params).rowcount for sql, params in statements])
 
     async def forget(self, chat_key: str) -> int:
-        """Delete every row about this chat; returns how many sessions went."""
+        """Delete every row about this chat, and every older copy of them; returns how many
+        sessions went."""
         counts = await self._transaction([
             ("DELETE FROM sessions WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
@@ -544,7 +550,24 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chat_leases WHERE chat_key = ?", (chat_key,)),
         ])
+        await self._erase_older_copies()
         return counts[0]
+
+    async def _erase_older_copies(self) -> None:
+        """Once a delete is committed, leave no copy of the deleted rows in any file.
+
+        secure_delete zeroes them in the newest copy of their pages, but the -wal still holds
+        the copies from before the delete (and a kill -9 leaves it for the next start). A
+        TRUNCATE checkpoint writes the newest pages into the database file and cuts the -wal
+        to nothing; it waits (busy_timeout) for other programs' reads to end, and if one
+        holds on longer, the copies stay until the next erasure or retention purge.
+        """
+        async with self._lock, self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            busy, _pages, _copied = await cursor.fetchone()
+        if busy:
+            log.warning("deleted rows stay in %s-wal until the next erasure: another program "
+                        "is reading the database (a backup tool, an open sqlite3 shell, "
+                        "kebas stats)", self.path)
 
     async def abandon(self, chat_key: str) -> bool:
         """End the chat's active session without a result (the runner cancelled)."""
@@ -638,6 +661,8 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM inbox WHERE received_at < ?", (cutoff,)),
             ("DELETE FROM chat_leases WHERE until < ?", (older_than.timestamp(),)),
         ])
+        # also once a day: the handled updates' older copies go, even with nothing purged
+        await self._erase_older_copies()
         return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

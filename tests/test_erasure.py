@@ -1,0 +1,152 @@
+"""Erasure means erasure: after /hapus, a retention purge or `kebas purge`, no byte of the
+runner's typed text or chat key is left in the database file, its -wal or its -shm.
+
+A deleted row is not enough: SQLite keeps older copies of its pages in the -wal until a
+checkpoint copies the newest ones back and the -wal is cut to nothing, and a kill -9 leaves the
+-wal behind for the next start to read. These tests read the files as bytes (issue 14).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from telegram_support import SCREENING_CLEAR, Runner, running_bot
+from test_telegram_process import ready, start_kebas
+
+from bot.channels import telegram as telegram_channel
+from bot.cli import main
+from bot.conversation import Conversations
+from bot.engine import Choose
+from bot.retention import JOB_NAME
+from bot.storage import SQLiteStore
+
+CHAT = 770011223
+TYPED = ("rahasia-kebas-8311", "62 tahun")   # a text that is no answer, then the age
+# what must not survive: the chat key, the bare id, the name, and what the runner typed
+SECRETS = (f"tg:{CHAT}", str(CHAT), f"Pelari{CHAT}", *TYPED)
+UP_TO_THE_AGE = SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min", "no",
+                                   "cramp_calf", "no", ("calf",), "left"]
+LONG_AGO = "2000-01-01T00:00:00.000+00:00"
+
+
+def leftovers(db: Path, secrets: tuple[str, ...] = SECRETS) -> dict[str, list[str]]:
+    """Which secrets stand, as bytes, in the database file, its -wal and its -shm."""
+    found = {}
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db}{suffix}")
+        if path.exists():
+            data = path.read_bytes()
+            hits = [secret for secret in secrets if secret.encode() in data]
+            if hits:
+                found[path.name] = hits
+    return found
+
+
+async def typed_up_to_the_age(runner: Runner) -> None:
+    """Consent, the questions up to the age, a text that is no number, then the age."""
+    await runner.agree()
+    for answer in UP_TO_THE_AGE:
+        await runner.answer(answer)
+    await runner.type(TYPED[0], expect="Mohon ketik angka")
+    await runner.type(TYPED[1])
+
+
+async def stopped(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+
+
+def everywhere(db: Path) -> set[str]:
+    """The secrets found in any of the files: before erasure, all of them but the name."""
+    return {secret for hits in leftovers(db).values() for secret in hits}
+
+
+async def test_hapus_leaves_no_byte_on_disk_across_a_kill_9_and_a_restart(fake, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    log = tmp_path / "bot.log"
+    process = await start_kebas(fake, db, log=log)
+    try:
+        await ready(fake, 0)
+        runner, other = Runner(fake, CHAT), Runner(fake, 770099)
+        await other.agree()
+        await typed_up_to_the_age(runner)
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}, "there was something to erase"
+        await runner.type("/hapus", expect="Hapus semua data Anda")
+        await runner.tap(runner.sent[-1], "h:yes")
+        await fake.wait_for(lambda: any("sudah dihapus" in m.text for m in runner.sent))
+        process.kill()  # no shutdown: whatever is in the -wal stays there
+        await process.wait()
+        assert leftovers(db) == {}, "after /hapus and a kill -9"
+        polls = len(fake.calls_of("getUpdates"))
+        process = await start_kebas(fake, db, log=log)
+        await ready(fake, polls)
+        await other.answer(("none",))  # more traffic after the restart
+        assert leftovers(db) == {}, "after the restart"
+    finally:
+        await stopped(process)
+    assert leftovers(db) == {}, "after a clean stop"
+
+
+async def test_kebas_purge_leaves_no_byte_of_an_expired_runner_on_disk(fake, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    try:
+        await ready(fake, 0)
+        await typed_up_to_the_age(Runner(fake, CHAT))
+    finally:
+        process.kill()  # the -wal stays, full of the runner's pages
+        await process.wait()
+    # Another program holds the database open, so `kebas purge` is not its last user (closing
+    # the last connection would clean the -wal by itself); the runner's rows are made old.
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as held:
+        for table, column in (("sessions", "updated_at"), ("processed_updates", "at"),
+                              ("chats", "updated_at")):
+            held.execute(f"UPDATE {table} SET {column} = ? WHERE chat_key = ?",
+                         (LONG_AGO, f"tg:{CHAT}"))
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}
+        assert await asyncio.to_thread(main, ["purge", "--db", str(db), "--days", "30",
+                                              "--env-file", os.devnull]) == 0
+        assert leftovers(db) == {}, "while another program holds the database open"
+    assert leftovers(db) == {}
+
+
+async def test_the_retention_job_leaves_no_byte_of_an_expired_runner_on_disk(
+        fake, shipped, tmp_path, monkeypatch):
+    db = tmp_path / "kebas.sqlite3"
+    today = [datetime.now(timezone.utc)]
+    monkeypatch.setattr(telegram_channel, "utc_now", lambda: today[0])
+    async with running_bot(fake, shipped, db, kebas_retention_days=30) as app:
+        await typed_up_to_the_age(Runner(fake, CHAT))
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}
+        today[0] += timedelta(days=31)
+        job, = app.job_queue.get_jobs_by_name(JOB_NAME)
+        await job.run(app)  # what runs every day
+        assert leftovers(db) == {}, "while the bot runs on"
+
+
+async def test_forget_among_many_runners_leaves_no_byte_of_that_one(tmp_path, dialog):
+    """Hundreds of runners, so every table and index spans many pages (interior pages, pages
+    split and merged); the one who asked is gone from every file, nobody else is touched."""
+    db = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(db) as store:
+        talk = Conversations(dialog, store)
+        for number in range(400):
+            chat = f"tg:{7700000 + number}"
+            await store.update_chat(chat, language="id", consent_version=1)
+            await talk.begin(chat, update_id=number * 10)
+            await talk.handle(chat, Choose("no"), update_id=number * 10 + 1)
+            await store.inbox_add(number * 10 + 2, chat, json.dumps({"text": f"by {chat}"}))
+            await store.take_lease(chat, "worker-1", 0, 60)
+        assert await store.forget("tg:7700123") == 1
+        gone = ("tg:7700123", "7700123", "by tg:7700123")
+        assert leftovers(db, gone) == {}
+        assert leftovers(db, ("tg:7700124", "by tg:7700124")) == {
+            "kebas.sqlite3": ["tg:7700124", "by tg:7700124"]}, "the others keep everything"
+    assert leftovers(db, gone) == {}
