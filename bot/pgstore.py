@@ -10,8 +10,10 @@ migrations run under a lock of their own, so workers starting together migrate o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -20,9 +22,9 @@ import asyncpg
 
 from bot.engine import Step, StepKind
 from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, EXPORT_COLUMNS, FINISHED,
-                         ChatSettings, Clock, Conflict, Expected, ExportRow, Purged, Saved,
-                         StorageError, StoredSession, StoreLifetime, UsageRow, _export_row, _stamp,
-                         _usage_row, migrations, shown_database, utc_now)
+                         PERSONAL_COLUMNS, ChatSettings, Clock, Conflict, Expected, ExportRow,
+                         Purged, Saved, StorageError, StoredSession, StoreLifetime, UsageRow,
+                         _export_row, _stamp, _usage_row, migrations, shown_database, utc_now)
 
 # SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
 MIGRATIONS = migrations("postgresql")
@@ -35,6 +37,7 @@ MIGRATION_LOCK = 0x4B65626173
 CHAT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # A statement that takes longer fails (and the runner gets the apology) instead of hanging.
 COMMAND_SECONDS = 30  # "Kebas": one advisory lock for every migrating worker
+log = logging.getLogger("kebas.storage")
 
 
 def _count(status: str) -> int:
@@ -54,6 +57,7 @@ class PostgresStore(StoreLifetime):
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self.migrated_from: int | None = None  # the schema version found at open
+        self._vacuums: set[asyncio.Task[None]] = set()  # started by forget, awaited by close
 
     async def open(self) -> None:
         try:
@@ -77,6 +81,7 @@ class PostgresStore(StoreLifetime):
             raise
 
     async def close(self) -> None:
+        await asyncio.gather(*self._vacuums, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -206,7 +211,26 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM inbox WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
         ], chat_key=chat_key)
+        # after the reply, not before: the runner need not wait for it
+        vacuum = asyncio.create_task(self._vacuum())
+        self._vacuums.add(vacuum)
+        vacuum.add_done_callback(self._vacuums.discard)
         return counts[0]
+
+    async def _vacuum(self) -> None:
+        """VACUUM the tables an erasure deleted from (outside any transaction, as it must be).
+
+        It removes the dead rows' index entries and marks their space for reuse. It does not
+        overwrite the dead rows' bytes in the table files (new rows do, in time), nor reach
+        PostgreSQL's WAL, its archive or backups (docs/reliability.md). The personal columns
+        are never sampled for the planner (the last migration), so no copy waits there.
+        """
+        try:
+            async with self._connection(transaction=False) as db:
+                await db.execute(f"VACUUM {', '.join(PERSONAL_COLUMNS)}")
+        except StorageError as exc:
+            log.warning("could not vacuum after deleting personal data (it is deleted; its "
+                        "space is reused once autovacuum runs): %s", exc)
 
     async def abandon(self, chat_key: str) -> bool:
         counts = await self._statements([(
@@ -294,6 +318,7 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM inbox WHERE received_at < $1", (cutoff,)),
             ("DELETE FROM chat_leases WHERE until < $1", (older_than.timestamp(),)),
         ])
+        await self._vacuum()
         return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

@@ -178,9 +178,15 @@ class SessionStore(Protocol):
     async def export_rows(self) -> tuple[str, list[ExportRow]]: ...
 
 
+# Columns that say who a runner is or what they answered or typed (a migration below).
+PERSONAL_COLUMNS = {"sessions": ("chat_key", "state", "outcome"), "answers": ("value",),
+                    "processed_updates": ("chat_key",), "chats": ("chat_key",),
+                    "inbox": ("chat_key", "payload"), "chat_leases": ("chat_key",)}
+
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
-# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS).
-MIGRATIONS: list[list[str]] = [
+# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS);
+# a step only one of them needs names its statements by database.
+MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
     [
         """CREATE TABLE sessions (
             id {id},
@@ -270,6 +276,17 @@ MIGRATIONS: list[list[str]] = [
             until {real} NOT NULL
         )""",
     ],
+    {
+        # PostgreSQL's planner keeps samples of column values (pg_statistic) and keeps them
+        # after their rows are deleted, for good once a table is empty: no chat key or typed
+        # text may wait there after an erasure. A column changed to its own type loses its
+        # samples; a statistics target of 0 takes no new ones. SQLite samples nothing unless
+        # told to ANALYZE, which Kebas never does.
+        "postgresql": [f"ALTER TABLE {table} " + ", ".join(
+            f"ALTER COLUMN {column} SET STATISTICS 0, ALTER COLUMN {column} TYPE TEXT"
+            for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
+        "sqlite": [],
+    },
 ]
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
@@ -283,7 +300,8 @@ DIALECTS: dict[str, dict[str, str]] = {
 
 def migrations(dialect: str) -> list[list[str]]:
     """MIGRATIONS in one database's words."""
-    return [[statement.format(**DIALECTS[dialect]) for statement in step]
+    return [[statement.format(**DIALECTS[dialect])
+             for statement in (step[dialect] if isinstance(step, dict) else step)]
             for step in MIGRATIONS]
 
 

@@ -16,6 +16,8 @@ import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+from backends import Backend, fresh_database
 from telegram_support import SCREENING_CLEAR, Runner, running_bot
 from test_telegram_process import ready, start_kebas
 
@@ -23,8 +25,9 @@ from bot.channels import telegram as telegram_channel
 from bot.cli import main
 from bot.conversation import Conversations
 from bot.engine import Choose
+from bot.pgstore import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from bot.retention import JOB_NAME
-from bot.storage import SQLiteStore
+from bot.storage import PERSONAL_COLUMNS, SQLiteStore
 
 CHAT = 770011223
 TYPED = ("rahasia-kebas-8311", "62 tahun")   # a text that is no answer, then the age
@@ -150,3 +153,83 @@ async def test_forget_among_many_runners_leaves_no_byte_of_that_one(tmp_path, di
         assert leftovers(db, ("tg:7700124", "by tg:7700124")) == {
             "kebas.sqlite3": ["tg:7700124", "by tg:7700124"]}, "the others keep everything"
     assert leftovers(db, gone) == {}
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+async def filled_postgres(backend: Backend, dialog) -> None:
+    """Two runners with everything a runner leaves: sessions, answers, update ids, consent,
+    an update in the inbox, a lease; several of each, so the planner would sample them."""
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        for chat, first in ((f"tg:{CHAT}", 100), ("tg:5", 200)):
+            await store.update_chat(chat, language="id", consent_version=1)
+            for turn in range(5):
+                await talk.begin(chat, update_id=first + 2 * turn, fresh=True)
+                await talk.handle(chat, Choose("no"), update_id=first + 2 * turn + 1)
+                await store.inbox_add(first + 50 + turn, chat, json.dumps(
+                    {"text": f"{TYPED[0]} {chat} {turn}"}))
+            await store.take_lease(chat, "worker-1", 0, 60)
+
+
+async def samples(backend: Backend, secrets: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The columns whose planner samples (pg_statistic) hold one of the secrets."""
+    found = await backend.rows(
+        "SELECT tablename, attname, concat(most_common_vals::text, histogram_bounds::text) "
+        "FROM pg_stats WHERE schemaname = 'public'")
+    return [(table, column) for table, column, sample in found
+            if any(secret in sample for secret in secrets)]
+
+
+async def test_on_postgresql_no_chat_key_or_typed_text_is_sampled_for_the_planner(
+        postgres_admin, dialog):
+    """PostgreSQL keeps samples of column values for its planner, even once their rows are
+    deleted: the personal columns are never sampled, so nothing of a runner waits there."""
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    await backend.execute("ANALYZE")
+    assert await samples(backend, ("tg:5", TYPED[0])) == []
+    assert await samples(backend, ("abandoned",)) == [("sessions", "status")], \
+        "other columns are sampled as before"
+
+
+async def test_on_postgresql_an_older_database_loses_the_samples_it_had(postgres_admin, dialog):
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    # as before the migration: every column sampled, the samples taken
+    for table, columns in PERSONAL_COLUMNS.items():
+        for column in columns:
+            await backend.execute(f"ALTER TABLE {table} ALTER COLUMN {column} "
+                                  f"SET STATISTICS -1")
+    await backend.execute(f"UPDATE kebas_schema SET version = {PG_SCHEMA_VERSION - 1}")
+    await backend.execute("ANALYZE")
+    assert ("inbox", "payload") in await samples(backend, (f"tg:{CHAT}", TYPED[0]))
+    async with backend.store() as store:
+        assert store.migrated_from == PG_SCHEMA_VERSION - 1
+    await backend.execute("ANALYZE")
+    assert await samples(backend, (f"tg:{CHAT}", TYPED[0])) == []
+
+
+async def vacuums(backend: Backend) -> dict[str, int]:
+    return dict(await backend.rows(
+        "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname = ANY($1)",
+        list(PERSONAL_COLUMNS)))
+
+
+@pytest.mark.parametrize("erasure", ["forget", "purge"])
+async def test_on_postgresql_an_erasure_vacuums_every_table_it_deleted_from(
+        postgres_admin, dialog, erasure):
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    before = await vacuums(backend)
+    async with backend.store() as store:
+        if erasure == "forget":
+            assert await store.forget(f"tg:{CHAT}") == 5
+        else:
+            assert (await store.purge(datetime.now(timezone.utc) + timedelta(days=1))
+                    ).sessions == 10
+    # closing waits for the VACUUM that forget starts after its reply
+    after = await vacuums(backend)
+    assert {table: after[table] - before.get(table, 0) for table in after} == dict.fromkeys(
+        PERSONAL_COLUMNS, 1)
