@@ -14,6 +14,8 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -38,6 +40,30 @@ CHAT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # A statement that takes longer fails (and the runner gets the apology) instead of hanging.
 COMMAND_SECONDS = 30  # "Kebas": one advisory lock for every migrating worker
 log = logging.getLogger("kebas.storage")
+# how a password with URL characters must be written in KEBAS_DB
+ESCAPED = "with any / ? # @ : in the password written as %2F %3F %23 %40 %3A"
+
+
+def why_not_connected(error: BaseException) -> str:
+    """A failed connection in our own words: the driver's may quote parts of KEBAS_DB (a
+    password misread as a host name, say), and the log must never show them."""
+    if isinstance(error, socket.gaierror):
+        return "its host name is not known"
+    if isinstance(error, ConnectionRefusedError):
+        return "nothing accepts connections at that host and port"
+    if isinstance(error, TimeoutError):
+        return "it did not answer in time"
+    if isinstance(error, asyncpg.InvalidPasswordError):
+        return "it refused the user name or password"
+    if isinstance(error, asyncpg.InvalidAuthorizationSpecificationError):
+        return "it refused this user or this client (see its pg_hba.conf)"
+    if isinstance(error, asyncpg.InvalidCatalogNameError):
+        return "that database does not exist"
+    if isinstance(error, asyncpg.PostgresError):
+        return f"PostgreSQL refused: {type(error).__name__}, SQLSTATE {error.sqlstate}"
+    if isinstance(error, OSError) and error.errno:
+        return os.strerror(error.errno)
+    return type(error).__name__
 
 
 def _count(status: str) -> int:
@@ -64,13 +90,14 @@ class PostgresStore(StoreLifetime):
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
                                                    max_size=self.pool_size,
                                                    command_timeout=COMMAND_SECONDS)
-        except ValueError as exc:  # asyncpg could not read the address
-            raise StorageError(f"KEBAS_DB is not a PostgreSQL address Kebas can use: {exc}; "
-                               f"write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
-                               ) from None
+        except ValueError:  # asyncpg could not read the address; its words may quote it
+            raise StorageError(f"KEBAS_DB is not a PostgreSQL address Kebas can use; write "
+                               f"it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+                               f"{ESCAPED}") from None
         except (*UNREACHABLE, asyncpg.PostgresError) as exc:
-            raise StorageError(f"cannot connect to the database {self.path}: {exc}; check "
-                               f"KEBAS_DB and that PostgreSQL is running") from exc
+            raise StorageError(f"cannot connect to the database {self.path} "
+                               f"({why_not_connected(exc)}); check that PostgreSQL is running "
+                               f"and KEBAS_DB, {ESCAPED}") from None
         try:
             if self.read_only:
                 self._accept_schema(await self.schema_version(), made=True)

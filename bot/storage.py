@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
@@ -322,20 +321,48 @@ def is_file_database(target: str | Path) -> bool:
     return not str(target).startswith(("postgresql://", "postgres://"))
 
 
+# A user name as it may be shown: nothing that could be the start of a password.
+PLAIN_USER = re.compile(r"[A-Za-z0-9._%+-]*")
+QUERY_PASSWORD = re.compile(r"(?i)[?&][a-z_]*password=([^&]*)")
+
+
 def shown_database(target: str | Path) -> str:
-    """KEBAS_DB as it may appear in a message or a log: without a password."""
+    """KEBAS_DB as it may appear in a message or a log: without its password.
+
+    Read by hand, not with a URL parser: a password holding / ? or # (as generated ones
+    do), written without %-escapes, ends a parser's idea of the user part early, and the
+    rest of the password would be shown as host or path. So everything between :// and the
+    last @ counts as user and password (only a plain user name is shown), and so does every
+    ...password= value in the query, up to the next &; where the two overlap (an @ inside
+    the query's password) both are hidden.
+    """
     if is_file_database(target):
         return str(target)
-    try:
-        parts = urlsplit(str(target))
-        netloc = parts.netloc
-        if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
-            user, host = netloc.rsplit("@", 1)
-            netloc = f"{user.split(':', 1)[0]}:***@{host}"
-        query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
-    except ValueError:
-        return "the PostgreSQL database in KEBAS_DB"
+    scheme, _, rest = str(target).partition("://")
+    hidden = [found.span(1) for found in QUERY_PASSWORD.finditer(rest)]
+    if "@" in rest:
+        at = rest.rindex("@")
+        user, colon, _password = rest[:at].partition(":")
+        if not PLAIN_USER.fullmatch(user):
+            hidden.append((0, at))
+        elif colon:
+            hidden.append((len(user) + 1, at))
+    return f"{scheme}://{_masked(rest, hidden)}"
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each (start, end) span, merged where they overlap, shown as ***."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    shown, last = [], 0
+    for start, end in merged:
+        shown += [text[last:start], "***"]
+        last = end
+    return "".join(shown) + text[last:]
 
 
 def utc_now() -> datetime:
