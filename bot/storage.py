@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -436,6 +437,7 @@ class SQLiteStore(StoreLifetime):
                 raise StorageError(f"cannot create the database {self.path}: {exc.strerror}; "
                                    f"check KEBAS_DB and the folder's permissions") from exc
             target, set_up = str(self.path), self._set_up
+        _owner_only(self.path, writing=not self.read_only)
         try:
             self._db = await aiosqlite.connect(target, uri=self.read_only, isolation_level=None)
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -903,6 +905,35 @@ def _usage_row(dialog_id: str, dialog_version: int, status: str, node: str,
                     tuple(answer["node"] for answer in saved.get("answers", [])),
                     tuple(saved.get("fired", [])), datetime.fromisoformat(started_at),
                     datetime.fromisoformat(finished_at) if finished_at else None)
+
+
+def _owner_only(path: Path, *, writing: bool) -> None:
+    """The database, its -wal and its -shm readable by their owner only: they hold health
+    answers. A file found open to group or others (a restored backup, a copy, another
+    program's umask) is tightened to its owner's bits, with a warning naming it. When Kebas
+    cannot change it (not the file's owner, a read-only disk), it refuses to write more
+    answers into it; a report that only reads (`writing=False`) goes on with a warning."""
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except FileNotFoundError:
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(file, mode & 0o700)
+        except OSError as exc:
+            problem = (f"{file} can be read by other users (mode {mode:03o}) and Kebas "
+                       f"cannot change that ({exc.strerror}); as its owner, run: "
+                       f"chmod 600 {file}")
+            if writing:
+                raise StorageError(problem) from exc
+            log.warning("%s", problem)
+            continue
+        log.warning("%s could be read by other users (mode %03o); Kebas made it its "
+                    "owner's only (%03o). It holds health answers: if anyone else can log in "
+                    "to this machine, find out whether they copied it", file, mode,
+                    mode & 0o700)
 
 
 def _create_private(path: Path) -> None:
