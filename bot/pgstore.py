@@ -83,7 +83,11 @@ class PostgresStore(StoreLifetime):
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self.migrated_from: int | None = None  # the schema version found at open
-        self._vacuums: set[asyncio.Task[None]] = set()  # started by forget, awaited by close
+        # The VACUUM forget starts after its reply (close waits for it), one at a time: each
+        # would hold a pooled connection while waiting for the others' lock on the tables.
+        # An erasure committed while one runs asks for one more run after it.
+        self._vacuuming: asyncio.Task[None] | None = None
+        self._vacuum_again = False
 
     async def open(self) -> None:
         try:
@@ -108,7 +112,8 @@ class PostgresStore(StoreLifetime):
             raise
 
     async def close(self) -> None:
-        await asyncio.gather(*self._vacuums, return_exceptions=True)
+        if self._vacuuming is not None:
+            await asyncio.gather(self._vacuuming, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -239,10 +244,18 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
         ], chat_key=chat_key)
         # after the reply, not before: the runner need not wait for it
-        vacuum = asyncio.create_task(self._vacuum())
-        self._vacuums.add(vacuum)
-        vacuum.add_done_callback(self._vacuums.discard)
+        if self._vacuuming is None or self._vacuuming.done():
+            self._vacuuming = asyncio.create_task(self._vacuum_while_wanted())
+        else:  # the one running may have begun before this delete was committed
+            self._vacuum_again = True
         return counts[0]
+
+    async def _vacuum_while_wanted(self) -> None:
+        """VACUUM until no erasure came while it ran: one at a time in this process."""
+        self._vacuum_again = True
+        while self._vacuum_again:
+            self._vacuum_again = False
+            await self._vacuum()
 
     async def _vacuum(self) -> None:
         """VACUUM the tables an erasure deleted from (outside any transaction, as it must be).
