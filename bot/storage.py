@@ -612,9 +612,9 @@ class SQLiteStore(StoreLifetime):
         async with self._lock, self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
             busy, _pages, _copied = await cursor.fetchone()
         if busy:
-            log.warning("deleted rows stay in %s-wal until the next erasure: another program "
-                        "is reading the database (a backup tool, an open sqlite3 shell, "
-                        "kebas stats)", self.path)
+            log.warning("older copies of deleted rows stay in %s-wal until the next erasure "
+                        "or the daily purge: another program kept reading the database (a "
+                        "backup tool, an open sqlite3 shell, kebas stats)", self.path)
 
     async def abandon(self, chat_key: str) -> bool:
         """End the chat's active session without a result (the runner cancelled)."""
@@ -916,7 +916,7 @@ def _owner_only(path: Path, *, writing: bool) -> None:
     for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
         try:
             mode = stat.S_IMODE(file.stat().st_mode)
-        except FileNotFoundError:
+        except OSError:  # not there (or not to be seen: SQLite says so, next)
             continue
         if not mode & 0o077:
             continue

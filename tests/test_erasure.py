@@ -233,3 +233,23 @@ async def test_on_postgresql_an_erasure_vacuums_every_table_it_deleted_from(
     after = await vacuums(backend)
     assert {table: after[table] - before.get(table, 0) for table in after} == dict.fromkeys(
         PERSONAL_COLUMNS, 1)
+
+
+async def test_a_program_reading_throughout_delays_the_cleanup_and_the_log_says_so(
+        tmp_path, dialog, caplog):
+    """The -wal can only be cut once no other program reads from it: until then the log
+    says where the older copies are, and the next erasure or daily purge removes them."""
+    db = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(db, busy_timeout_ms=200) as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("tg:7700123")
+        await talk.handle("tg:7700123", Choose("no"))
+        with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as backup:
+            backup.execute("BEGIN")
+            backup.execute("SELECT COUNT(*) FROM sessions").fetchall()  # reads on and on
+            assert await store.forget("tg:7700123") == 1
+            assert f"older copies of deleted rows stay in {db}-wal" in caplog.text
+            assert leftovers(db, ("tg:7700123",)), "as the log says"
+            backup.execute("COMMIT")
+        await store.purge(datetime(2000, 1, 1, tzinfo=timezone.utc))  # nothing that old
+        assert leftovers(db, ("tg:7700123",)) == {}
