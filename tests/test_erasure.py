@@ -4,6 +4,10 @@ runner's typed text or chat key is left in the database file, its -wal or its -s
 A deleted row is not enough: SQLite keeps older copies of its pages in the -wal until a
 checkpoint copies the newest ones back and the -wal is cut to nothing, and a kill -9 leaves the
 -wal behind for the next start to read. These tests read the files as bytes (issue 14).
+
+PostgreSQL promises less (VACUUM frees dead rows' space but does not overwrite it, and its WAL
+and backups are beyond Kebas; docs/reliability.md): there an erasure is tested to vacuum every
+table it deleted from, and no chat key or typed text to be sampled for the planner.
 """
 
 from __future__ import annotations
