@@ -12,6 +12,7 @@ import asyncio
 import getpass
 import json
 import os
+import secrets
 import sys
 from datetime import date
 from pathlib import Path
@@ -76,18 +77,37 @@ def load_usable(paths: list[Path], *, refusal: str = "the dialog has {count} err
     return bundle
 
 
-def write_output(output: str, content: str | bytes) -> int:
-    """Write a command's result to a file and say so, or say why it could not be written."""
+def write_output(output: str, content: str | bytes, *, private: bool = False) -> int:
+    """Write a command's result to a file and say so, or say why it could not be written.
+
+    `private` (it is about people): the file is its owner's alone from the moment it exists.
+    """
+    data = content.encode("utf-8") if isinstance(content, str) else content
     try:
-        if isinstance(content, bytes):
-            Path(output).write_bytes(content)
+        if private:
+            _write_private(Path(output), data)
         else:
-            Path(output).write_text(content, encoding="utf-8")
+            Path(output).write_bytes(data)
     except OSError as exc:
         print(f"kebas: cannot write {output}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_PROBLEMS
     print(f"wrote {output}")
     return EXIT_OK
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    """Write `data` to a new file made 0600 (os.open; the umask can only narrow it), then
+    put it in the place of `path`. Not written into an existing file: that one may be open
+    to others, or already opened by someone who could then read the new contents."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(descriptor, "wb") as file:
+            file.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
 
 
 def on_store(work: Any, db: str | Path) -> tuple[Any, int]:
@@ -461,10 +481,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output == "-":
         sys.stdout.write(text)
         return EXIT_OK
-    status = write_output(args.output, text)
-    if status == EXIT_OK:
-        os.chmod(args.output, 0o600)  # pseudonymous, still about people: its owner's only
-    return status
+    return write_output(args.output, text, private=True)  # pseudonymous, still about people
 
 
 def cmd_schema(args: argparse.Namespace) -> int:

@@ -10,8 +10,12 @@ migrations run under a lock of their own, so workers starting together migrate o
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
+import logging
+import os
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
@@ -20,9 +24,9 @@ import asyncpg
 
 from bot.engine import Step, StepKind
 from bot.storage import (ABANDONED, ACTIVE, CHAT_COLUMNS, EXPORT_COLUMNS, FINISHED,
-                         ChatSettings, Clock, Conflict, Expected, ExportRow, Purged, Saved,
-                         StorageError, StoredSession, StoreLifetime, UsageRow, _export_row, _stamp,
-                         _usage_row, migrations, shown_database, utc_now)
+                         PERSONAL_COLUMNS, ChatSettings, Clock, Conflict, Expected, ExportRow,
+                         Purged, Saved, StorageError, StoredSession, StoreLifetime, UsageRow,
+                         _export_row, _stamp, _usage_row, migrations, shown_database, utc_now)
 
 # SQLite's migrations, in PostgreSQL's words: the same tables, columns and steps.
 MIGRATIONS = migrations("postgresql")
@@ -35,6 +39,31 @@ MIGRATION_LOCK = 0x4B65626173
 CHAT_LOCK = "SELECT pg_advisory_xact_lock(hashtextextended($1, 0))"
 # A statement that takes longer fails (and the runner gets the apology) instead of hanging.
 COMMAND_SECONDS = 30  # "Kebas": one advisory lock for every migrating worker
+log = logging.getLogger("kebas.storage")
+# how a password with URL characters must be written in KEBAS_DB
+ESCAPED = "with any / ? # @ : in the password written as %2F %3F %23 %40 %3A"
+
+
+def why_not_connected(error: BaseException) -> str:
+    """A failed connection in our own words: the driver's may quote parts of KEBAS_DB (a
+    password misread as a host name, say), and the log must never show them."""
+    if isinstance(error, socket.gaierror):
+        return "its host name is not known"
+    if isinstance(error, ConnectionRefusedError):
+        return "nothing accepts connections at that host and port"
+    if isinstance(error, TimeoutError):
+        return "it did not answer in time"
+    if isinstance(error, asyncpg.InvalidPasswordError):
+        return "it refused the user name or password"
+    if isinstance(error, asyncpg.InvalidAuthorizationSpecificationError):
+        return "it refused this user or this client (see its pg_hba.conf)"
+    if isinstance(error, asyncpg.InvalidCatalogNameError):
+        return "that database does not exist"
+    if isinstance(error, asyncpg.PostgresError):
+        return f"PostgreSQL refused: {type(error).__name__}, SQLSTATE {error.sqlstate}"
+    if isinstance(error, OSError) and error.errno:
+        return os.strerror(error.errno)
+    return type(error).__name__
 
 
 def _count(status: str) -> int:
@@ -54,19 +83,25 @@ class PostgresStore(StoreLifetime):
         self.pool_size = pool_size
         self._pool: asyncpg.Pool | None = None
         self.migrated_from: int | None = None  # the schema version found at open
+        # The VACUUM forget starts after its reply (close waits for it), one at a time: each
+        # would hold a pooled connection while waiting for the others' lock on the tables.
+        # An erasure committed while one runs asks for one more run after it.
+        self._vacuuming: asyncio.Task[None] | None = None
+        self._vacuum_again = False
 
     async def open(self) -> None:
         try:
             self._pool = await asyncpg.create_pool(self.dsn, min_size=1,
                                                    max_size=self.pool_size,
                                                    command_timeout=COMMAND_SECONDS)
-        except ValueError as exc:  # asyncpg could not read the address
-            raise StorageError(f"KEBAS_DB is not a PostgreSQL address Kebas can use: {exc}; "
-                               f"write it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE"
-                               ) from None
+        except ValueError:  # asyncpg could not read the address; its words may quote it
+            raise StorageError(f"KEBAS_DB is not a PostgreSQL address Kebas can use; write "
+                               f"it as postgresql://USER:PASSWORD@HOST:PORT/DATABASE, "
+                               f"{ESCAPED}") from None
         except (*UNREACHABLE, asyncpg.PostgresError) as exc:
-            raise StorageError(f"cannot connect to the database {self.path}: {exc}; check "
-                               f"KEBAS_DB and that PostgreSQL is running") from exc
+            raise StorageError(f"cannot connect to the database {self.path} "
+                               f"({why_not_connected(exc)}); check that PostgreSQL is running "
+                               f"and KEBAS_DB, {ESCAPED}") from None
         try:
             if self.read_only:
                 self._accept_schema(await self.schema_version(), made=True)
@@ -77,6 +112,8 @@ class PostgresStore(StoreLifetime):
             raise
 
     async def close(self) -> None:
+        if self._vacuuming is not None:
+            await asyncio.gather(self._vacuuming, return_exceptions=True)
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
@@ -206,7 +243,34 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM inbox WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
         ], chat_key=chat_key)
+        # after the reply, not before: the runner need not wait for it
+        if self._vacuuming is None or self._vacuuming.done():
+            self._vacuuming = asyncio.create_task(self._vacuum_while_wanted())
+        else:  # the one running may have begun before this delete was committed
+            self._vacuum_again = True
         return counts[0]
+
+    async def _vacuum_while_wanted(self) -> None:
+        """VACUUM until no erasure came while it ran: one at a time in this process."""
+        self._vacuum_again = True
+        while self._vacuum_again:
+            self._vacuum_again = False
+            await self._vacuum()
+
+    async def _vacuum(self) -> None:
+        """VACUUM the tables an erasure deleted from (outside any transaction, as it must be).
+
+        It removes the dead rows' index entries and marks their space for reuse. It does not
+        overwrite the dead rows' bytes in the table files (new rows do, in time), nor reach
+        PostgreSQL's WAL, its archive or backups (docs/reliability.md). The personal columns
+        are never sampled for the planner (the last migration), so no copy waits there.
+        """
+        try:
+            async with self._connection(transaction=False) as db:
+                await db.execute(f"VACUUM {', '.join(PERSONAL_COLUMNS)}")
+        except StorageError as exc:
+            log.warning("could not vacuum after deleting personal data (it is deleted; its "
+                        "space is reused once autovacuum runs): %s", exc)
 
     async def abandon(self, chat_key: str) -> bool:
         counts = await self._statements([(
@@ -294,6 +358,7 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM inbox WHERE received_at < $1", (cutoff,)),
             ("DELETE FROM chat_leases WHERE until < $1", (older_than.timestamp(),)),
         ])
+        await self._vacuum()
         return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

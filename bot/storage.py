@@ -10,20 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import re
 import sqlite3
+import stat
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 import aiosqlite
 
 from bot.engine import State, Step, StepKind
 
 Clock = Callable[[], datetime]
+log = logging.getLogger("kebas.storage")
 
 ACTIVE, FINISHED, ABANDONED = "active", "finished", "abandoned"
 
@@ -176,9 +178,15 @@ class SessionStore(Protocol):
     async def export_rows(self) -> tuple[str, list[ExportRow]]: ...
 
 
+# Columns that say who a runner is or what they answered or typed (a migration below).
+PERSONAL_COLUMNS = {"sessions": ("chat_key", "state", "outcome"), "answers": ("value",),
+                    "processed_updates": ("chat_key",), "chats": ("chat_key",),
+                    "inbox": ("chat_key", "payload"), "chat_leases": ("chat_key",)}
+
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
-# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS).
-MIGRATIONS: list[list[str]] = [
+# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS);
+# a step only one of them needs names its statements by database.
+MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
     [
         """CREATE TABLE sessions (
             id {id},
@@ -268,6 +276,17 @@ MIGRATIONS: list[list[str]] = [
             until {real} NOT NULL
         )""",
     ],
+    {
+        # PostgreSQL's planner keeps samples of column values (pg_statistic) and keeps them
+        # after their rows are deleted, for good once a table is empty: no chat key or typed
+        # text may wait there after an erasure. A column changed to its own type loses its
+        # samples; a statistics target of 0 takes no new ones. SQLite samples nothing unless
+        # told to ANALYZE, which Kebas never does.
+        "postgresql": [f"ALTER TABLE {table} " + ", ".join(
+            f"ALTER COLUMN {column} SET STATISTICS 0, ALTER COLUMN {column} TYPE TEXT"
+            for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
+        "sqlite": [],
+    },
 ]
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
@@ -281,7 +300,8 @@ DIALECTS: dict[str, dict[str, str]] = {
 
 def migrations(dialect: str) -> list[list[str]]:
     """MIGRATIONS in one database's words."""
-    return [[statement.format(**DIALECTS[dialect]) for statement in step]
+    return [[statement.format(**DIALECTS[dialect])
+             for statement in (step[dialect] if isinstance(step, dict) else step)]
             for step in MIGRATIONS]
 
 
@@ -302,20 +322,48 @@ def is_file_database(target: str | Path) -> bool:
     return not str(target).startswith(("postgresql://", "postgres://"))
 
 
+# A user name as it may be shown: nothing that could be the start of a password.
+PLAIN_USER = re.compile(r"[A-Za-z0-9._%+-]*")
+QUERY_PASSWORD = re.compile(r"(?i)[?&][a-z_]*password=([^&]*)")
+
+
 def shown_database(target: str | Path) -> str:
-    """KEBAS_DB as it may appear in a message or a log: without a password."""
+    """KEBAS_DB as it may appear in a message or a log: without its password.
+
+    Read by hand, not with a URL parser: a password holding / ? or # (as generated ones
+    do), written without %-escapes, ends a parser's idea of the user part early, and the
+    rest of the password would be shown as host or path. So everything between :// and the
+    last @ counts as user and password (only a plain user name is shown), and so does every
+    ...password= value in the query, up to the next &; where the two overlap (an @ inside
+    the query's password) both are hidden.
+    """
     if is_file_database(target):
         return str(target)
-    try:
-        parts = urlsplit(str(target))
-        netloc = parts.netloc
-        if "@" in netloc and ":" in netloc.rsplit("@", 1)[0]:
-            user, host = netloc.rsplit("@", 1)
-            netloc = f"{user.split(':', 1)[0]}:***@{host}"
-        query = re.sub(r"(?i)(^|&)(password=)[^&]*", r"\1\2***", parts.query)
-        return urlunsplit(parts._replace(netloc=netloc, query=query))
-    except ValueError:
-        return "the PostgreSQL database in KEBAS_DB"
+    scheme, _, rest = str(target).partition("://")
+    hidden = [found.span(1) for found in QUERY_PASSWORD.finditer(rest)]
+    if "@" in rest:
+        at = rest.rindex("@")
+        user, colon, _password = rest[:at].partition(":")
+        if not PLAIN_USER.fullmatch(user):
+            hidden.append((0, at))
+        elif colon:
+            hidden.append((len(user) + 1, at))
+    return f"{scheme}://{_masked(rest, hidden)}"
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """`text` with each (start, end) span, merged where they overlap, shown as ***."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    shown, last = [], 0
+    for start, end in merged:
+        shown += [text[last:start], "***"]
+        last = end
+    return "".join(shown) + text[last:]
 
 
 def utc_now() -> datetime:
@@ -389,6 +437,7 @@ class SQLiteStore(StoreLifetime):
                 raise StorageError(f"cannot create the database {self.path}: {exc.strerror}; "
                                    f"check KEBAS_DB and the folder's permissions") from exc
             target, set_up = str(self.path), self._set_up
+        _owner_only(self.path, writing=not self.read_only)
         try:
             self._db = await aiosqlite.connect(target, uri=self.read_only, isolation_level=None)
             await self._db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_ms)}")
@@ -417,6 +466,9 @@ class SQLiteStore(StoreLifetime):
         await self.db.execute("PRAGMA foreign_keys = ON")
         # deleted rows (a handled update, a runner's /hapus) are overwritten, not just freed
         await self.db.execute("PRAGMA secure_delete = ON")
+        # Each time the -wal starts over (after a checkpoint), it is cut to nothing, so the
+        # older copies of pages beyond its new end (a handled update's text) do not linger.
+        await self.db.execute("PRAGMA journal_size_limit = 0")
         await self._migrate()
 
     async def _check_readable(self) -> None:
@@ -536,7 +588,8 @@ class SQLiteStore(StoreLifetime):
             lambda db: [db.execute(sql, params).rowcount for sql, params in statements])
 
     async def forget(self, chat_key: str) -> int:
-        """Delete every row about this chat; returns how many sessions went."""
+        """Delete every row about this chat, and every older copy of them; returns how many
+        sessions went."""
         counts = await self._transaction([
             ("DELETE FROM sessions WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
@@ -544,7 +597,24 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chat_leases WHERE chat_key = ?", (chat_key,)),
         ])
+        await self._erase_older_copies()
         return counts[0]
+
+    async def _erase_older_copies(self) -> None:
+        """Once a delete is committed, leave no copy of the deleted rows in any file.
+
+        secure_delete zeroes them in the newest copy of their pages, but the -wal still holds
+        the copies from before the delete (and a kill -9 leaves it for the next start). A
+        TRUNCATE checkpoint writes the newest pages into the database file and cuts the -wal
+        to nothing; it waits (busy_timeout) for other programs' reads to end, and if one
+        holds on longer, the copies stay until the next erasure or retention purge.
+        """
+        async with self._lock, self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+            busy, _pages, _copied = await cursor.fetchone()
+        if busy:
+            log.warning("older copies of deleted rows stay in %s-wal until the next erasure "
+                        "or the daily purge: another program kept reading the database (a "
+                        "backup tool, an open sqlite3 shell, kebas stats)", self.path)
 
     async def abandon(self, chat_key: str) -> bool:
         """End the chat's active session without a result (the runner cancelled)."""
@@ -638,6 +708,8 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM inbox WHERE received_at < ?", (cutoff,)),
             ("DELETE FROM chat_leases WHERE until < ?", (older_than.timestamp(),)),
         ])
+        # also once a day: the handled updates' older copies go, even with nothing purged
+        await self._erase_older_copies()
         return Purged(sessions=sessions, answers=answers, chats=chats, updates=updates)
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:
@@ -833,6 +905,35 @@ def _usage_row(dialog_id: str, dialog_version: int, status: str, node: str,
                     tuple(answer["node"] for answer in saved.get("answers", [])),
                     tuple(saved.get("fired", [])), datetime.fromisoformat(started_at),
                     datetime.fromisoformat(finished_at) if finished_at else None)
+
+
+def _owner_only(path: Path, *, writing: bool) -> None:
+    """The database, its -wal and its -shm readable by their owner only: they hold health
+    answers. A file found open to group or others (a restored backup, a copy, another
+    program's umask) is tightened to its owner's bits, with a warning naming it. When Kebas
+    cannot change it (not the file's owner, a read-only disk), it refuses to write more
+    answers into it; a report that only reads (`writing=False`) goes on with a warning."""
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        try:
+            mode = stat.S_IMODE(file.stat().st_mode)
+        except OSError:  # not there (or not to be seen: SQLite says so, next)
+            continue
+        if not mode & 0o077:
+            continue
+        try:
+            os.chmod(file, mode & 0o700)
+        except OSError as exc:
+            problem = (f"{file} can be read by other users (mode {mode:03o}) and Kebas "
+                       f"cannot change that ({exc.strerror}); as its owner, run: "
+                       f"chmod 600 {file}")
+            if writing:
+                raise StorageError(problem) from exc
+            log.warning("%s", problem)
+            continue
+        log.warning("%s could be read by other users (mode %03o); Kebas made it its "
+                    "owner's only (%03o). It holds health answers: if anyone else can log in "
+                    "to this machine, find out whether they copied it", file, mode,
+                    mode & 0o700)
 
 
 def _create_private(path: Path) -> None:

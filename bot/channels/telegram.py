@@ -37,6 +37,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseU
 
 from bot import buttons
 from bot.buttons import Action, ButtonPress
+from bot.channels.inbox import replay_payload
 from bot.conversation import Conversations, Turn
 from bot.engine import Back, Choose, Input, SayKind, Step, StepKind, Submit, Toggle
 from bot.flood import FloodGuard, Verdict
@@ -182,21 +183,22 @@ class DurableUpdates(asyncio.Queue):
 
         Only what can change a consented runner's session is kept: a text message or a
         button press in a private chat, and the consent tap itself. Nothing is kept for
-        groups, for media, contacts or locations (they only get a fixed reply), nor anything
-        else before consent. Names are blanked: the replay does not need them, and consent
-        promises that none is stored.
+        groups, for media, contacts, locations or forwarded messages (they only get a fixed
+        reply), nor anything else before consent. Of what is kept, only the fields its
+        replay reads (`bot.channels.inbox`): no name, nobody else's words.
         """
         if not isinstance(item, Update) or item.effective_chat is None \
                 or item.effective_chat.type != ChatType.PRIVATE:
             return None
         message, query = item.message, item.callback_query
-        if query is None and (message is None or message.text is None):
+        if query is None and (message is None or message.text is None
+                              or message.forward_origin is not None):
             return None
         if query is None or not (query.data or "").startswith("k:"):
             settings = await self.store.chat(f"tg:{item.effective_chat.id}")
             if settings is None or not settings.consent_version:
                 return None
-        return json.dumps(_without_names(item.to_dict()))
+        return replay_payload(item)
 
     async def replay(self, bot: Any) -> int:
         pending = await self.store.inbox_pending()
@@ -1013,19 +1015,6 @@ def _repeats_last_answer(step: Step, press: ButtonPress) -> bool:
 def _first_text(step: Step, locale: Locale) -> str | None:
     messages, _ = compose(step, locale)
     return messages[0].plain if messages else None
-
-
-NAME_FIELDS = ("first_name", "last_name", "username")
-
-
-def _without_names(value: Any) -> Any:
-    """The update as plain data with every person's and chat's name blanked."""
-    if isinstance(value, dict):
-        return {key: "" if key in NAME_FIELDS else _without_names(item)
-                for key, item in value.items()}
-    if isinstance(value, list):
-        return [_without_names(item) for item in value]
-    return value
 
 
 def storage_fault(store: SessionStore, error: BaseException) -> str:

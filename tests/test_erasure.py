@@ -1,0 +1,259 @@
+"""Erasure means erasure: after /hapus, a retention purge or `kebas purge`, no byte of the
+runner's typed text or chat key is left in the database file, its -wal or its -shm.
+
+A deleted row is not enough: SQLite keeps older copies of its pages in the -wal until a
+checkpoint copies the newest ones back and the -wal is cut to nothing, and a kill -9 leaves the
+-wal behind for the next start to read. These tests read the files as bytes (issue 14).
+
+PostgreSQL promises less (VACUUM frees dead rows' space but does not overwrite it, and its WAL
+and backups are beyond Kebas; docs/reliability.md): there an erasure is tested to vacuum every
+table it deleted from, and no chat key or typed text to be sampled for the planner.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import sqlite3
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from backends import Backend, fresh_database
+from telegram_support import SCREENING_CLEAR, Runner, running_bot
+from test_telegram_process import ready, start_kebas
+
+from bot.channels import telegram as telegram_channel
+from bot.cli import main
+from bot.conversation import Conversations
+from bot.engine import Choose
+from bot.pgstore import SCHEMA_VERSION as PG_SCHEMA_VERSION
+from bot.retention import JOB_NAME
+from bot.storage import PERSONAL_COLUMNS, SQLiteStore
+
+CHAT = 770011223
+TYPED = ("rahasia-kebas-8311", "62 tahun")   # a text that is no answer, then the age
+# what must not survive: the chat key, the bare id, the name, and what the runner typed
+SECRETS = (f"tg:{CHAT}", str(CHAT), f"Pelari{CHAT}", *TYPED)
+UP_TO_THE_AGE = SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min", "no",
+                                   "cramp_calf", "no", ("calf",), "left"]
+LONG_AGO = "2000-01-01T00:00:00.000+00:00"
+
+
+def leftovers(db: Path, secrets: tuple[str, ...] = SECRETS) -> dict[str, list[str]]:
+    """Which secrets stand, as bytes, in the database file, its -wal and its -shm."""
+    found = {}
+    for suffix in ("", "-wal", "-shm"):
+        path = Path(f"{db}{suffix}")
+        if path.exists():
+            data = path.read_bytes()
+            hits = [secret for secret in secrets if secret.encode() in data]
+            if hits:
+                found[path.name] = hits
+    return found
+
+
+async def typed_up_to_the_age(runner: Runner) -> None:
+    """Consent, the questions up to the age, a text that is no number, then the age."""
+    await runner.agree()
+    for answer in UP_TO_THE_AGE:
+        await runner.answer(answer)
+    await runner.type(TYPED[0], expect="Mohon ketik angka")
+    await runner.type(TYPED[1])
+
+
+async def stopped(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.terminate()
+        await process.wait()
+
+
+def everywhere(db: Path) -> set[str]:
+    """The secrets found in any of the files: before erasure, all of them but the name."""
+    return {secret for hits in leftovers(db).values() for secret in hits}
+
+
+async def test_hapus_leaves_no_byte_on_disk_across_a_kill_9_and_a_restart(fake, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    log = tmp_path / "bot.log"
+    process = await start_kebas(fake, db, log=log)
+    try:
+        await ready(fake, 0)
+        runner, other = Runner(fake, CHAT), Runner(fake, 770099)
+        await other.agree()
+        await typed_up_to_the_age(runner)
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}, "there was something to erase"
+        await runner.type("/hapus", expect="Hapus semua data Anda")
+        await runner.tap(runner.sent[-1], "h:yes")
+        await fake.wait_for(lambda: any("sudah dihapus" in m.text for m in runner.sent))
+        process.kill()  # no shutdown: whatever is in the -wal stays there
+        await process.wait()
+        assert leftovers(db) == {}, "after /hapus and a kill -9"
+        polls = len(fake.calls_of("getUpdates"))
+        process = await start_kebas(fake, db, log=log)
+        await ready(fake, polls)
+        await other.answer(("none",))  # more traffic after the restart
+        assert leftovers(db) == {}, "after the restart"
+    finally:
+        await stopped(process)
+    assert leftovers(db) == {}, "after a clean stop"
+
+
+async def test_kebas_purge_leaves_no_byte_of_an_expired_runner_on_disk(fake, tmp_path):
+    db = tmp_path / "kebas.sqlite3"
+    process = await start_kebas(fake, db, log=tmp_path / "bot.log")
+    try:
+        await ready(fake, 0)
+        await typed_up_to_the_age(Runner(fake, CHAT))
+    finally:
+        process.kill()  # the -wal stays, full of the runner's pages
+        await process.wait()
+    # Another program holds the database open, so `kebas purge` is not its last user (closing
+    # the last connection would clean the -wal by itself); the runner's rows are made old.
+    with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as held:
+        for table, column in (("sessions", "updated_at"), ("processed_updates", "at"),
+                              ("chats", "updated_at")):
+            held.execute(f"UPDATE {table} SET {column} = ? WHERE chat_key = ?",
+                         (LONG_AGO, f"tg:{CHAT}"))
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}
+        assert await asyncio.to_thread(main, ["purge", "--db", str(db), "--days", "30",
+                                              "--env-file", os.devnull]) == 0
+        assert leftovers(db) == {}, "while another program holds the database open"
+    assert leftovers(db) == {}
+
+
+async def test_the_retention_job_leaves_no_byte_of_an_expired_runner_on_disk(
+        fake, shipped, tmp_path, monkeypatch):
+    db = tmp_path / "kebas.sqlite3"
+    today = [datetime.now(timezone.utc)]
+    monkeypatch.setattr(telegram_channel, "utc_now", lambda: today[0])
+    async with running_bot(fake, shipped, db, kebas_retention_days=30) as app:
+        await typed_up_to_the_age(Runner(fake, CHAT))
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}
+        today[0] += timedelta(days=31)
+        job, = app.job_queue.get_jobs_by_name(JOB_NAME)
+        await job.run(app)  # what runs every day
+        assert leftovers(db) == {}, "while the bot runs on"
+
+
+async def test_forget_among_many_runners_leaves_no_byte_of_that_one(tmp_path, dialog):
+    """Hundreds of runners, so every table and index spans many pages (interior pages, pages
+    split and merged); the one who asked is gone from every file, nobody else is touched."""
+    db = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(db) as store:
+        talk = Conversations(dialog, store)
+        for number in range(400):
+            chat = f"tg:{7700000 + number}"
+            await store.update_chat(chat, language="id", consent_version=1)
+            await talk.begin(chat, update_id=number * 10)
+            await talk.handle(chat, Choose("no"), update_id=number * 10 + 1)
+            await store.inbox_add(number * 10 + 2, chat, json.dumps({"text": f"by {chat}"}))
+            await store.take_lease(chat, "worker-1", 0, 60)
+        assert await store.forget("tg:7700123") == 1
+        gone = ("tg:7700123", "7700123", "by tg:7700123")
+        assert leftovers(db, gone) == {}
+        assert leftovers(db, ("tg:7700124", "by tg:7700124")) == {
+            "kebas.sqlite3": ["tg:7700124", "by tg:7700124"]}, "the others keep everything"
+    assert leftovers(db, gone) == {}
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------------
+
+
+async def filled_postgres(backend: Backend, dialog) -> None:
+    """Two runners with everything a runner leaves: sessions, answers, update ids, consent,
+    an update in the inbox, a lease; several of each, so the planner would sample them."""
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        for chat, first in ((f"tg:{CHAT}", 100), ("tg:5", 200)):
+            await store.update_chat(chat, language="id", consent_version=1)
+            for turn in range(5):
+                await talk.begin(chat, update_id=first + 2 * turn, fresh=True)
+                await talk.handle(chat, Choose("no"), update_id=first + 2 * turn + 1)
+                await store.inbox_add(first + 50 + turn, chat, json.dumps(
+                    {"text": f"{TYPED[0]} {chat} {turn}"}))
+            await store.take_lease(chat, "worker-1", 0, 60)
+
+
+async def samples(backend: Backend, secrets: tuple[str, ...]) -> list[tuple[str, str]]:
+    """The columns whose planner samples (pg_statistic) hold one of the secrets."""
+    found = await backend.rows(
+        "SELECT tablename, attname, concat(most_common_vals::text, histogram_bounds::text) "
+        "FROM pg_stats WHERE schemaname = 'public'")
+    return [(table, column) for table, column, sample in found
+            if any(secret in sample for secret in secrets)]
+
+
+async def test_on_postgresql_no_chat_key_or_typed_text_is_sampled_for_the_planner(
+        postgres_admin, dialog):
+    """PostgreSQL keeps samples of column values for its planner, even once their rows are
+    deleted: the personal columns are never sampled, so nothing of a runner waits there."""
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    await backend.execute("ANALYZE")
+    assert await samples(backend, ("tg:5", TYPED[0])) == []
+    assert await samples(backend, ("abandoned",)) == [("sessions", "status")], \
+        "other columns are sampled as before"
+
+
+async def test_on_postgresql_an_older_database_loses_the_samples_it_had(postgres_admin, dialog):
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    # as before the migration: every column sampled, the samples taken
+    for table, columns in PERSONAL_COLUMNS.items():
+        for column in columns:
+            await backend.execute(f"ALTER TABLE {table} ALTER COLUMN {column} "
+                                  f"SET STATISTICS -1")
+    await backend.execute(f"UPDATE kebas_schema SET version = {PG_SCHEMA_VERSION - 1}")
+    await backend.execute("ANALYZE")
+    assert ("inbox", "payload") in await samples(backend, (f"tg:{CHAT}", TYPED[0]))
+    async with backend.store() as store:
+        assert store.migrated_from == PG_SCHEMA_VERSION - 1
+    await backend.execute("ANALYZE")
+    assert await samples(backend, (f"tg:{CHAT}", TYPED[0])) == []
+
+
+async def vacuums(backend: Backend) -> dict[str, int]:
+    return dict(await backend.rows(
+        "SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE relname = ANY($1)",
+        list(PERSONAL_COLUMNS)))
+
+
+@pytest.mark.parametrize("erasure", ["forget", "purge"])
+async def test_on_postgresql_an_erasure_vacuums_every_table_it_deleted_from(
+        postgres_admin, dialog, erasure):
+    backend = Backend("postgres", await fresh_database(postgres_admin))
+    await filled_postgres(backend, dialog)
+    before = await vacuums(backend)
+    async with backend.store() as store:
+        if erasure == "forget":
+            assert await store.forget(f"tg:{CHAT}") == 5
+        else:
+            assert (await store.purge(datetime.now(timezone.utc) + timedelta(days=1))
+                    ).sessions == 10
+    # closing waits for the VACUUM that forget starts after its reply
+    after = await vacuums(backend)
+    assert {table: after[table] - before.get(table, 0) for table in after} == dict.fromkeys(
+        PERSONAL_COLUMNS, 1)
+
+
+async def test_a_program_reading_throughout_delays_the_cleanup_and_the_log_says_so(
+        tmp_path, dialog, caplog):
+    """The -wal can only be cut once no other program reads from it: until then the log
+    says where the older copies are, and the next erasure or daily purge removes them."""
+    db = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(db, busy_timeout_ms=200) as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("tg:7700123")
+        await talk.handle("tg:7700123", Choose("no"))
+        with contextlib.closing(sqlite3.connect(db, isolation_level=None)) as backup:
+            backup.execute("BEGIN")
+            backup.execute("SELECT COUNT(*) FROM sessions").fetchall()  # reads on and on
+            assert await store.forget("tg:7700123") == 1
+            assert f"older copies of deleted rows stay in {db}-wal" in caplog.text
+            assert leftovers(db, ("tg:7700123",)), "as the log says"
+            backup.execute("COMMIT")
+        await store.purge(datetime(2000, 1, 1, tzinfo=timezone.utc))  # nothing that old
+        assert leftovers(db, ("tg:7700123",)) == {}
