@@ -86,7 +86,7 @@ async def test_hapus_leaves_no_byte_on_disk_across_a_kill_9_and_a_restart(fake, 
         await typed_up_to_the_age(runner)
         assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT), *TYPED}, "there was something to erase"
         await runner.type("/hapus", expect="Hapus semua data Anda")
-        await runner.tap(runner.sent[-1], "h:yes")
+        await runner.tap(runner.sent[-1], runner.sent[-1].buttons[0]["callback_data"])
         await fake.wait_for(lambda: any("sudah dihapus" in m.text for m in runner.sent))
         process.kill()  # no shutdown: whatever is in the -wal stays there
         await process.wait()
