@@ -7,7 +7,8 @@ is not acknowledged, so Telegram delivers it again, to whichever worker; the pro
 ids in the shared database make it count once. Updates of one chat that reach two workers at
 once are handled one after the other (`ChatTurns`, a lease in the shared database), so each
 reply is sent from the session as it stands; the session's revision (`bot.conversation`) keeps
-the answers right even when a lease runs out.
+the answers right even when a lease runs out. A lease is short and renewed while its update is
+handled, so a chat held by a worker that died is another's within seconds.
 """
 
 from __future__ import annotations
@@ -31,16 +32,18 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.loader import Bundle
-from bot.storage import shown_database
+from bot.storage import STORAGE_FAULTS, shown_database
 
 log = logging.getLogger("kebas.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
 EXIT_NOT_LISTENING = 1  # e.g. the port is taken; uvicorn has said why
-# How long a worker may hold a chat. Longer than any reply takes but a long flood wait; if a
-# worker dies holding it, the chat waits this long at most.
-LEASE_SECONDS = 60.0
+# How long a worker holds a chat without renewing: a chat held by a worker that died is free
+# again this long after the worker's last renewal at most. A living worker renews it every
+# RENEW_SECONDS for as long as the update takes (a flood wait can take long).
+LEASE_SECONDS = 3.0
+RENEW_SECONDS = 1.0
 
 
 class ChatTurns:
@@ -50,22 +53,56 @@ class ChatTurns:
     moved the chat on, and the runner would be looking at an old question.
     """
 
-    def __init__(self, store: Any, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: Any, clock: Callable[[], float] = time.time, *,
+                 lease_seconds: float = LEASE_SECONDS,
+                 renew_seconds: float = RENEW_SECONDS) -> None:
         self.store, self.clock = store, clock
+        self.lease_seconds, self.renew_seconds = lease_seconds, renew_seconds
 
     @contextlib.asynccontextmanager
     async def turn(self, chat_key: str | None) -> AsyncIterator[None]:
+        """Hold the chat while the block runs. A database that fails while the turn is being
+        taken raises; once it is taken, a failing database cannot take it away."""
         if chat_key is None:  # e.g. an inline query: no chat to keep in order
             yield
             return
         holder, pause = uuid.uuid4().hex, 0.005
-        while not await self.store.take_lease(chat_key, holder, self.clock(), LEASE_SECONDS):
+        while not await self._take(chat_key, holder):
             await asyncio.sleep(pause)
             pause = min(2 * pause, 0.2)
+        done = asyncio.Event()
+        renewing = asyncio.create_task(self._renew(chat_key, holder, done))
         try:
             yield
         finally:
-            await self.store.end_lease(chat_key, holder)
+            done.set()
+            await renewing  # a renewal under way ends first, so it cannot outlive end_lease
+            try:
+                await self.store.end_lease(chat_key, holder)
+            except STORAGE_FAULTS as exc:  # it runs out by itself
+                log.warning("could not hand back chat %s's turn (it runs out within %.0f s): "
+                            "%s", chat_key, self.lease_seconds, exc)
+
+    async def _take(self, chat_key: str, holder: str) -> bool:
+        """Take the lease, or renew it if `holder` has it already."""
+        return await self.store.take_lease(chat_key, holder, self.clock(), self.lease_seconds)
+
+    async def _renew(self, chat_key: str, holder: str, done: asyncio.Event) -> None:
+        """Keep the lease while the update is handled, however long that takes."""
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(done.wait(), self.renew_seconds)
+            if done.is_set():
+                return
+            try:
+                kept = await self._take(chat_key, holder)
+            except STORAGE_FAULTS as exc:  # try again; the step itself will fail or go on
+                log.warning("could not renew chat %s's turn: %s", chat_key, exc)
+                continue
+            if not kept:  # this worker stalled longer than a lease; the revisions still hold
+                log.warning("chat %s's turn ran out while its update was handled; another "
+                            "worker has it now", chat_key)
+                return
 
 
 def route_path(public_url: str) -> str:
