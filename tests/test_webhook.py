@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from backends import Backend, fresh_database, postgres_server
 from chaos_support import FIRST_CHAT, ChaosRunner, Report, check, update_chats
 from fakebotapi import TOKEN, FakeBotAPI
 from telegram_support import Runner
@@ -448,3 +449,51 @@ async def test_a_turn_longer_than_its_lease_keeps_the_chat_while_its_worker_live
         await asyncio.gather(long_step(), next_update())
         assert order == ["long in", "long out", "next in"]
         assert await backend.rows("SELECT * FROM chat_leases") == [], "handed back"
+
+
+APOLOGY = "Maaf, ada gangguan"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_with_the_database_down_the_runner_gets_the_apology_and_telegram_a_200(
+        tmp_path, kind):
+    """The chat's turn cannot be taken (PostgreSQL stopped; SQLite locked by another
+    program): the runner gets polling's apology, the log the operator's sentence, Telegram a
+    200 (no retry); once the database is back, the runner's next tap is applied once."""
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "postgres":  # a server of its own, to stop and start again
+            server = stack.enter_context(postgres_server())
+            db: Path | str = await fresh_database(server.admin)
+        else:
+            db = tmp_path / "kebas.sqlite3"
+        fake, group = await stack.enter_async_context(workers(tmp_path, db=db))
+        fake.deliver_to(group.backends)
+        runner = Runner(fake, 901)
+        await runner.agree()
+        question = runner.question()
+        data = runner.data_for("none", question)
+        if kind == "postgres":
+            await asyncio.to_thread(server.stop)
+            expected = "check that PostgreSQL is running"
+        else:
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")
+            expected = "is locked by another program"
+        update_id = await runner.tap(question, data)
+        assert APOLOGY in runner.sent[-1].text
+        assert [status for update, _backend, status in fake.posts if update == update_id] \
+            == [200], "answered once, with a 200"
+        if kind == "postgres":
+            await asyncio.to_thread(server.start)
+        else:
+            other.execute("COMMIT")
+            other.close()
+        # (asyncpg's pool logs a traceback of its own while the server is down)
+        errors = [line for line in (tmp_path / "worker-0.log").read_text().splitlines()
+                  if " ERROR kebas." in line]
+        assert errors and all("storage fault while handling update" in line
+                              and expected in line for line in errors), errors
+        await runner.choose_many("none")  # the tap again, then done
+        assert runner.node() == "a3_saddle"
+        stored = await Backend(kind, db).rows("SELECT node, value FROM answers")
+        assert stored == [("a12_alarm", '["none"]')], "nothing of the failed tap; once"

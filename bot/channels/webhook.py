@@ -81,7 +81,8 @@ class ChatTurns:
     @contextlib.asynccontextmanager
     async def turn(self, chat_key: str | None) -> AsyncIterator[None]:
         """Hold the chat while the block runs. A database that fails while the turn is being
-        taken raises; once it is taken, a failing database cannot take it away."""
+        taken raises (the caller apologises); once it is taken, a failing database cannot
+        take it away."""
         if chat_key is None:  # e.g. an inline query: no chat to keep in order
             yield
             return
@@ -357,8 +358,15 @@ def webhook_app(application: Application, secret: str, path: str,
         chat = update.effective_chat
 
         async def handle() -> None:
-            async with turns.turn(None if chat is None else f"tg:{chat.id}"):
-                await application.process_update(update)
+            try:
+                async with turns.turn(None if chat is None else f"tg:{chat.id}"):
+                    await application.process_update(update)  # on_error has any fault in it
+            except Exception as exc:  # the chat's turn could not be taken: the database
+                # As in polling: the operator's sentence and the runner's apology (on_error);
+                # and Telegram's 200, not a retry: delivered again later, a typed answer would
+                # be read against whatever question is current by then, while the runner,
+                # told to try again, may have answered it already.
+                await application.process_error(update, exc)
 
         # the same road as polling: chats side by side, each in order (PerChatUpdates, which
         # also counts a flood), and within the chat's turn here, its turn among the workers
