@@ -52,8 +52,8 @@ EXIT_NOT_LISTENING = 1  # e.g. the port is taken; uvicorn has said why
 # RENEW_SECONDS for as long as the update takes (a flood wait can take long).
 LEASE_SECONDS = 3.0
 RENEW_SECONDS = 1.0
-# What a request may cost (docs/deploy.md, "Limits"); Telegram's updates are a few kilobytes,
-# nested about ten deep, and come from a proxy or Telegram that sends them at once.
+# What a request may cost (docs/deploy.md, the reverse proxy): Telegram's updates are a few
+# kilobytes, nested about ten deep, and sent at once, by Telegram or by the proxy.
 MAX_BODY_BYTES = 1024 * 1024
 MAX_JSON_DEPTH = 32
 HEADER_SECONDS = 10.0  # from connecting to the end of the request's headers
