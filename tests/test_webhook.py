@@ -20,6 +20,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
+from backends import Backend, fresh_database, postgres_server
 from chaos_support import FIRST_CHAT, ChaosRunner, Report, check, update_chats
 from fakebotapi import TOKEN, FakeBotAPI
 from telegram_support import Runner
@@ -92,6 +93,11 @@ class Workers:
     async def restart_if_crashed(self) -> None:
         return None
 
+    async def kill(self, number: int) -> None:
+        """SIGKILL: the worker dies at once, whatever it holds."""
+        self.processes[number].kill()
+        await self.processes[number].wait()
+
     async def stop(self) -> list[int | None]:
         """SIGTERM to each: requests in flight finish, then each exits."""
         for process in self.processes:
@@ -125,6 +131,17 @@ async def post(url: str, update: dict, secret: str | None) -> int:
     async with aiohttp.ClientSession() as client, client.post(
             url, json=update, headers=headers) as response:
         return response.status
+
+
+async def timed_post(url: str, update: dict, limit: float) -> tuple[int, float]:
+    """POST as Telegram does; the status (0: no answer within `limit`) and the seconds taken."""
+    began = time.monotonic()
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=limit)) as client, \
+                client.post(url, json=update, headers={SECRET_HEADER: SECRET}) as response:
+            return response.status, time.monotonic() - began
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        return 0, time.monotonic() - began
 
 
 def start_update(fake: FakeBotAPI, chat_id: int) -> dict:
@@ -194,6 +211,23 @@ async def test_three_workers_lose_double_and_cross_nothing(tmp_path, shipped, ba
     assert sum(count == 2 for count in both.values()) > 10, "many went to two workers at once"
 
 
+async def at_the_saddle_question(fake: FakeBotAPI, group: Workers, chat_id: int
+                                 ) -> tuple[Runner, dict, dict]:
+    """A runner who has consented and reached the saddle question through the workers, and
+    two updates of theirs built but not delivered: a stray text, and the answer "no"."""
+    fake.deliver_to(group.backends)
+    runner = Runner(fake, chat_id)
+    await runner.agree()
+    await runner.choose_many("none")
+    asked = runner.question()
+    assert runner.node() == "a3_saddle"
+    fake.backends = []  # build the next two updates without delivering them
+    stray = fake.update(fake.send_text(chat_id, "halo"))
+    answer = fake.update(fake.press(chat_id, asked.message_id, runner.data_for("no", asked)))
+    fake._updates.clear()
+    return runner, stray, answer
+
+
 async def test_a_reply_never_shows_a_question_another_worker_has_moved_past(tmp_path):
     """Worker 1 is slow to reply to a stray text; meanwhile worker 0 gets the runner's answer.
 
@@ -201,16 +235,7 @@ async def test_a_reply_never_shows_a_question_another_worker_has_moved_past(tmp_
     on a fresh copy of the one just answered (which is what it got before chats took turns).
     """
     async with workers(tmp_path, count=2) as (fake, group):
-        fake.deliver_to(group.backends)
-        runner = Runner(fake, 601)
-        await runner.agree()
-        await runner.choose_many("none")
-        answered = runner.question()
-        assert runner.node() == "a3_saddle"
-        fake.backends = []  # build the next two updates without delivering them
-        stray = fake.update(fake.send_text(601, "halo"))
-        answer = fake.update(fake.press(601, answered.message_id, runner.data_for("no")))
-        fake._updates.clear()
+        runner, stray, answer = await at_the_saddle_question(fake, group, 601)
         fake.delays.append(("sendMessage", 601, 1.0))  # worker 1's reply is slow to go out
         route = "/telegram"
         first = asyncio.ensure_future(post(group.backends[1] + route, stray, SECRET))
@@ -367,3 +392,108 @@ def test_database_addresses_are_shown_without_their_password():
         "postgresql://db/kebas?sslmode=require&password=***"
     assert "hunter2" not in shown_database("postgresql://kebas:hunter2@[db/kebas")
     assert shown_database("kebas.sqlite3") == "kebas.sqlite3"
+
+
+# A chat held by a worker that dies is another worker's within this many seconds (issue 14).
+FAILOVER_SECONDS = 5.0
+
+
+async def test_a_chat_held_by_a_worker_that_dies_is_answered_by_another_within_seconds(
+        tmp_path, backend):
+    """Worker 0 is SIGKILLed mid-step, holding the chat's turn (its reply is held back by the
+    fake); the chat's next update, at worker 1, is answered within FAILOVER_SECONDS, and the
+    dead worker's update, delivered again to worker 2, is not applied twice."""
+    async with workers(tmp_path, count=3, db=backend.target) as (fake, group):
+        runner, stray, answer = await at_the_saddle_question(fake, group, 701)
+        sends = len(fake.calls_of("sendMessage", 701))
+        fake.delays.append(("sendMessage", 701, 8.0))  # worker 0 stops mid-step, holding it
+        route = "/telegram"
+        dying = asyncio.ensure_future(timed_post(group.backends[0] + route, answer, 30))
+        await fake.wait_for(lambda: len(fake.calls_of("sendMessage", 701)) > sends)
+        assert await backend.rows("SELECT holder FROM chat_leases WHERE chat_key = 'tg:701'")
+        await group.kill(0)
+        assert (await dying)[0] == 0, "the dead worker never acknowledged its update"
+        (status, seconds), (again, seconds_again) = await asyncio.gather(
+            timed_post(group.backends[1] + route, stray, 3 * FAILOVER_SECONDS),
+            timed_post(group.backends[2] + route, answer, 3 * FAILOVER_SECONDS))
+        print(f"failover: next update answered in {seconds:.2f} s, "
+              f"the dead worker's update again in {seconds_again:.2f} s")
+        assert status == 200 and seconds < FAILOVER_SECONDS, (status, seconds)
+        assert again == 200 and seconds_again < FAILOVER_SECONDS, (again, seconds_again)
+        assert runner.node() == "a45_leg", "the answer the dead worker committed stands"
+    answered = await backend.rows("SELECT node FROM answers WHERE node = 'a3_saddle'")
+    assert answered == [("a3_saddle",)], "applied once, though delivered twice"
+
+
+async def test_a_turn_longer_than_its_lease_keeps_the_chat_while_its_worker_lives(backend):
+    """A step that takes several leases (a long flood wait) renews its lease: the chat's
+    next update, at another worker, waits for it instead of starting beside it."""
+    async with backend.store() as one, backend.store() as other:
+        first = ChatTurns(one, lease_seconds=0.3, renew_seconds=0.1)
+        second = ChatTurns(other, lease_seconds=0.3, renew_seconds=0.1)
+        order: list[str] = []
+        inside = asyncio.Event()
+
+        async def long_step() -> None:
+            async with first.turn("tg:3"):
+                order.append("long in")
+                inside.set()
+                await asyncio.sleep(1.2)  # four leases
+                order.append("long out")
+
+        async def next_update() -> None:
+            await inside.wait()
+            async with second.turn("tg:3"):
+                order.append("next in")
+
+        await asyncio.gather(long_step(), next_update())
+        assert order == ["long in", "long out", "next in"]
+        assert await backend.rows("SELECT * FROM chat_leases") == [], "handed back"
+
+
+APOLOGY = "Maaf, ada gangguan"
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+async def test_with_the_database_down_the_runner_gets_the_apology_and_telegram_a_200(
+        tmp_path, kind):
+    """The chat's turn cannot be taken (PostgreSQL stopped; SQLite locked by another
+    program): the runner gets polling's apology, the log the operator's sentence, Telegram a
+    200 (no retry); once the database is back, the runner's next tap is applied once."""
+    async with contextlib.AsyncExitStack() as stack:
+        if kind == "postgres":  # a server of its own, to stop and start again
+            server = stack.enter_context(postgres_server())
+            db: Path | str = await fresh_database(server.admin)
+        else:
+            db = tmp_path / "kebas.sqlite3"
+        fake, group = await stack.enter_async_context(workers(tmp_path, db=db))
+        fake.deliver_to(group.backends)
+        runner = Runner(fake, 901)
+        await runner.agree()
+        question = runner.question()
+        data = runner.data_for("none", question)
+        if kind == "postgres":
+            await asyncio.to_thread(server.stop)
+            expected = "check that PostgreSQL is running"
+        else:
+            other = sqlite3.connect(db, isolation_level=None)
+            other.execute("BEGIN EXCLUSIVE")
+            expected = "is locked by another program"
+        update_id = await runner.tap(question, data)
+        assert APOLOGY in runner.sent[-1].text
+        assert [status for update, _backend, status in fake.posts if update == update_id] \
+            == [200], "answered once, with a 200"
+        if kind == "postgres":
+            await asyncio.to_thread(server.start)
+        else:
+            other.execute("COMMIT")
+            other.close()
+        # (asyncpg's pool logs a traceback of its own while the server is down)
+        errors = [line for line in (tmp_path / "worker-0.log").read_text().splitlines()
+                  if " ERROR kebas." in line]
+        assert errors and all("storage fault while handling update" in line
+                              and expected in line for line in errors), errors
+        await runner.choose_many("none")  # the tap again, then done
+        assert runner.node() == "a3_saddle"
+        stored = await Backend(kind, db).rows("SELECT node, value FROM answers")
+        assert stored == [("a12_alarm", '["none"]')], "nothing of the failed tap; once"
