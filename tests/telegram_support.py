@@ -157,10 +157,10 @@ class Runner:
 
 # Every screening question answered "no"; then an older smoker whose calf cramps at the same
 # distance and settles within minutes of standing still (peripheral artery disease).
-SCREENING_CLEAR: list[str | tuple[str, ...]] = [("none",), "no", ("none",), "no", "no", "gone"]
-PAD_STORY = SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min", "no",
-                               "cramp_calf", "no", ("calf",), "left", "62", ("smoker_now",),
-                               ("none",), ("none",)]
+SCREENING_CLEAR: list[str | tuple[str, ...]] = [("none",), "no", ("none",), ("none",), "gone"]
+PAD_STORY = SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min",
+                               "cramp_calf", "no", ("calf",), "left", "none", "62",
+                               ("smoker_now",), ("none",)]
 
 
 def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:

@@ -183,7 +183,7 @@ CASES = [
          at="second"),
     Case("a number that is no option", text("9"), ("error.not_an_option",)),
     Case("numbers with one out of range", text("1, 9"), ("error.not_an_option",)),
-    Case("'none of these' with another option", text("1,3"),
+    Case("'none of these' with another option", text("1,7"),
          (("error.exclusive_with_others", {"option": "Tidak ada"}),)),
     Case("superscript digit", text("²"), ("error.pick_a_button",)),
     Case("digit with a superscript", text("3²"), ("error.pick_a_button",)),

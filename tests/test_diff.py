@@ -213,7 +213,7 @@ def test_kebas_diff_flags_a_lowered_triage_in_red_and_exits_1(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "LESS URGENT" in out
     assert "SEGERA (hari ini) → PERIKSA DALAM BEBERAPA HARI" in out
-    assert re.search(r"a6_calf: .* → Ya, tanpa sesak", out)      # the example path, in words
+    assert re.search(r"a12_alarm: .* → Satu betis bengkak, hangat/nyeri", out)  # the example, in words
 
 
 def test_kebas_diff_paints_less_urgent_red_on_a_terminal(tmp_path):

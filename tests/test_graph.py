@@ -39,8 +39,8 @@ def test_mermaid_has_one_node_per_dialog_node_and_red_red_flag_exits(shipped, fl
 
 def test_branches_carry_their_condition(flow):
     text = to_mermaid(flow)
-    assert "b3_relief -->|b3_relief = loosen_laces| c1_pain" in text
-    assert "b3_relief -->|else| b4_lean" in text
+    assert "c2_back -->|back_pain = yes| c2b_back_more" in text
+    assert "c2_back -->|else| d1_where" in text
 
 
 def test_dot_has_every_node_and_red_edges(shipped, flow):

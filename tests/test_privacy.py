@@ -221,12 +221,12 @@ async def test_the_log_of_a_whole_run_holds_no_token_and_no_answer(fake, tmp_pat
         await ready(fake, 0)
         runner = Runner(fake, 301)
         await runner.agree()
-        for answer in SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min", "no",
-                                         "cramp_calf", "no", ("calf",), "left"]:
+        for answer in SCREENING_CLEAR + ["weeks_months", "same_point", "within_5_min",
+                                         "cramp_calf", "no", ("calf",), "left", "none"]:
             await runner.answer(answer)
         await runner.type("rahasia-kebas-8311", expect="Mohon ketik angka")
         await runner.type("62 tahun")
-        for answer in [("smoker_now",), ("none",), ("none",)]:
+        for answer in [("smoker_now",), ("none",)]:
             await runner.answer(answer)
         await fake.wait_for(lambda: rows(db, "SELECT status FROM sessions") == [("finished",)])
     finally:

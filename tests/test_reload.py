@@ -40,9 +40,9 @@ def edit(content: Path, old: str, new: str, file: str = "dialogs/kaki_kebas.yaml
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
 
 
-def version_2(content: Path) -> None:
+def version_3(content: Path) -> None:
     """A new version whose welcome text differs, so runners can tell the versions apart."""
-    edit(content, "version: 1", "version: 2")
+    edit(content, "version: 2", "version: 3")
     edit(content, "    text: msg.intro\n", "    text: msg.intro_v2\n")
     for language, words in (("id", "Selamat datang di versi baru."), ("en", "Welcome, new.")):
         edit(content, "msg:\n", f"msg:\n  intro_v2: \"{words}\"\n", f"locales/{language}.yaml")
@@ -52,20 +52,20 @@ async def test_a_reload_serves_new_sessions_while_a_running_one_finishes_on_its_
         fake, bot, content, tmp_path):
     before = Runner(fake, 301)
     await before.agree()
-    version_2(content)
+    version_3(content)
     admin = Runner(fake, ADMIN)
     await admin.agree()
     await admin.type("/muatulang", expect="sudah dimuat")
-    assert "kaki_kebas versi 2" in admin.sent[-1].text
-    await before.choose_many("chest")          # continues on version 1 and finishes there
+    assert "kaki_kebas versi 3" in admin.sent[-1].text
+    await before.choose_many("chest")          # continues on version 2 and finishes there
     after = Runner(fake, 302)
     await after.agree()
     assert any("Selamat datang di versi baru." in m.text for m in after.sent)
     assert not any("Selamat datang di versi baru." in m.text for m in before.sent)
     db = tmp_path / "kebas.sqlite3"
     assert rows(db, "SELECT dialog_version, status FROM sessions WHERE chat_key = 'tg:301'") == [
-        (1, "finished")]
-    assert rows(db, "SELECT dialog_version FROM sessions WHERE chat_key = 'tg:302'") == [(2,)]
+        (2, "finished")]
+    assert rows(db, "SELECT dialog_version FROM sessions WHERE chat_key = 'tg:302'") == [(3,)]
 
 
 async def test_a_broken_edit_is_refused_with_its_line_and_the_bot_keeps_answering(
@@ -95,7 +95,7 @@ async def test_an_edit_that_breaks_a_scenario_is_refused(fake, bot, content):
 
 
 async def test_only_admins_can_reload(fake, bot, content):
-    version_2(content)
+    version_3(content)
     runner = Runner(fake, 304)
     await runner.agree()
     await runner.type("/muatulang", expect="Perintah itu tidak saya kenal")
@@ -106,10 +106,10 @@ async def test_only_admins_can_reload(fake, bot, content):
 async def test_sighup_reloads_and_tells_the_admins(fake, bot, content):
     admin = Runner(fake, ADMIN)
     await admin.agree()
-    version_2(content)
+    version_3(content)
     os.kill(os.getpid(), signal.SIGHUP)
     await fake.wait_for(lambda: any("sudah dimuat" in m.text for m in admin.sent), timeout=20)
-    assert bot.bot_data["kebas"].dialog.version == 2
+    assert bot.bot_data["kebas"].dialog.version == 3
 
 
 async def test_a_refused_sighup_reload_tells_the_admins_where(fake, bot, content):
@@ -121,4 +121,4 @@ async def test_a_refused_sighup_reload_tells_the_admins_where(fake, bot, content
                         timeout=20)
     told = next(m.text for m in admin.sent if "tidak dimuat ulang" in m.text)
     assert "kaki_kebas.yaml:" in told and "'a3_sadle' is not a node" in told
-    assert bot.bot_data["kebas"].dialog.version == 1
+    assert bot.bot_data["kebas"].dialog.version == 2

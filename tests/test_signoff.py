@@ -73,7 +73,7 @@ def test_signoff_records_the_hash_of_all_the_content_the_reviewer_and_the_revisi
     signoffs, problems = parse_signoffs((content / "dialogs" / SIGNOFF_FILE).read_text(), "f")
     assert problems == []
     bundle = load_bundle(paths(content))
-    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v1", REVIEWER, REGISTRATION,
+    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v2", REVIEWER, REGISTRATION,
                                 "2026-12-01", git(content, "rev-parse", "HEAD"))]
     assert bundle.signed_off == signoffs[0]
     assert f'runners now read: "{REVIEWED_ID}"' in said
@@ -97,8 +97,8 @@ def test_check_warns_with_the_changed_texts_and_paths_but_does_not_fail(content,
     edit_text(content)
     dialog = content / "dialogs" / "kaki_kebas.yaml"
     text = dialog.read_text(encoding="utf-8")
-    lowered = text.replace("    when: {a6_calf: calf_only}\n    level: urgent",
-                           "    when: {a6_calf: calf_only}\n    level: soon")
+    lowered = text.replace("    when: {a12_alarm: calves_both}\n    level: urgent",
+                           "    when: {a12_alarm: calves_both}\n    level: soon")
     assert lowered != text
     dialog.write_text(lowered, encoding="utf-8")
     assert kebas(["check"]) == 0, "a warning, not an error"

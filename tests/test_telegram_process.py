@@ -58,14 +58,14 @@ async def test_kill_9_mid_dialog_loses_nothing_and_the_runner_continues(fake, tm
         done = next(b["callback_data"] for b in question.buttons
                     if b["callback_data"].startswith("d:"))
         await runner.tap(question, done)
-        assert runner.node() == "a6_calf"
-        await runner.choose("no")
-        assert runner.node() == "a7_foot_drop"
+        assert runner.node() == "a7_weakness"
+        await runner.choose_many("none")
+        assert runner.node() == "a8_now"
     finally:
         process.terminate()
         assert await process.wait() == 0
     assert rows(db, "SELECT node FROM answers WHERE action = 'answer' ORDER BY id") == [
-        ("a12_alarm",), ("a3_saddle",), ("a45_leg",), ("a6_calf",)]
+        ("a12_alarm",), ("a3_saddle",), ("a45_leg",), ("a7_weakness",)]
     assert rows(db, "SELECT COUNT(*) FROM processed_updates WHERE update_id = ?",
                 pending) == [(1,)], "the tap made while down was applied exactly once"
 
