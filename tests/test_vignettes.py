@@ -17,12 +17,12 @@ MAPPED = [vignette for vignette in VIGNETTES if vignette.answers]
 
 
 def test_the_harness_scores_safety_exactness_and_causes(shipped):
-    answers = {"a12_alarm": ["none"], "a3_saddle": "no", "a45_leg": ["none"], "a6_calf": "no",
-               "a7_foot_drop": "no", "a8_now": "gone", "b1_onset": "weeks_months",
-               "b2_start": "same_point", "b3_relief": "within_5_min", "b4_lean": "no",
-               "c1_pain": "cramp_calf", "c2_back": "no", "d1_where": ["calf"],
-               "d2_sides": "left", "e1_age": 62, "e2_history": ["smoker_now"],
-               "e3_events": ["none"], "e4_foot": ["none"], "unasked": "ignored"}
+    answers = {"a12_alarm": ["none"], "a3_saddle": "no", "a45_leg": ["none"],
+               "a7_weakness": ["none"], "a8_now": "gone", "b1_onset": "weeks_months",
+               "b2_start": "same_point", "b3_relief": "within_5_min", "c1_pain": "cramp_calf",
+               "c2_back": "no", "d1_where": ["calf"], "d2_sides": "left", "e3_changed": "none",
+               "e1_age": 62, "e2_history": ["smoker_now"], "e4_foot": ["none"],
+               "unasked": "ignored"}
     exact = run(shipped.dialog(), Vignette("pad", "", TriageLevel.SOON, ("pad",), (), answers))
     assert exact.problem is None and exact.safe and exact.exact and exact.cause_in_top2
     under = run(shipped.dialog(), Vignette("u", "", TriageLevel.URGENT, ("cecs",), ("rf_x",),
