@@ -69,7 +69,12 @@ class Outcome:
 
     @property
     def flags_found(self) -> bool:
-        return set(self.vignette.red_flags) <= set(self.red_flags)
+        """Every expected red flag fired; for an emergency, one of them is enough (the
+        questions end at the first emergency flag, so the others are never asked)."""
+        expected, fired = set(self.vignette.red_flags), set(self.red_flags)
+        if self.vignette.triage is TriageLevel.EMERGENCY and self.exact and expected:
+            return bool(expected & fired)
+        return expected <= fired
 
 
 def load_vignettes(folder: Path) -> list[Vignette]:
