@@ -34,6 +34,7 @@ from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseU
 
 from bot import buttons
 from bot.buttons import Action, ButtonPress
+from bot.channels import polling  # noqa: F401  # its filter keeps payloads out of PTB's logs
 from bot.conversation import Conversations, Turn
 from bot.engine import Back, Choose, Input, SayKind, Step, StepKind, Submit, Toggle
 from bot.flood import FloodGuard, Verdict
