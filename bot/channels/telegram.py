@@ -34,10 +34,12 @@ from telegram.constants import ChatType, FloodLimit, MessageLimit, ParseMode
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
 from telegram.ext import (AIORateLimiter, Application, ApplicationBuilder, BaseUpdateProcessor,
                           ContextTypes, Defaults, TypeHandler)
+from telegram.request import HTTPXRequest
 
 from bot import buttons
 from bot.buttons import Action, ButtonPress
 from bot.channels.inbox import replay_payload
+from bot.channels.polling import KebasBot, UnreadableSkipped
 from bot.conversation import Conversations, Turn
 from bot.engine import Back, Choose, Input, SayKind, Step, StepKind, Submit, Toggle
 from bot.flood import FloodGuard, Verdict
@@ -253,18 +255,26 @@ class KebasTelegram:
 
     def application(self, token: str, base_url: str, base_file_url: str, *,
                     polling: bool = True) -> Application:
-        """`polling=False`: no Updater; a webhook server hands each update in (bot.webhook)."""
-        builder = (ApplicationBuilder().token(token).base_url(base_url)
-                   .connection_pool_size(HTTP_CONNECTIONS).pool_timeout(None)
-                   .base_file_url(base_file_url)
+        """`polling=False`: no Updater; a webhook server hands each update in (bot.webhook).
+
+        Long polling skips an update PTB cannot read and stops at once on SIGTERM, whatever
+        getUpdates answers (`bot.channels.polling`).
+        """
+        bot = KebasBot(token, base_url, base_file_url,
+                       request=HTTPXRequest(connection_pool_size=HTTP_CONNECTIONS,
+                                            pool_timeout=None),
+                       get_updates_request=UnreadableSkipped(connection_pool_size=1),
+                       rate_limiter=outgoing_limiter(self.send_rate),
+                       defaults=Defaults(parse_mode=ParseMode.HTML,
+                                         link_preview_options=LinkPreviewOptions(
+                                             is_disabled=True)))
+        builder = (ApplicationBuilder().bot(bot)
                    .concurrent_updates(self.processor)
-                   .update_queue(self.updates)
-                   .rate_limiter(outgoing_limiter(self.send_rate))
-                   .defaults(Defaults(parse_mode=ParseMode.HTML,
-                                      link_preview_options=LinkPreviewOptions(is_disabled=True))))
+                   .update_queue(self.updates))
         if not polling:
             builder = builder.updater(None)
         app = builder.build()
+        bot.poll_while(lambda: app.updater is not None and app.updater.running)
         app.add_handler(TypeHandler(Update, self.on_update))
         app.add_error_handler(self.on_error)
         return app
