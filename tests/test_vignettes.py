@@ -47,3 +47,28 @@ def test_there_are_at_least_40_vignettes_covering_every_cause_and_red_flag(shipp
                    "rf_bilateral_back", "rf_diabetic_foot", "rf_clti", "rf_rhabdo",
                    "rf_back_systemic"}
     assert brief_flags <= {flag for v in VIGNETTES for flag in v.red_flags}
+
+
+@pytest.fixture(scope="module")
+def evaluated(shipped) -> Summary:
+    return Summary.of(run(shipped.dialog(), vignette) for vignette in VIGNETTES)
+
+
+def test_every_vignette_is_mapped_and_its_answers_fit_the_dialog(evaluated):
+    assert len(MAPPED) == len(VIGNETTES), "every story has its blind-mapped answers"
+    unfit = [(o.vignette.id, o.problem) for o in evaluated.outcomes if o.problem]
+    assert unfit == [], "a question changed: map these stories again, blind"
+
+
+def test_no_vignette_is_under_triaged(evaluated):
+    under = [(o.vignette.id, o.vignette.triage.value, o.triage.value if o.triage else None)
+             for o in evaluated.outcomes if not o.safe]
+    assert under == [], "Kebas must never be less urgent than a careful GP"
+
+
+def test_the_published_evaluation_is_the_current_one(shipped, evaluated):
+    page = (ROOT / "docs" / "clinical-evaluation.md").read_text(encoding="utf-8")
+    dialog = shipped.dialog()
+    current = f"{dialog.id} v{dialog.version}, {len(VIGNETTES)} vignettes\n\n" + evaluated.markdown()
+    assert current in page, ("docs/clinical-evaluation.md is out of date: paste the output of "
+                             "'.venv/bin/python bench/clinical_eval.py'")
