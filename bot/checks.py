@@ -17,6 +17,7 @@ from bot.conditions import fact_tests, test_values
 from bot.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
 from bot.loader import Bundle, LoadedDialog
 from bot.model import (Condition, Dialog, MultiQuestion, NumberQuestion, OutcomeNode, Range,
+                       TriageLevel,
                        is_question, options_of)
 from bot.problems import Position, Problem, error, sort_problems, warning
 
@@ -166,6 +167,11 @@ def check_transitions(loaded: LoadedDialog) -> list[Problem]:
                                   f"'{node_id}', which is not a question",
                                   _suggest(node_id, known, "list question ids only")))
     for i, flag in enumerate(dialog.red_flags):
+        if flag.stop_at is None and flag.level is TriageLevel.EMERGENCY:
+            problems.append(error(loaded.position("red_flags", i, "level"),
+                                  f"emergency red flag '{flag.id}' does not stop the questions",
+                                  "add 'stop_at:' naming the emergency ending: a runner told "
+                                  "to call for help now must not be asked more questions"))
         if flag.stop_at is None:
             continue
         target = dialog.node_by_id.get(flag.stop_at)

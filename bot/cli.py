@@ -322,22 +322,35 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
 def cmd_signoff(args: argparse.Namespace) -> int:
     """Record that a physician reviewed exactly this content (the review book's hash)."""
     from bot import signoff
+    from bot.content import gated_bundle
     paths = _paths(args.paths)
     try:
         when = signoff.valid_date(args.date) if args.date else date.today().isoformat()
     except ValueError as exc:
         print(f"kebas: --date: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    if when > date.today().isoformat():
+        print(f"kebas: --date {when} is in the future; give the day of the review",
+              file=sys.stderr)
+        return EXIT_USAGE
     reviewer, registration = args.reviewer.strip(), args.registration.strip()
     if not reviewer or not registration:
         print("kebas: --reviewer and --registration must name the physician and their STR or "
               "SIP number", file=sys.stderr)
         return EXIT_USAGE
-    bundle = load_usable(paths, refusal="the content has {count} errors; a sign-off is for "
-                         "content that passes 'kebas check'")
+    bundle, failures = gated_bundle(paths)
     if bundle is None:
+        for failure in failures:
+            print(failure, file=sys.stderr)
+        print("kebas: a sign-off is for content that passes 'kebas check' and every scenario "
+              "('kebas scenarios'); nothing was recorded", file=sys.stderr)
         return EXIT_PROBLEMS
     revision = committed_revision(paths)
+    if revision is None and in_git(paths[0]):
+        print("kebas: the content has changes that are not committed to git; commit them "
+              "first, so that the sign-off names the revision that holds exactly this content "
+              "(kebas check verifies it, and shows what changes after it)", file=sys.stderr)
+        return EXIT_PROBLEMS
     entry = signoff.SignOff(bundle.content_hash, ", ".join(
         f"{loaded.dialog.id} v{loaded.dialog.version}" for loaded in bundle.dialogs),
         reviewer, registration, when, revision)
@@ -353,29 +366,34 @@ def cmd_signoff(args: argparse.Namespace) -> int:
         signoff.REVIEWED_KEY)
     print(f"runners now read: \"{status}\" (until the content changes)")
     if revision is None:
-        print("note: the content is not committed to git, so 'kebas check' will not be able "
-              "to show what changes after this sign-off; commit it and sign off again",
-              file=sys.stderr)
+        print("note: the content is not in a git repository, so 'kebas check' can neither "
+              "verify this sign-off nor show what changes after it", file=sys.stderr)
     return EXIT_OK
+
+
+def _git(folder: Path, *words: str) -> str | None:
+    """What a git command prints, or None when git is missing or the command fails."""
+    import subprocess
+    try:
+        done = subprocess.run(["git", "-C", str(folder), *words], capture_output=True,
+                              text=True, check=False)
+    except OSError:
+        return None
+    return done.stdout.strip() if done.returncode == 0 else None
+
+
+def in_git(folder: Path) -> bool:
+    return _git(folder, "rev-parse", "--is-inside-work-tree") == "true"
 
 
 def committed_revision(paths: list[Path]) -> str | None:
     """The git commit that holds exactly these content folders, or None (no git, not a
     repository, or uncommitted changes; the sign-off file itself does not count)."""
-    import subprocess
-
-    def git(*words: str) -> str | None:
-        try:
-            done = subprocess.run(["git", "-C", str(paths[0]), *words], capture_output=True,
-                                  text=True, check=False)
-        except OSError:
-            return None
-        return done.stdout.strip() if done.returncode == 0 else None
-
     from bot.signoff import SIGNOFF_FILE
-    changes = git("status", "--porcelain", "--", *map(str, (path.resolve() for path in paths)),
-                  f":(exclude){(paths[0] / SIGNOFF_FILE).resolve()}")
-    return git("rev-parse", "HEAD") if changes == "" else None
+    changes = _git(paths[0], "status", "--porcelain", "--",
+                   *map(str, (path.resolve() for path in paths)),
+                   f":(exclude){(paths[0] / SIGNOFF_FILE).resolve()}")
+    return _git(paths[0], "rev-parse", "HEAD") if changes == "" else None
 
 
 def cmd_graph(args: argparse.Namespace) -> int:

@@ -131,6 +131,10 @@ class Summary:
             "exact triage": (sum(o.exact for o in ran), len(ran)),
             "over-triage": (sum(o.safe and not o.exact for o in ran), len(ran)),
             "emergency recognised": (sum(o.exact for o in emergencies), len(emergencies)),
+            "112 where a GP said less (unneeded emergency)": (
+                sum(o.triage is TriageLevel.EMERGENCY for o in ran
+                    if o.vignette.triage is not TriageLevel.EMERGENCY),
+                len(ran) - len(emergencies)),
             "right cause in the top 2": (sum(bool(o.cause_in_top2) for o in with_cause),
                                          len(with_cause)),
             "right cause first": (sum(bool(o.cause_first) for o in with_cause),

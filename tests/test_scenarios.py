@@ -125,4 +125,5 @@ def test_coverage_counts_only_transitions_a_path_can_take(shipped):
     assert cover.transitions <= cover.covered_transitions, "every possible transition is tested"
     # An emergency flag reading these answers also needs answers asked only later.
     assert cover.impossible == {("a7_weakness", "end_emergency"), ("b1_onset", "end_emergency"),
-                                ("b3_relief", "end_emergency"), ("e2_history", "end_emergency")}
+                                ("b3_relief", "end_emergency"), ("d2_sides", "end_emergency"),
+                                ("e2_history", "end_emergency")}

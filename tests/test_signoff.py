@@ -103,11 +103,16 @@ def test_check_warns_with_the_changed_texts_and_paths_but_does_not_fail(content,
     dialog.write_text(lowered, encoding="utf-8")
     assert kebas(["check"]) == 0, "a warning, not an error"
     out = capsys.readouterr().out
-    warning = next(line for line in out.splitlines() if "warning:" in line)
-    assert warning.startswith(f"{content / 'dialogs' / SIGNOFF_FILE}: warning: the content "
+    summary, flag = [line for line in out.splitlines() if "warning:" in line]
+    assert summary.startswith(f"{content / 'dialogs' / SIGNOFF_FILE}: warning: the content "
                               f"changed since {REVIEWER} signed it off on 2026-12-01")
-    assert "draft" in warning and "tg.delete_no" in warning
-    assert "LESS urgent" in warning and "kebas diff" in warning
+    assert "draft" in summary and "tg.delete_no" in summary
+    assert f"kebas diff {git(content, 'rev-parse', 'HEAD')[:12]} ." in summary
+    line = next(number for number, text in enumerate(lowered.splitlines(), 1)
+                if "id: rf_calves_swollen" in text)
+    assert flag.startswith(f"dialogs/kaki_kebas.yaml:{line}:5: warning: red flag "
+                           f"rf_calves_swollen changed since the sign-off by {REVIEWER}: "
+                           f"level urgent -> soon (LESS urgent)")
 
 
 def test_a_hand_written_review_status_is_an_error(content, capsys):
@@ -132,12 +137,50 @@ def test_signoff_refuses_bad_input_and_broken_content(content, capsys):
     assert not (content / "dialogs" / SIGNOFF_FILE).exists()
 
 
-def test_uncommitted_content_is_signed_without_a_revision_and_said_so(content, capsys):
+def test_uncommitted_content_is_refused_and_content_outside_git_said_unverifiable(
+        content, capsys):
     edit_text(content)
+    assert sign(content) == 1
+    assert "not committed to git; commit them first" in capsys.readouterr().err
+    assert not (content / "dialogs" / SIGNOFF_FILE).exists()
+    shutil.rmtree(content / ".git")
     assert sign(content) == 0
-    assert "not committed to git" in capsys.readouterr().err
+    assert "not in a git repository" in capsys.readouterr().err
     signoffs, _ = parse_signoffs((content / "dialogs" / SIGNOFF_FILE).read_text(), "f")
     assert signoffs[0].revision is None
+    assert kebas(["check"]) == 0
+    assert "names no git revision, so it cannot be verified" in capsys.readouterr().out
+
+
+def test_a_hash_copied_into_the_file_by_hand_is_an_error(content, capsys):
+    assert sign(content) == 0
+    edit_text(content)
+    git(content, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "v2")
+    file = content / "dialogs" / SIGNOFF_FILE
+    signed = parse_signoffs(file.read_text(), "f")[0][0]
+    forged = load_bundle(paths(content)).content_hash
+    file.write_text(file.read_text().replace(signed.hash, forged))
+    capsys.readouterr()
+    assert kebas(["check"]) == 1
+    assert (f"names content {forged}, but its revision {signed.revision[:12]} holds "
+            f"{signed.hash}") in capsys.readouterr().out
+
+
+def test_signoff_refuses_failing_scenarios_and_a_future_date(content, capsys):
+    assert kebas(["signoff", "--reviewer", "dr. A", "--registration", "STR 1",
+                  "--date", "2999-01-01"]) == 2
+    assert "is in the future" in capsys.readouterr().err
+    dialog = content / "dialogs" / "kaki_kebas.yaml"
+    text = dialog.read_text(encoding="utf-8")
+    dialog.write_text(text.replace("    when: {a12_alarm: calves_both}\n    level: urgent",
+                                   "    when: {a12_alarm: calves_both}\n    level: soon"),
+                      encoding="utf-8")
+    git(content, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "x")
+    assert kebas(["check"]) == 0, "the proofs hold: the flag's own level is lower"
+    assert sign(content) == 1
+    err = capsys.readouterr().err
+    assert "fails: " in err and "every scenario" in err
+    assert not (content / "dialogs" / SIGNOFF_FILE).exists()
 
 
 def test_the_file_round_trips_and_a_damaged_one_is_located():

@@ -56,6 +56,11 @@ case("unknown_transition", "    next: age\n", "    next: agee  # <<<\n",
      ["{0}:11 error 'agee' is not a node|did you mean 'age'?"])
 case("stop_at_not_outcome", "    stop_at: result ", "    stop_at: where  # <<<",
      ["{0}:5 error red flag 'rf_chest_pain' stops at 'where', which is not an outcome"])
+case("emergency_without_stop",
+     "    level: emergency\n    title: rf.chest_pain.title\n    advice: rf.chest_pain.advice\n    stop_at: result            # end at once; leave out to go on asking\n",
+     "    level: emergency  # <<<\n    title: rf.chest_pain.title\n    advice: rf.chest_pain.advice\n",
+     ["{0}:12 error emergency red flag 'rf_chest_pain' does not stop the questions|add 'stop_at:' naming the emergency ending: a runner told to call for help now must not be asked more questions"],
+     why="an emergency red flag must end the questions (an outside review removed stop_at and every check passed)")
 case("unreachable_node", "        next: too_young\n", "        next: result  # <<<\n",
      ["{find:- id: too_young} warning node 'too_young' can never be reached"], why="the only way to too_young was removed")
 AGE_EXITS = "    next: result\n    branches:                  # tried in order before `next`\n      - when: {age: {max: 17}}\n        next: too_young\n"
