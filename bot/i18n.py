@@ -84,7 +84,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.delete_kept": (), "tg.delete_expired": (), "tg.language_prompt": (),
         "tg.language_set": (),
         "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
-        "tg.unknown_command": (), "tg.forged": (), "tg.already_recorded": (), "tg.sorry": (),
+        "tg.unknown_command": (), "tg.forged": (), "tg.late": (), "tg.already_recorded": (), "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),

@@ -317,6 +317,11 @@ class PostgresStore(StoreLifetime):
         async with self._connection(transaction=False) as db:
             await db.fetchval("SELECT count(*) FROM sessions WHERE id = 0")
 
+    async def newest_update(self, chat_key: str) -> int | None:
+        async with self._connection(transaction=False) as db:
+            return await db.fetchval(
+                "SELECT max(update_id) FROM processed_updates WHERE chat_key = $1", chat_key)
+
     # --- leases (webhook workers) ---------------------------------------------------------
 
     async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float

@@ -165,6 +165,7 @@ class SessionStore(Protocol):
     async def abandon(self, chat_key: str) -> bool: ...
     async def chat(self, chat_key: str) -> ChatSettings | None: ...
     async def ping(self) -> None: ...
+    async def newest_update(self, chat_key: str) -> int | None: ...
     async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float
                          ) -> bool: ...
     async def end_lease(self, chat_key: str, holder: str) -> None: ...
@@ -644,6 +645,13 @@ class SQLiteStore(StoreLifetime):
     async def ping(self) -> None:
         """Raises what keeps the database from being read (for a health check)."""
         await self._read_one("SELECT count(*) FROM sessions WHERE id = 0", ())
+
+    async def newest_update(self, chat_key: str) -> int | None:
+        """The highest update id applied to this chat: an update with a lower one was sent
+        before it and arrives late (a webhook worker died holding it)."""
+        row = await self._read_one(
+            "SELECT max(update_id) FROM processed_updates WHERE chat_key = ?", (chat_key,))
+        return None if row is None else row[0]
 
     async def chat(self, chat_key: str) -> ChatSettings | None:
         row = await self._read_one(

@@ -359,6 +359,9 @@ CASES = [
     Case("a message from a bot", message({"text": "1"}, sender=OTHER_BOT), then=NOTHING),
     Case("private chat, sender is someone else", message({"text": "1"}, sender=STRANGER),
          then=NOTHING, at="first"),
+    Case("private chat, a message with no sender", raw(lambda fake: {"message": {
+        "message_id": 9, "date": _now(), "chat": fake.chat(RUNNER), "text": "/hapus"}}),
+         then=NOTHING, at="first"),
     Case("private chat, a button pressed by someone else", raw(lambda fake: {
         "callback_query": {"id": "x1", "from": STRANGER, "chat_instance": "ci",
                            "data": STALE_PRESS, "message": {

@@ -100,6 +100,19 @@ async def test_the_same_update_is_applied_once(store, dialog):
     assert len(await store.answers(session.id)) == 1
 
 
+async def test_the_newest_update_applied_to_a_chat_is_known(backend, dialog):
+    """A late update (a lower id than one applied) is told apart (bot.channels.telegram)."""
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        assert await store.newest_update("tg:8") is None
+        await talk.begin("tg:8", update_id=205)
+        await talk.handle("tg:8", Choose("no"), update_id=207)
+        await talk.begin("tg:9", update_id=300)
+        assert await store.newest_update("tg:8") == 207
+        await store.forget("tg:8")
+        assert await store.newest_update("tg:8") is None
+
+
 async def test_a_finished_session_stores_outcome_and_triage_and_next_begin_is_new(backend, dialog):
     async with backend.store() as store:
         talk = Conversations(dialog, store)

@@ -497,3 +497,35 @@ async def test_with_the_database_down_the_runner_gets_the_apology_and_telegram_a
         assert runner.node() == "a3_saddle"
         stored = await Backend(kind, db).rows("SELECT node, value FROM answers")
         assert stored == [("a12_alarm", '["none"]')], "nothing of the failed tap; once"
+
+
+async def test_a_typed_answer_delivered_late_is_never_applied_to_a_later_question(tmp_path):
+    """A worker dies holding the runner's typed "4" (= "no" at the saddle question); the
+    runner types it again and another worker applies it. When Telegram delivers the dead
+    worker's copy later, it must not answer the next question (there "4" is dark urine, a red
+    flag the runner never reported): it was sent before an answer already applied. Found by
+    an outside review (issue 14)."""
+    async with workers(tmp_path, count=2) as (fake, group):
+        runner, stray, _answer = await at_the_saddle_question(fake, group, 811)
+        typed_4 = fake.update(fake.send_text(811, "4"))
+        fake._updates.clear()
+        route = "/telegram"
+        fake.delays.append(("sendMessage", 811, 3.0))  # worker 1 holds the chat a while
+        first = asyncio.ensure_future(post(group.backends[1] + route, stray, SECRET))
+        await asyncio.sleep(0.3)
+        dying = asyncio.ensure_future(timed_post(group.backends[0] + route, typed_4, 20))
+        await asyncio.sleep(0.5)
+        await group.kill(0)
+        assert (await dying)[0] == 0, "the dead worker never answered Telegram"
+        assert await first == 200
+        again = fake.update(fake.send_text(811, "4"))
+        fake._updates.clear()
+        assert await post(group.backends[1] + route, again, SECRET) == 200
+        assert runner.node() == "a45_leg"
+        assert await post(group.backends[1] + route, typed_4, SECRET) == 200  # late copy
+        assert runner.node() == "a45_leg", "the runner is still asked the next question"
+        assert any("baru sampai sekarang" in text for text in runner.texts_after(0))
+    answers = sqlite3.connect(tmp_path / "kebas.sqlite3").execute(
+        "SELECT node, value FROM answers ORDER BY id").fetchall()
+    assert ("a45_leg", '["dark_urine"]') not in answers
+    assert [node for node, _value in answers].count("a3_saddle") == 1

@@ -253,3 +253,34 @@ def test_nesting_is_measured_without_recursion():
     assert webhook.nesting({"update_id": 1, "message": {"chat": {"id": 1}}}) == 3
     assert webhook.nesting(7) == 0
 
+
+
+async def test_an_update_ptb_cannot_read_is_acknowledged_once_not_posted_again(tmp_path):
+    """As in polling: skipped, logged once by id and kind, and answered 200, so Telegram does
+    not post it again and again (it answered 400 before; found by an outside review)."""
+    from test_poison import UNREADABLE_POLL
+    async with workers(tmp_path) as (fake, group):
+        fake.deliver_to(group.backends)
+        poison = fake.send(703, UNREADABLE_POLL)
+        await fake.delivered()
+        statuses = [status for update, _backend, status in fake.posts if update == poison]
+        assert statuses == [200]
+        await group.stop()
+    log = (tmp_path / "worker-0.log").read_text()
+    assert log.count(f"update {poison} (message) is skipped") == 1
+    assert "Kaki kiri saya kebas" not in log
+
+
+async def test_upgrade_requests_are_counted_not_logged_one_line_each(tmp_path):
+    async with workers(tmp_path) as (fake, group):
+        backend = group.backends[0]
+        for _ in range(40):
+            async with connection(backend) as (reader, writer):
+                writer.write(f"POST {ROUTE} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n"
+                             f"Upgrade: h2c\r\nContent-Length: 0\r\n\r\n".encode())
+                await writer.drain()
+                await reader.read()
+        await group.stop()
+    log = (tmp_path / "worker-0.log").read_text()
+    assert "Unsupported upgrade request" not in log and "WebSocket" not in log
+    assert len(refusal_lines(tmp_path / "worker-0.log")) <= 2

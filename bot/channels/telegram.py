@@ -358,7 +358,8 @@ class KebasTelegram:
         user = update.effective_user
         from_bot = user is not None and user.is_bot
         # in a private chat only its owner speaks; anyone else's update is not theirs to act on
-        stranger = user is not None and chat is not None and user.id != chat.id
+        stranger = chat is not None and chat.type == ChatType.PRIVATE \
+            and (user is None or user.id != chat.id)
         if chat is None or chat.type != ChatType.PRIVATE or from_bot or stranger:
             if query is not None:
                 await _answer_quietly(query)  # a button must never keep spinning
@@ -454,6 +455,8 @@ class KebasTelegram:
         if not here.consented:
             await self._ask_consent(bot, here, again=True)
             return
+        if await self._late(here, update_id, bot):
+            return
         current = await self.conversations.current(here.key)
         if current is None:
             await self._show(bot, here, await self.conversations.begin(here.key,
@@ -469,6 +472,19 @@ class KebasTelegram:
         if step is not None and step.answer is not None and here.id in self.question_messages:
             await self._record_answer(bot, here, self.question_messages[here.id], step)
         await self._show(bot, here, turn)
+
+    async def _late(self, here: Chat, update_id: int, bot: Any) -> bool:
+        """Whether this text was sent before something of the chat already applied: Telegram
+        delivers it late (a webhook worker died holding it), and the question it answered is
+        gone. Buttons carry their own question; typed text and commands do not."""
+        newest = await self.store.newest_update(here.key)
+        if newest is None or newest <= update_id:
+            return False
+        log.info("update %s of chat %s arrived after update %s was applied; not used",
+                 update_id, here.id, newest)
+        await self._send_texts(bot, here, [here.locale.text("tg.late")])
+        await self._show_current(bot, here)
+        return True
 
     def _refusal(self, message: TgMessage, here: Chat) -> str | None:
         """The text key of why a message is not read as an answer or command, if it is not.
@@ -516,6 +532,9 @@ class KebasTelegram:
                  (locale.text("tg.delete_no"), "h:no")]))
         elif not here.consented:
             await self._ask_consent(bot, here, again=command not in ("start", "mulai"))
+        elif command in ("kembali", "back", "ulang", "restart", "batal", "cancel") \
+                and await self._late(here, update_id, bot):
+            return
         elif command in ("start", "mulai"):
             current = await self.conversations.current(here.key)
             if current is not None and current.step.prompt is not None \

@@ -39,6 +39,7 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
+from bot.channels.polling import readable
 from bot.loader import Bundle
 from bot.storage import STORAGE_FAULTS, shown_database
 
@@ -177,14 +178,18 @@ class UvicornRefusals(logging.Filter):
     one line each."""
 
     REASONS = {"Exceeded concurrency limit.": "over the connection limit",
-               "Invalid HTTP request received.": "not HTTP"}
+               "Invalid HTTP request received.": "not HTTP",
+               "Unsupported upgrade request.": "an upgrade request",
+               "No supported WebSocket library detected.": "an upgrade request"}
 
     def __init__(self, refusals: Refusals) -> None:
         super().__init__()
         self.refusals = refusals
 
     def filter(self, record: logging.LogRecord) -> bool:
-        reason = self.REASONS.get(record.getMessage())
+        message = record.getMessage()
+        reason = next((why for start, why in self.REASONS.items()
+                       if message.startswith(start)), None)
         if reason is None:
             return True
         self.refusals.refused(reason)
@@ -222,8 +227,13 @@ def parse_update(body: bytes, bot: Any) -> Update:
         raise Refused(400, "not an update", "not a Telegram update") from None
     if nesting(data) > MAX_JSON_DEPTH:
         raise Refused(400, "nested too deeply", "JSON nested too deeply")
+    # One PTB cannot read is skipped as in polling (logged once by id and kind) and answered
+    # 200 as a bare update the bot ignores: refused, Telegram would post it again and again.
+    if not isinstance(data, dict) or type(data.get("update_id")) is not int:
+        raise Refused(400, "not an update", "not a Telegram update")
+    kept = readable(data)
     try:
-        update = Update.de_json(data, bot)
+        update = Update.de_json(kept, bot) if kept is not None else None
     except (ValueError, TypeError, KeyError, AttributeError):
         update = None
     if update is None:
