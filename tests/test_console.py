@@ -55,7 +55,7 @@ async def test_a_full_path_without_red_flags_ends_with_causes_triage_and_disclai
     assert "2. " not in causes and "PAES" not in causes, \
         "brief 6.1: a cause clearly ahead of the rest is shown alone"
     assert "YANG BISA ANDA LAKUKAN: PENYEMPITAN PEMBULUH DARAH TUNGKAI" in causes
-    assert "\nPeriksakan ke dokter dalam beberapa hari" in causes
+    assert "\nPeriksakan ke dokter paling lambat dalam beberapa hari" in causes
     assert "bukan dokter" in result and "112" in result
     assert "Tanya-jawab sudah selesai" in result
 
