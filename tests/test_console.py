@@ -86,11 +86,11 @@ async def test_answers_can_be_option_words_and_several_numbers(shipped, tmp_path
 
 async def test_bad_answers_are_explained_and_the_question_is_asked_again(shipped, tmp_path):
     output = await chat(shipped, tmp_path, SCREENING_CLEAR + ["9", "lari"])
-    after = output[output.index("Jawaban Anda: Ya, selalu hilang sendiri"):]
+    after = output[output.index("Jawaban Anda: Ya, sudah hilang"):]
     assert after.count("Sejak kapan keluhan kebas ini ada?") == 3, "asked, then twice again"
     assert "Jawaban itu tidak ada di pilihan." in after
     assert "Silakan jawab dengan menekan salah satu tombol, atau ketik nomor" in after
-    assert "Jawaban Anda" not in after[len("Jawaban Anda: Ya, selalu hilang sendiri"):]
+    assert "Jawaban Anda" not in after[len("Jawaban Anda: Ya, sudah hilang"):]
 
 
 async def test_back_and_restart_commands(shipped, tmp_path):
