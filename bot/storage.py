@@ -469,6 +469,9 @@ class SQLiteStore(StoreLifetime):
         # Each time the -wal starts over (after a checkpoint), it is cut to nothing, so the
         # older copies of pages beyond its new end (a handled update's text) do not linger.
         await self.db.execute("PRAGMA journal_size_limit = 0")
+        # The copy VACUUM rebuilds the database in (`_erase_older_copies`), and any other
+        # temporary table, stays in memory: it never reaches a file that would keep it.
+        await self.db.execute("PRAGMA temp_store = MEMORY")
         await self._migrate()
 
     async def _check_readable(self) -> None:
@@ -603,14 +606,28 @@ class SQLiteStore(StoreLifetime):
     async def _erase_older_copies(self) -> None:
         """Once a delete is committed, leave no copy of the deleted rows in any file.
 
-        secure_delete zeroes them in the newest copy of their pages, but the -wal still holds
-        the copies from before the delete (and a kill -9 leaves it for the next start). A
-        TRUNCATE checkpoint writes the newest pages into the database file and cuts the -wal
-        to nothing; it waits (busy_timeout) for other programs' reads to end, and if one
-        holds on longer, the copies stay until the next erasure or retention purge.
+        secure_delete zeroes a deleted row where it stands, but not the copies the b-tree
+        left behind when it split or merged pages (moved rows leave their old bytes in the
+        unused middle of a page, which no later delete touches: an outside review found
+        runners' chat keys there), and the -wal still holds the pages from before the delete
+        (a kill -9 leaves it for the next start). So the database is rebuilt (VACUUM: every
+        page written anew from the rows that remain, its temporary copy in memory; the
+        writes of every chat wait meanwhile, about 0.25 s for 10,000 sessions,
+        docs/reliability.md), and a TRUNCATE checkpoint writes the new pages into the file
+        and cuts the -wal to nothing. The checkpoint waits (busy_timeout) for other
+        programs' reads to end; if one holds on longer, the copies stay in the -wal until
+        the next erasure or retention purge, and so they do if the rebuild fails.
         """
-        async with self._lock, self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-            busy, _pages, _copied = await cursor.fetchone()
+        async with self._lock:
+            try:
+                async with self.db.execute("VACUUM"):
+                    pass
+            except sqlite3.Error as exc:  # e.g. no room for a second copy of the database
+                log.warning("copies of deleted rows may stay in %s until the next erasure "
+                            "or the daily purge: it could not be rebuilt (%s)", self.path,
+                            explain_storage_fault(exc, self.path))
+            async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                busy, _pages, _copied = await cursor.fetchone()
         if busy:
             log.warning("older copies of deleted rows stay in %s-wal until the next erasure "
                         "or the daily purge: another program kept reading the database (a "

@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import os
+import random
+import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -28,7 +30,7 @@ from test_telegram_process import ready, start_kebas
 from bot.channels import telegram as telegram_channel
 from bot.cli import main
 from bot.conversation import Conversations
-from bot.engine import Choose
+from bot.engine import Choose, ChooseMany, Typed
 from bot.pgstore import SCHEMA_VERSION as PG_SCHEMA_VERSION
 from bot.retention import JOB_NAME
 from bot.storage import PERSONAL_COLUMNS, SQLiteStore
@@ -156,6 +158,90 @@ async def test_forget_among_many_runners_leaves_no_byte_of_that_one(tmp_path, di
         assert leftovers(db, ("tg:7700124", "by tg:7700124")) == {
             "kebas.sqlite3": ["tg:7700124", "by tg:7700124"]}, "the others keep everything"
     assert leftovers(db, gone) == {}
+
+
+# A day's traffic: this many runners, each through the whole questionnaire, their updates
+# interleaved at random as they arrive.
+RUNNERS = 150
+
+
+def runner_key(number: int) -> str:
+    return f"tg:{5500000 + number}"
+
+
+def runner_secrets(number: int) -> tuple[str, ...]:
+    """What must go with that runner: the chat key, the bare id, the text they typed."""
+    return (runner_key(number), str(5500000 + number), f"ketik-{5500000 + number}-")
+
+
+async def many_runners_talking(db: Path, bundle, count: int) -> None:
+    """Every runner consents and answers PAD_STORY; each update waits in the inbox (its text
+    with it) until it is handled, as in the bot. Rows are written, grown, moved between
+    pages and deleted in the order a real day has them, so b-tree pages split and merge."""
+    turns = random.Random(1)
+    async with SQLiteStore(db) as store:
+        talk = Conversations(bundle.dialog(), store, bundle.locales)
+        for number in range(count):
+            await store.update_chat(runner_key(number), language="id", consent_version=1,
+                                    consent_at=store.now())
+        steps, update_id = dict.fromkeys(range(count), 0), 0
+        while steps:
+            number = turns.choice(list(steps))
+            chat, step = runner_key(number), steps[number]
+            update_id += 1
+            await store.inbox_add(update_id, chat, json.dumps(
+                {"message": {"text": f"{runner_secrets(number)[2]}{step}"}}))
+            if step == 0:
+                await talk.begin(chat, update_id=update_id)
+            else:
+                answer = PAD_STORY[step - 1]
+                await talk.handle(chat, ChooseMany(answer) if isinstance(answer, tuple)
+                                  else Typed(answer) if answer.isdigit() else Choose(answer),
+                                  update_id=update_id)
+            await store.inbox_done(update_id)
+            steps[number] += 1
+            if steps[number] > len(PAD_STORY):
+                del steps[number]
+
+
+@pytest.fixture(scope="module")
+def a_days_traffic(tmp_path_factory, shipped) -> Path:
+    db = tmp_path_factory.mktemp("traffic") / "kebas.sqlite3"
+    asyncio.run(many_runners_talking(db, shipped, RUNNERS))
+    return db
+
+
+@pytest.mark.parametrize("erasure", ["forget", "purge"])
+async def test_no_runner_among_many_keeps_a_byte_after_their_erasure(a_days_traffic, tmp_path,
+                                                                     erasure):
+    """Each runner in turn is erased from a copy of the same day's database: not one byte of
+    their chat key, id or typed text may stay in the file, its -wal or -shm, wherever the
+    b-tree's splits and merges once put a copy of them (issue 14, an outside review found 9
+    of 150 runners whose key stayed in the unused middle of an index page)."""
+    kept = {}
+    copy = tmp_path / "kebas.sqlite3"
+    for number in range(RUNNERS):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        shutil.copy(a_days_traffic, copy)
+        if erasure == "purge":
+            with contextlib.closing(sqlite3.connect(copy, isolation_level=None)) as aged:
+                for table, column in (("sessions", "updated_at"), ("processed_updates", "at"),
+                                      ("chats", "updated_at")):
+                    aged.execute(f"UPDATE {table} SET {column} = ? WHERE chat_key = ?",
+                                 (LONG_AGO, runner_key(number)))
+        async with SQLiteStore(copy) as store:
+            if erasure == "forget":
+                assert await store.forget(runner_key(number)) == 1
+            else:
+                assert (await store.purge(datetime.now(timezone.utc) - timedelta(days=30))
+                        ).sessions == 1
+            found = leftovers(copy, runner_secrets(number))  # the -wal and -shm still there
+            if found:
+                kept[runner_key(number)] = found
+    assert kept == {}
+    assert leftovers(copy, (runner_key(0),)) == {"kebas.sqlite3": [runner_key(0)]}, \
+        "the others keep everything"
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------------
