@@ -9,6 +9,8 @@ runner saw acknowledged is never lost, and an update delivered twice is applied 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -287,6 +289,15 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
             for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
         "sqlite": [],
     },
+    [
+        # chat_leases.chat_key holds a keyed hash of the chat key (`lease_name`), never the
+        # key: a lease is written for every update of every chat (groups, chats that never
+        # consent) and renewed while a reply goes out, after an erasure too. The key is made
+        # once per database, so every worker on it names a chat alike. The leases there
+        # (seconds long) named chats plainly: they go.
+        "DELETE FROM chat_leases",
+        "INSERT INTO secrets (name, value) VALUES ('lease_key', {random_key})",
+    ],
 ]
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
@@ -366,6 +377,12 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(shown) + text[last:]
 
 
+def lease_name(key: str, chat_key: str) -> str:
+    """How chat_leases names a chat: HMAC-SHA256 of its chat key under the database's
+    lease key (hex), so no lease row, nor any older copy of one, holds a chat key."""
+    return hmac.new(key.encode(), chat_key.encode(), hashlib.sha256).hexdigest()
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -379,6 +396,7 @@ class StoreLifetime:
 
     path: Any
     migrated_from: int | None
+    lease_key: str | None = None  # read at open by a store that writes (`lease_name`)
 
     async def open(self) -> None: ...
 
@@ -390,6 +408,12 @@ class StoreLifetime:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
+
+    def _lease(self, chat_key: str) -> str:
+        """The name chat_leases knows this chat by."""
+        if self.lease_key is None:
+            raise StorageError("the store is not open for writing")
+        return lease_name(self.lease_key, chat_key)
 
     def _accept_schema(self, version: int, *, made: bool = False) -> None:
         """Refuse a schema this Kebas cannot use (`made`: one that must exist already)."""
@@ -473,6 +497,9 @@ class SQLiteStore(StoreLifetime):
         # temporary table, stays in memory: it never reaches a file that would keep it.
         await self.db.execute("PRAGMA temp_store = MEMORY")
         await self._migrate()
+        async with self.db.execute(
+                "SELECT value FROM secrets WHERE name = 'lease_key'") as cursor:
+            self.lease_key = (await cursor.fetchone())[0]
 
     async def _check_readable(self) -> None:
         """Read-only: nothing to migrate, but the schema must be one this Kebas knows."""
@@ -598,7 +625,7 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
-            ("DELETE FROM chat_leases WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM chat_leases WHERE chat_key = ?", (self._lease(chat_key),)),
         ])
         await self._erase_older_copies()
         return counts[0]
@@ -645,17 +672,19 @@ class SQLiteStore(StoreLifetime):
                          ) -> bool:
         """Become the one process handling this chat until `now + seconds`, unless another
         holds it (a lease left by a process that died runs out). `now`: wall-clock seconds,
-        the same clock in every process."""
+        the same clock in every process. The row names the chat by `lease_name`."""
+        name = self._lease(chat_key)
         counts = await self._write(lambda db: [db.execute(
             "INSERT INTO chat_leases (chat_key, holder, until) VALUES (?, ?, ?) "
             "ON CONFLICT (chat_key) DO UPDATE SET holder = excluded.holder, "
             "until = excluded.until WHERE chat_leases.until < ? OR chat_leases.holder = ?",
-            (chat_key, holder, now + seconds, now, holder)).rowcount], durable=False)
+            (name, holder, now + seconds, now, holder)).rowcount], durable=False)
         return counts[0] == 1
 
     async def end_lease(self, chat_key: str, holder: str) -> None:
+        name = self._lease(chat_key)
         await self._write(lambda db: db.execute(
-            "DELETE FROM chat_leases WHERE chat_key = ? AND holder = ?", (chat_key, holder)),
+            "DELETE FROM chat_leases WHERE chat_key = ? AND holder = ?", (name, holder)),
             durable=False)
 
     async def ping(self) -> None:
