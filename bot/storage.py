@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
+from urllib.parse import unquote_plus
 
 import aiosqlite
 
@@ -321,37 +322,66 @@ SCHEMA_VERSION = len(MIGRATIONS)
 SQLITE_MIGRATIONS = migrations("sqlite")
 
 
+# The schemes of a PostgreSQL address (asyncpg's); any case, spaces around it trimmed.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
 def open_store(target: str | Path, **options: Any) -> SessionStore:
-    """The store KEBAS_DB names: PostgreSQL for a postgresql:// address, else a SQLite file."""
-    if str(target).startswith(("postgresql://", "postgres://")):
-        from bot.pgstore import PostgresStore
-        return PostgresStore(str(target), **options)
-    return SQLiteStore(target, **options)
+    """The store KEBAS_DB names: a SQLite file for a path, PostgreSQL for a postgresql://
+    address. Anything else written as an address (with ://) is refused, never taken for a
+    file: a driver's scheme (postgresql+asyncpg://) or another database's would otherwise
+    become folders named after its user and password."""
+    if is_file_database(target):
+        return SQLiteStore(target, **options)
+    address = postgres_address(target)
+    if address is None:
+        raise StorageError(f"KEBAS_DB {shown_database(target)} is neither a SQLite file nor a "
+                           f"PostgreSQL address: write a file path (e.g. kebas.sqlite3) or "
+                           f"postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+    from bot.pgstore import PostgresStore
+    return PostgresStore(address, **options)
 
 
 def is_file_database(target: str | Path) -> bool:
-    return not str(target).startswith(("postgresql://", "postgres://"))
+    """A file path: anything not written as an address (with ://)."""
+    return "://" not in str(target)
+
+
+def postgres_address(target: str | Path) -> str | None:
+    """KEBAS_DB as PostgreSQL's driver takes it (spaces around trimmed, the scheme in small
+    letters), or None when it is no postgresql:// or postgres:// address."""
+    scheme, found, rest = str(target).strip().partition("://")
+    if found and scheme.lower() in POSTGRES_SCHEMES:
+        return f"{scheme.lower()}://{rest}"
+    return None
 
 
 # A user name as it may be shown: nothing that could be the start of a password.
 PLAIN_USER = re.compile(r"[A-Za-z0-9._%+-]*")
-QUERY_PASSWORD = re.compile(r"(?i)[?&][a-z_]*password=([^&]*)")
+# What may be shown before :// (RFC 3986's scheme); anything else might be a password.
+PLAIN_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# A query's key=value; a value is hidden when its key, %-escapes read, names a secret.
+QUERY_PAIR = re.compile(r"[?&]([^=&]*)=([^&]*)")
+SECRET_KEY = re.compile(r"(?i)pass|pwd|secret|token")
 
 
 def shown_database(target: str | Path) -> str:
     """KEBAS_DB as it may appear in a message or a log: without its password.
 
-    Read by hand, not with a URL parser: a password holding / ? or # (as generated ones
-    do), written without %-escapes, ends a parser's idea of the user part early, and the
-    rest of the password would be shown as host or path. So everything between :// and the
-    last @ counts as user and password (only a plain user name is shown), and so does every
-    ...password= value in the query, up to the next &; where the two overlap (an @ inside
-    the query's password) both are hidden.
+    Every value written as an address (with ://) is masked, whatever its scheme (a refused
+    one too). Read by hand, not with a URL parser: a password holding / ? or # (as
+    generated ones do), written without %-escapes, ends a parser's idea of the user part
+    early, and the rest of the password would be shown as host or path. So everything
+    between :// and the last @ counts as user and password (only a plain user name is
+    shown), and so does every query value whose key names a password (pass%77ord= too), up
+    to the next &; where the two overlap (an @ inside the query's password) both are
+    hidden. A scheme that is no plain word is hidden as well.
     """
     if is_file_database(target):
         return str(target)
-    scheme, _, rest = str(target).partition("://")
-    hidden = [found.span(1) for found in QUERY_PASSWORD.finditer(rest)]
+    scheme, _, rest = str(target).strip().partition("://")
+    hidden = [found.span(2) for found in QUERY_PAIR.finditer(rest)
+              if SECRET_KEY.search(unquote_plus(found.group(1)))]
     if "@" in rest:
         at = rest.rindex("@")
         user, colon, _password = rest[:at].partition(":")
@@ -359,7 +389,8 @@ def shown_database(target: str | Path) -> str:
             hidden.append((0, at))
         elif colon:
             hidden.append((len(user) + 1, at))
-    return f"{scheme}://{_masked(rest, hidden)}"
+    shown_scheme = scheme if PLAIN_SCHEME.fullmatch(scheme) else "***"
+    return f"{shown_scheme}://{_masked(rest, hidden)}"
 
 
 def _masked(text: str, spans: list[tuple[int, int]]) -> str:
