@@ -158,6 +158,8 @@ class PostgresStore(StoreLifetime):
                 for statement in MIGRATIONS[number]:
                     await db.execute(statement)
             await db.execute("UPDATE kebas_schema SET version = $1", SCHEMA_VERSION)
+            self.lease_key = await db.fetchval(
+                "SELECT value FROM secrets WHERE name = 'lease_key'")
 
     # --- sessions -------------------------------------------------------------------------
 
@@ -241,7 +243,7 @@ class PostgresStore(StoreLifetime):
             ("DELETE FROM processed_updates WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM chats WHERE chat_key = $1", (chat_key,)),
             ("DELETE FROM inbox WHERE chat_key = $1", (chat_key,)),
-            ("DELETE FROM chat_leases WHERE chat_key = $1", (chat_key,)),
+            ("DELETE FROM chat_leases WHERE chat_key = $1", (self._lease(chat_key),)),
         ], chat_key=chat_key)
         # after the reply, not before: the runner need not wait for it
         if self._vacuuming is None or self._vacuuming.done():
@@ -326,16 +328,17 @@ class PostgresStore(StoreLifetime):
 
     async def take_lease(self, chat_key: str, holder: str, now: float, seconds: float
                          ) -> bool:
+        """As `SQLiteStore.take_lease`: the row names the chat by `lease_name`."""
         counts = await self._statements([(
             "INSERT INTO chat_leases (chat_key, holder, until) VALUES ($1, $2, $3) "
             "ON CONFLICT (chat_key) DO UPDATE SET holder = excluded.holder, "
             "until = excluded.until WHERE chat_leases.until < $4 OR chat_leases.holder = $2",
-            (chat_key, holder, now + seconds, now))])
+            (self._lease(chat_key), holder, now + seconds, now))])
         return counts[0] == 1
 
     async def end_lease(self, chat_key: str, holder: str) -> None:
         await self._statements([("DELETE FROM chat_leases WHERE chat_key = $1 AND holder = $2",
-                                 (chat_key, holder))])
+                                 (self._lease(chat_key), holder))])
 
     # --- reports, retention ---------------------------------------------------------------
 

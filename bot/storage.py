@@ -9,6 +9,8 @@ runner saw acknowledged is never lost, and an update delivered twice is applied 
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import logging
 import os
@@ -19,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Protocol
+from urllib.parse import unquote_plus
 
 import aiosqlite
 
@@ -288,6 +291,15 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
             for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
         "sqlite": [],
     },
+    [
+        # chat_leases.chat_key holds a keyed hash of the chat key (`lease_name`), never the
+        # key: a lease is written for every update of every chat (groups, chats that never
+        # consent) and renewed while a reply goes out, after an erasure too. The key is made
+        # once per database, so every worker on it names a chat alike. The leases there
+        # (seconds long) named chats plainly: they go.
+        "DELETE FROM chat_leases",
+        "INSERT INTO secrets (name, value) VALUES ('lease_key', {random_key})",
+    ],
 ]
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
@@ -311,37 +323,66 @@ SCHEMA_VERSION = len(MIGRATIONS)
 SQLITE_MIGRATIONS = migrations("sqlite")
 
 
+# The schemes of a PostgreSQL address (asyncpg's); any case, spaces around it trimmed.
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
 def open_store(target: str | Path, **options: Any) -> SessionStore:
-    """The store KEBAS_DB names: PostgreSQL for a postgresql:// address, else a SQLite file."""
-    if str(target).startswith(("postgresql://", "postgres://")):
-        from bot.pgstore import PostgresStore
-        return PostgresStore(str(target), **options)
-    return SQLiteStore(target, **options)
+    """The store KEBAS_DB names: a SQLite file for a path, PostgreSQL for a postgresql://
+    address. Anything else written as an address (with ://) is refused, never taken for a
+    file: a driver's scheme (postgresql+asyncpg://) or another database's would otherwise
+    become folders named after its user and password."""
+    if is_file_database(target):
+        return SQLiteStore(target, **options)
+    address = postgres_address(target)
+    if address is None:
+        raise StorageError(f"KEBAS_DB {shown_database(target)} is neither a SQLite file nor a "
+                           f"PostgreSQL address: write a file path (e.g. kebas.sqlite3) or "
+                           f"postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
+    from bot.pgstore import PostgresStore
+    return PostgresStore(address, **options)
 
 
 def is_file_database(target: str | Path) -> bool:
-    return not str(target).startswith(("postgresql://", "postgres://"))
+    """A file path: anything not written as an address (with ://)."""
+    return "://" not in str(target)
+
+
+def postgres_address(target: str | Path) -> str | None:
+    """KEBAS_DB as PostgreSQL's driver takes it (spaces around trimmed, the scheme in small
+    letters), or None when it is no postgresql:// or postgres:// address."""
+    scheme, found, rest = str(target).strip().partition("://")
+    if found and scheme.lower() in POSTGRES_SCHEMES:
+        return f"{scheme.lower()}://{rest}"
+    return None
 
 
 # A user name as it may be shown: nothing that could be the start of a password.
 PLAIN_USER = re.compile(r"[A-Za-z0-9._%+-]*")
-QUERY_PASSWORD = re.compile(r"(?i)[?&][a-z_]*password=([^&]*)")
+# What may be shown before :// (RFC 3986's scheme); anything else might be a password.
+PLAIN_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*")
+# A query's key=value; a value is hidden when its key, %-escapes read, names a secret.
+QUERY_PAIR = re.compile(r"[?&]([^=&]*)=([^&]*)")
+SECRET_KEY = re.compile(r"(?i)pass|pwd|secret|token")
 
 
 def shown_database(target: str | Path) -> str:
     """KEBAS_DB as it may appear in a message or a log: without its password.
 
-    Read by hand, not with a URL parser: a password holding / ? or # (as generated ones
-    do), written without %-escapes, ends a parser's idea of the user part early, and the
-    rest of the password would be shown as host or path. So everything between :// and the
-    last @ counts as user and password (only a plain user name is shown), and so does every
-    ...password= value in the query, up to the next &; where the two overlap (an @ inside
-    the query's password) both are hidden.
+    Every value written as an address (with ://) is masked, whatever its scheme (a refused
+    one too). Read by hand, not with a URL parser: a password holding / ? or # (as
+    generated ones do), written without %-escapes, ends a parser's idea of the user part
+    early, and the rest of the password would be shown as host or path. So everything
+    between :// and the last @ counts as user and password (only a plain user name is
+    shown), and so does every query value whose key names a password (pass%77ord= too), up
+    to the next &; where the two overlap (an @ inside the query's password) both are
+    hidden. A scheme that is no plain word is hidden as well.
     """
     if is_file_database(target):
         return str(target)
-    scheme, _, rest = str(target).partition("://")
-    hidden = [found.span(1) for found in QUERY_PASSWORD.finditer(rest)]
+    scheme, _, rest = str(target).strip().partition("://")
+    hidden = [found.span(2) for found in QUERY_PAIR.finditer(rest)
+              if SECRET_KEY.search(unquote_plus(found.group(1)))]
     if "@" in rest:
         at = rest.rindex("@")
         user, colon, _password = rest[:at].partition(":")
@@ -349,7 +390,8 @@ def shown_database(target: str | Path) -> str:
             hidden.append((0, at))
         elif colon:
             hidden.append((len(user) + 1, at))
-    return f"{scheme}://{_masked(rest, hidden)}"
+    shown_scheme = scheme if PLAIN_SCHEME.fullmatch(scheme) else "***"
+    return f"{shown_scheme}://{_masked(rest, hidden)}"
 
 
 def _masked(text: str, spans: list[tuple[int, int]]) -> str:
@@ -367,6 +409,12 @@ def _masked(text: str, spans: list[tuple[int, int]]) -> str:
     return "".join(shown) + text[last:]
 
 
+def lease_name(key: str, chat_key: str) -> str:
+    """How chat_leases names a chat: HMAC-SHA256 of its chat key under the database's
+    lease key (hex), so no lease row, nor any older copy of one, holds a chat key."""
+    return hmac.new(key.encode(), chat_key.encode(), hashlib.sha256).hexdigest()
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -380,6 +428,7 @@ class StoreLifetime:
 
     path: Any
     migrated_from: int | None
+    lease_key: str | None = None  # read at open by a store that writes (`lease_name`)
 
     async def open(self) -> None: ...
 
@@ -391,6 +440,12 @@ class StoreLifetime:
 
     async def __aexit__(self, *_exc: object) -> None:
         await self.close()
+
+    def _lease(self, chat_key: str) -> str:
+        """The name chat_leases knows this chat by."""
+        if self.lease_key is None:
+            raise StorageError("the store is not open for writing")
+        return lease_name(self.lease_key, chat_key)
 
     def _accept_schema(self, version: int, *, made: bool = False) -> None:
         """Refuse a schema this Kebas cannot use (`made`: one that must exist already)."""
@@ -470,7 +525,13 @@ class SQLiteStore(StoreLifetime):
         # Each time the -wal starts over (after a checkpoint), it is cut to nothing, so the
         # older copies of pages beyond its new end (a handled update's text) do not linger.
         await self.db.execute("PRAGMA journal_size_limit = 0")
+        # The copy VACUUM rebuilds the database in (`_erase_older_copies`), and any other
+        # temporary table, stays in memory: it never reaches a file that would keep it.
+        await self.db.execute("PRAGMA temp_store = MEMORY")
         await self._migrate()
+        async with self.db.execute(
+                "SELECT value FROM secrets WHERE name = 'lease_key'") as cursor:
+            self.lease_key = (await cursor.fetchone())[0]
 
     async def _check_readable(self) -> None:
         """Read-only: nothing to migrate, but the schema must be one this Kebas knows."""
@@ -596,7 +657,7 @@ class SQLiteStore(StoreLifetime):
             ("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
             ("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
-            ("DELETE FROM chat_leases WHERE chat_key = ?", (chat_key,)),
+            ("DELETE FROM chat_leases WHERE chat_key = ?", (self._lease(chat_key),)),
         ])
         await self._erase_older_copies()
         return counts[0]
@@ -604,14 +665,28 @@ class SQLiteStore(StoreLifetime):
     async def _erase_older_copies(self) -> None:
         """Once a delete is committed, leave no copy of the deleted rows in any file.
 
-        secure_delete zeroes them in the newest copy of their pages, but the -wal still holds
-        the copies from before the delete (and a kill -9 leaves it for the next start). A
-        TRUNCATE checkpoint writes the newest pages into the database file and cuts the -wal
-        to nothing; it waits (busy_timeout) for other programs' reads to end, and if one
-        holds on longer, the copies stay until the next erasure or retention purge.
+        secure_delete zeroes a deleted row where it stands, but not the copies the b-tree
+        left behind when it split or merged pages (moved rows leave their old bytes in the
+        unused middle of a page, which no later delete touches: an outside review found
+        runners' chat keys there), and the -wal still holds the pages from before the delete
+        (a kill -9 leaves it for the next start). So the database is rebuilt (VACUUM: every
+        page written anew from the rows that remain, its temporary copy in memory; the
+        writes of every chat wait meanwhile, about 0.25 s for 10,000 sessions,
+        docs/reliability.md), and a TRUNCATE checkpoint writes the new pages into the file
+        and cuts the -wal to nothing. The checkpoint waits (busy_timeout) for other
+        programs' reads to end; if one holds on longer, the copies stay in the -wal until
+        the next erasure or retention purge, and so they do if the rebuild fails.
         """
-        async with self._lock, self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
-            busy, _pages, _copied = await cursor.fetchone()
+        async with self._lock:
+            try:
+                async with self.db.execute("VACUUM"):
+                    pass
+            except sqlite3.Error as exc:  # e.g. no room for a second copy of the database
+                log.warning("copies of deleted rows may stay in %s until the next erasure "
+                            "or the daily purge: it could not be rebuilt (%s)", self.path,
+                            explain_storage_fault(exc, self.path))
+            async with self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)") as cursor:
+                busy, _pages, _copied = await cursor.fetchone()
         if busy:
             log.warning("older copies of deleted rows stay in %s-wal until the next erasure "
                         "or the daily purge: another program kept reading the database (a "
@@ -629,17 +704,19 @@ class SQLiteStore(StoreLifetime):
                          ) -> bool:
         """Become the one process handling this chat until `now + seconds`, unless another
         holds it (a lease left by a process that died runs out). `now`: wall-clock seconds,
-        the same clock in every process."""
+        the same clock in every process. The row names the chat by `lease_name`."""
+        name = self._lease(chat_key)
         counts = await self._write(lambda db: [db.execute(
             "INSERT INTO chat_leases (chat_key, holder, until) VALUES (?, ?, ?) "
             "ON CONFLICT (chat_key) DO UPDATE SET holder = excluded.holder, "
             "until = excluded.until WHERE chat_leases.until < ? OR chat_leases.holder = ?",
-            (chat_key, holder, now + seconds, now, holder)).rowcount], durable=False)
+            (name, holder, now + seconds, now, holder)).rowcount], durable=False)
         return counts[0] == 1
 
     async def end_lease(self, chat_key: str, holder: str) -> None:
+        name = self._lease(chat_key)
         await self._write(lambda db: db.execute(
-            "DELETE FROM chat_leases WHERE chat_key = ? AND holder = ?", (chat_key, holder)),
+            "DELETE FROM chat_leases WHERE chat_key = ? AND holder = ?", (name, holder)),
             durable=False)
 
     async def ping(self) -> None:

@@ -16,6 +16,8 @@ import asyncio
 import contextlib
 import json
 import os
+import random
+import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -24,14 +26,14 @@ import pytest
 from backends import Backend, fresh_database
 from telegram_support import PAD_STORY, Runner, running_bot
 from test_telegram_process import ready, start_kebas
+from test_webhook import workers
 
 from bot.channels import telegram as telegram_channel
 from bot.cli import main
 from bot.conversation import Conversations
-from bot.engine import Choose
-from bot.pgstore import SCHEMA_VERSION as PG_SCHEMA_VERSION
+from bot.engine import Choose, ChooseMany, Typed
 from bot.retention import JOB_NAME
-from bot.storage import PERSONAL_COLUMNS, SQLiteStore
+from bot.storage import PERSONAL_COLUMNS, SCHEMA_VERSION, SQLiteStore
 
 CHAT = 770011223
 TYPED = ("rahasia-kebas-8311", "62 tahun")   # a text that is no answer, then the age
@@ -158,6 +160,162 @@ async def test_forget_among_many_runners_leaves_no_byte_of_that_one(tmp_path, di
     assert leftovers(db, gone) == {}
 
 
+# A day's traffic: this many runners, each through the whole questionnaire, their updates
+# interleaved at random as they arrive.
+RUNNERS = 150
+
+
+def runner_key(number: int) -> str:
+    return f"tg:{5500000 + number}"
+
+
+def runner_secrets(number: int) -> tuple[str, ...]:
+    """What must go with that runner: the chat key, the bare id, the text they typed."""
+    return (runner_key(number), str(5500000 + number), f"ketik-{5500000 + number}-")
+
+
+async def many_runners_talking(db: Path, bundle, count: int) -> None:
+    """Every runner consents and answers PAD_STORY; each update waits in the inbox (its text
+    with it) until it is handled, as in the bot. Rows are written, grown, moved between
+    pages and deleted in the order a real day has them, so b-tree pages split and merge."""
+    turns = random.Random(1)
+    async with SQLiteStore(db) as store:
+        talk = Conversations(bundle.dialog(), store, bundle.locales)
+        for number in range(count):
+            await store.update_chat(runner_key(number), language="id", consent_version=1,
+                                    consent_at=store.now())
+        steps, update_id = dict.fromkeys(range(count), 0), 0
+        while steps:
+            number = turns.choice(list(steps))
+            chat, step = runner_key(number), steps[number]
+            update_id += 1
+            await store.inbox_add(update_id, chat, json.dumps(
+                {"message": {"text": f"{runner_secrets(number)[2]}{step}"}}))
+            if step == 0:
+                await talk.begin(chat, update_id=update_id)
+            else:
+                answer = PAD_STORY[step - 1]
+                await talk.handle(chat, ChooseMany(answer) if isinstance(answer, tuple)
+                                  else Typed(answer) if answer.isdigit() else Choose(answer),
+                                  update_id=update_id)
+            await store.inbox_done(update_id)
+            steps[number] += 1
+            if steps[number] > len(PAD_STORY):
+                del steps[number]
+
+
+@pytest.fixture(scope="module")
+def a_days_traffic(tmp_path_factory, shipped) -> Path:
+    db = tmp_path_factory.mktemp("traffic") / "kebas.sqlite3"
+    asyncio.run(many_runners_talking(db, shipped, RUNNERS))
+    return db
+
+
+@pytest.mark.parametrize("erasure", ["forget", "purge"])
+async def test_no_runner_among_many_keeps_a_byte_after_their_erasure(a_days_traffic, tmp_path,
+                                                                     erasure):
+    """Each runner in turn is erased from a copy of the same day's database: not one byte of
+    their chat key, id or typed text may stay in the file, its -wal or -shm, wherever the
+    b-tree's splits and merges once put a copy of them (issue 14, an outside review found 9
+    of 150 runners whose key stayed in the unused middle of an index page)."""
+    kept = {}
+    copy = tmp_path / "kebas.sqlite3"
+    for number in range(RUNNERS):
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{copy}{suffix}").unlink(missing_ok=True)
+        shutil.copy(a_days_traffic, copy)
+        if erasure == "purge":
+            with contextlib.closing(sqlite3.connect(copy, isolation_level=None)) as aged:
+                for table, column in (("sessions", "updated_at"), ("processed_updates", "at"),
+                                      ("chats", "updated_at")):
+                    aged.execute(f"UPDATE {table} SET {column} = ? WHERE chat_key = ?",
+                                 (LONG_AGO, runner_key(number)))
+        async with SQLiteStore(copy) as store:
+            if erasure == "forget":
+                assert await store.forget(runner_key(number)) == 1
+            else:
+                assert (await store.purge(datetime.now(timezone.utc) - timedelta(days=30))
+                        ).sessions == 1
+            found = leftovers(copy, runner_secrets(number))  # the -wal and -shm still there
+            if found:
+                kept[runner_key(number)] = found
+    assert kept == {}
+    assert leftovers(copy, (runner_key(0),)) == {"kebas.sqlite3": [runner_key(0)]}, \
+        "the others keep everything"
+
+
+# --- webhook mode: leases ---------------------------------------------------------------------
+
+
+async def test_in_webhook_mode_no_lease_ever_holds_a_chat_key(tmp_path):
+    """A webhook worker takes a lease on a chat for every update (a group's, and a chat's that
+    never consents, too) and renews it every second while the reply goes out. With Telegram
+    slow to take the "deleted" reply, the lease is renewed after /hapus's checkpoint: still no
+    byte of the runner's chat key, id, name or typed text is in the files afterwards, nor of
+    the chat that declined, nor of the group's (issue 14, an outside review)."""
+    db = tmp_path / "kebas.sqlite3"
+    declined, in_a_group = 770055332, -770055333
+    async with workers(tmp_path, count=1) as (fake, group):
+        fake.deliver_to(group.backends)
+        runner = Runner(fake, CHAT)
+        await typed_up_to_the_age(runner)  # no inbox in webhook mode: the text is not kept
+        assert everywhere(db) >= {f"tg:{CHAT}", str(CHAT)}, "there was something to erase"
+        await runner.type("/hapus", expect="Hapus semua data Anda")
+        fake.delays.append(("sendMessage", CHAT, 2.5))  # two renewals after the erasure
+        await runner.tap(runner.sent[-1], runner.sent[-1].buttons[0]["callback_data"])
+        await fake.wait_for(lambda: any("sudah dihapus" in m.text for m in runner.sent),
+                            timeout=20)
+        await fake.delivered()  # the worker has handed the chat's turn back
+        assert leftovers(db) == {}, "after /hapus, the worker running on"
+        other = Runner(fake, declined)
+        await other.type("/start", expect="Sebelum mulai")
+        await other.tap(other.sent[-1], "k:decline")
+        fake.send(in_a_group, {"text": "halo"}, kind="group")
+        await fake.wait_for(lambda: fake.calls_of("sendMessage", in_a_group))
+        await fake.delivered()
+        assert leftovers(db, (f"tg:{declined}", str(declined), f"tg:{in_a_group}",
+                              str(-in_a_group))) == {}, "leases of chats that never consented"
+    assert leftovers(db) == {}, "after the worker stopped"
+
+
+async def test_a_lease_names_its_chat_by_a_keyed_hash(backend):
+    """What stands in chat_leases is an HMAC of the chat key under a key made once per
+    database: the same for every worker on it, and no chat key in any byte."""
+    chat = f"tg:{CHAT}"
+    async with backend.store() as one, backend.store() as other:
+        assert await one.take_lease(chat, "one", 100.0, 3.0)
+        assert not await other.take_lease(chat, "other", 101.0, 3.0), "the same name for both"
+        (name, holder), = await backend.rows("SELECT chat_key, holder FROM chat_leases")
+        assert holder == "one" and len(name) == 64 and str(CHAT) not in name
+        if backend.kind == "sqlite":
+            assert leftovers(Path(backend.target), (chat, str(CHAT))) == {}
+        await one.end_lease(chat, "one")
+        assert await other.take_lease(chat, "other", 101.0, 3.0)
+    (key,), = await backend.rows("SELECT value FROM secrets WHERE name = 'lease_key'")
+    assert len(key) == 64 and key not in {value for (value,) in await backend.rows(
+        "SELECT value FROM secrets WHERE name = 'export_key'")}
+
+
+async def test_an_older_database_forgets_the_leases_that_named_chats(backend):
+    """Before schema 10 a lease row held its chat key: upgrading deletes those rows and
+    makes the lease key; on SQLite no byte of them is left once the bot has started (its
+    purge at start rebuilds the file)."""
+    chat = f"tg:{CHAT}"
+    async with backend.store():
+        pass
+    await as_schema(backend, SCHEMA_VERSION - 1)
+    await backend.execute(f"INSERT INTO chat_leases (chat_key, holder, until) "
+                          f"VALUES ('{chat}', 'an older worker', 1e12)")
+    async with backend.store() as store:
+        assert store.migrated_from == SCHEMA_VERSION - 1
+        assert await backend.rows("SELECT * FROM chat_leases") == []
+        assert await store.take_lease(chat, "worker", 100.0, 3.0), "not held by the old row"
+        await store.purge(datetime.now(timezone.utc) - timedelta(days=90))  # as at start
+        if backend.kind == "sqlite":
+            assert leftovers(Path(backend.target), (chat, str(CHAT))) == {}
+    assert len(await backend.rows("SELECT value FROM secrets WHERE name = 'lease_key'")) == 1
+
+
 # --- PostgreSQL ---------------------------------------------------------------------------------
 
 
@@ -197,6 +355,18 @@ async def test_on_postgresql_no_chat_key_or_typed_text_is_sampled_for_the_planne
         "other columns are sampled as before"
 
 
+# The schema before the migration that stops the planner's samples (the ninth).
+BEFORE_NO_SAMPLES = 8
+
+
+async def as_schema(backend: Backend, version: int) -> None:
+    """Make a database of this Kebas look like one of an older schema (at least the one
+    that made chat_leases): without the lease key that came after it."""
+    await backend.execute("DELETE FROM secrets WHERE name = 'lease_key'")
+    await backend.execute(f"UPDATE kebas_schema SET version = {version}"
+                          if backend.kind == "postgres" else f"PRAGMA user_version = {version}")
+
+
 async def test_on_postgresql_an_older_database_loses_the_samples_it_had(postgres_admin, dialog):
     backend = Backend("postgres", await fresh_database(postgres_admin))
     await filled_postgres(backend, dialog)
@@ -205,11 +375,11 @@ async def test_on_postgresql_an_older_database_loses_the_samples_it_had(postgres
         for column in columns:
             await backend.execute(f"ALTER TABLE {table} ALTER COLUMN {column} "
                                   f"SET STATISTICS -1")
-    await backend.execute(f"UPDATE kebas_schema SET version = {PG_SCHEMA_VERSION - 1}")
+    await as_schema(backend, BEFORE_NO_SAMPLES)
     await backend.execute("ANALYZE")
     assert ("inbox", "payload") in await samples(backend, (f"tg:{CHAT}", TYPED[0]))
     async with backend.store() as store:
-        assert store.migrated_from == PG_SCHEMA_VERSION - 1
+        assert store.migrated_from == BEFORE_NO_SAMPLES
     await backend.execute("ANALYZE")
     assert await samples(backend, (f"tg:{CHAT}", TYPED[0])) == []
 

@@ -10,13 +10,16 @@ import re
 import socket
 import sqlite3
 import stat
+import sys
 from pathlib import Path
 
 import pytest
+from fakebotapi import TOKEN
 from test_telegram_process import start_kebas
 
 from bot.cli import main
-from bot.storage import SQLiteStore, StorageError, shown_database
+from bot.pgstore import PostgresStore
+from bot.storage import SQLiteStore, StorageError, open_store, shown_database
 
 # Generated passwords hold URL characters; each piece between them must stay hidden too.
 PASSWORDS = ["Sandi1/Rahasia2", "Sandi1?Rahasia2", "Sandi1#Rahasia2", "Sandi1@Rahasia2",
@@ -85,6 +88,90 @@ async def test_a_password_written_with_escapes_works_and_is_shown_masked(postgre
     out = capsys.readouterr().out
     assert out.startswith("postgresql://kebas:***@127.0.0.1:") and "schema version" in out
     assert escaped not in out and shown_pieces(out, password) == []
+
+
+# --- addresses that are not file paths ----------------------------------------------------------
+
+SECRET = "Hunter2Secret"
+# Addresses Kebas cannot use: another scheme (a driver's, another database's), however spaced
+# or spelled. None of them is a file path: no folder is made for them, no password shown.
+OTHER_SCHEMES = [f"postgresql+asyncpg://kebas:{SECRET}@127.0.0.1:1/kebas",
+                 f"  mysql://kebas:{SECRET}@127.0.0.1:1/kebas",
+                 f"MySQL://127.0.0.1:1/kebas?user=kebas&password={SECRET}",
+                 "sqlite:///var/lib/kebas/kebas.sqlite3"]
+# PostgreSQL's addresses as people also write them: capitals, spaces around (an .env file).
+POSTGRES_SPELLINGS = [" postgresql://kebas:{secret}@127.0.0.1:{port}/kebas",
+                      "POSTGRESQL://kebas:{secret}@127.0.0.1:{port}/kebas",
+                      "Postgres://kebas:{secret}@127.0.0.1:{port}/kebas\n"]
+
+
+@pytest.mark.parametrize("dsn", [
+    *OTHER_SCHEMES, *(spelling.format(secret=SECRET, port=5432)
+                      for spelling in POSTGRES_SPELLINGS),
+    f"postgresql://127.0.0.1/kebas?pass%77ord={SECRET}",  # a query key %-escaped
+    f"postgresql://127.0.0.1/kebas?sslmode=disable&%70%61ssword={SECRET}&user=kebas",
+    f"postgresql://127.0.0.1/kebas?PASSWORD={SECRET}",
+    f"redis://127.0.0.1/0?sslpass%77ord={SECRET}",
+    f"kebas:{SECRET}@127.0.0.1://kebas",  # a "scheme" that is no scheme
+])
+def test_every_address_is_shown_without_its_password_whatever_its_scheme(dsn):
+    shown = shown_database(dsn)
+    assert SECRET not in shown and "://" in shown, shown
+
+
+@pytest.mark.parametrize("dsn", OTHER_SCHEMES)
+def test_an_address_of_another_scheme_is_refused_and_never_taken_for_a_file(
+        dsn, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for command in (["migrate"], ["purge"], ["export", "--anonymised", "-o", "-"]):
+        assert main([*command, "--db", dsn, "--env-file", os.devnull]) == 1, command
+        said = capsys.readouterr()
+        text = said.out + said.err
+        assert "KEBAS_DB" in text and "postgresql://" in text, text
+        assert shown_database(dsn) in text and SECRET not in text and "Traceback" not in text
+    assert list(tmp_path.iterdir()) == [], "no folder, no file"
+    with pytest.raises(StorageError, match="neither a SQLite file nor a PostgreSQL address"):
+        open_store(dsn)
+
+
+@pytest.mark.parametrize("spelling", POSTGRES_SPELLINGS)
+def test_a_postgresql_address_in_capitals_or_spaces_goes_to_postgresql(
+        spelling, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    port = closed_port()
+    dsn = spelling.format(secret=SECRET, port=port)
+    store = open_store(dsn)
+    assert isinstance(store, PostgresStore)
+    assert store.dsn == f"postgresql://kebas:{SECRET}@127.0.0.1:{port}/kebas" or \
+        store.dsn == f"postgres://kebas:{SECRET}@127.0.0.1:{port}/kebas"
+    assert main(["migrate", "--db", dsn, "--env-file", os.devnull]) == 1
+    said = capsys.readouterr()
+    text = said.out + said.err
+    assert "cannot connect to the database" in text and SECRET not in text, text
+    assert list(tmp_path.iterdir()) == [], "no folder, no file"
+
+
+@pytest.mark.parametrize("dsn", [OTHER_SCHEMES[0], POSTGRES_SPELLINGS[1]])
+async def test_kebas_run_refuses_an_address_it_cannot_use_without_a_folder_or_the_password(
+        fake, tmp_path, dsn):
+    dsn = dsn.format(secret=SECRET, port=closed_port())
+    log = tmp_path / "bot.log"
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": TOKEN, "TELEGRAM_API_BASE_URL": fake.base_url,
+           "KEBAS_DB": dsn, "NO_PROXY": "127.0.0.1,localhost"}
+    with open(log, "wb") as stderr:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--env-file", os.devnull, cwd=tmp_path,
+            env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+        try:
+            assert await asyncio.wait_for(process.wait(), 60) == 3
+        finally:
+            if process.returncode is None:  # it took the address for a file and ran
+                process.kill()
+                await process.wait()
+    text = log.read_text()
+    assert "Not starting the bot" in text and "Traceback" not in text, text
+    assert SECRET not in text, text
+    assert [path.name for path in tmp_path.iterdir()] == ["bot.log"], "no folder"
 
 
 # --- files ---------------------------------------------------------------------------------------
