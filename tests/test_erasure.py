@@ -426,3 +426,39 @@ async def test_a_program_reading_throughout_delays_the_cleanup_and_the_log_says_
             backup.execute("COMMIT")
         await store.purge(datetime(2000, 1, 1, tzinfo=timezone.utc))  # nothing that old
         assert leftovers(db, ("tg:7700123",)) == {}
+
+
+class NoRoomToRebuild:
+    """The writer's connection, on a disk with no room for a second copy of the database."""
+
+    def __init__(self, connection) -> None:
+        self.connection = connection
+
+    def __getattr__(self, name: str):
+        return getattr(self.connection, name)
+
+    def execute(self, sql: str, *args):
+        if sql == "VACUUM":
+            raise sqlite3.OperationalError("database or disk is full")
+        return self.connection.execute(sql, *args)
+
+
+async def test_an_erasure_that_cannot_rebuild_the_file_says_so_and_the_next_one_does(
+        tmp_path, dialog, caplog, monkeypatch):
+    db = tmp_path / "kebas.sqlite3"
+    async with SQLiteStore(db) as store:
+        talk = Conversations(dialog, store)
+        for chat in ("tg:7700123", "tg:7700124"):
+            await talk.begin(chat)
+            await talk.handle(chat, Choose("no"))
+        with monkeypatch.context() as disk_full:
+            disk_full.setattr(SQLiteStore, "db", property(
+                lambda self: NoRoomToRebuild(self._db)))
+            assert await store.forget("tg:7700123") == 1, "the rows are deleted all the same"
+        assert (f"copies of deleted rows may stay in {db} until the next erasure or the daily "
+                f"purge: it could not be rebuilt (the disk holding {db} is full") in caplog.text
+        assert Path(f"{db}-wal").stat().st_size == 0, "the checkpoint ran"
+        caplog.clear()
+        await store.purge(datetime(2000, 1, 1, tzinfo=timezone.utc))  # nothing that old
+        assert "could not be rebuilt" not in caplog.text
+        assert leftovers(db, ("tg:7700123",)) == {}
