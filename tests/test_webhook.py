@@ -27,7 +27,7 @@ from telegram_support import Runner
 
 from bot.channels.webhook import LEASE_SECONDS, SECRET_HEADER, ChatTurns, webhook_info
 from bot.cli import main as kebas
-from bot.storage import SCHEMA_VERSION, SQLiteStore
+from bot.storage import SCHEMA_VERSION, SQLiteStore, lease_name
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLIC_URL = "https://kebas.test/telegram"
@@ -410,7 +410,9 @@ async def test_a_chat_held_by_a_worker_that_dies_is_answered_by_another_within_s
         route = "/telegram"
         dying = asyncio.ensure_future(timed_post(group.backends[0] + route, answer, 30))
         await fake.wait_for(lambda: len(fake.calls_of("sendMessage", 701)) > sends)
-        assert await backend.rows("SELECT holder FROM chat_leases WHERE chat_key = 'tg:701'")
+        (key,), = await backend.rows("SELECT value FROM secrets WHERE name = 'lease_key'")
+        assert await backend.rows("SELECT holder FROM chat_leases WHERE chat_key = ?",
+                                  lease_name(key, "tg:701"))
         await group.kill(0)
         assert (await dying)[0] == 0, "the dead worker never acknowledged its update"
         (status, seconds), (again, seconds_again) = await asyncio.gather(
