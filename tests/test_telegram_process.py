@@ -6,12 +6,13 @@ import asyncio
 import os
 import signal
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from conftest import expected_line
 from fakebotapi import TOKEN, FakeBotAPI
-from telegram_support import Runner, rows
+from telegram_support import Runner, is_question, rows
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -204,3 +205,67 @@ async def test_an_unreachable_bot_api_at_start_is_explained_without_a_traceback(
     assert code == 1
     assert "cannot reach the Bot API" in text and "Traceback" not in text
     assert TOKEN not in text
+
+
+async def test_sigterm_ends_within_10_s_while_a_reply_waits_out_a_long_flood_wait(fake,
+                                                                               tmp_path):
+    """The runner's answer is committed, its reply waits out a 429 of 120 s: SIGTERM still
+    ends the process within 10 s (it took the whole wait; found by an outside review), and at
+    the next start the runner gets the next question, their answer stored once."""
+    db, log = tmp_path / "kebas.sqlite3", tmp_path / "bot.log"
+    process = await start_kebas(fake, db, log=log)
+    try:
+        await ready(fake, 0)
+        runner = Runner(fake, 207)
+        await runner.agree()
+        question = runner.question()
+        await runner.tap(question, runner.data_for("none", question))  # ticked, then Done
+        fake.fail_next["sendMessage"] = [(429, "Too Many Requests: retry after 120",
+                                          {"retry_after": 120})]
+        done = next(b["callback_data"] for b in question.buttons
+                    if b["callback_data"].startswith("d:"))
+        sends = len(fake.calls_of("sendMessage", 207))
+        submit = fake.press(207, question.message_id, done)
+        await fake.wait_for(lambda: len(fake.calls_of("sendMessage", 207)) > sends, timeout=20)
+        await asyncio.sleep(0.5)  # the reply now waits out its 120 s
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+        assert time.monotonic() - began < 10
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    polls = len(fake.calls_of("getUpdates"))
+    process = await start_kebas(fake, db, log=log)
+    try:
+        await ready(fake, polls)
+        await fake.wait_for(lambda: any(is_question(m) for m in runner.sent), timeout=30)
+        assert runner.node() == "a3_saddle", "the next question, which the stop cut short"
+    finally:
+        process.terminate()
+        assert await process.wait() == 0
+    assert rows(db, "SELECT COUNT(*) FROM processed_updates WHERE update_id = ?",
+                submit) == [(1,)]
+    assert rows(db, "SELECT node FROM answers WHERE action = 'answer'") == [("a12_alarm",)]
+
+
+async def test_sigterm_ends_within_10_s_with_a_backlog_of_updates(fake, tmp_path, monkeypatch):
+    """60 runners' /start fetched at once, sent at 5 a second: SIGTERM does not wait for the
+    whole queue to drain (it took 12.6 s; found by an outside review)."""
+    monkeypatch.setenv("KEBAS_SEND_RATE", "5")
+    process = await start_kebas(fake, tmp_path / "kebas.sqlite3", log=tmp_path / "bot.log")
+    try:
+        await ready(fake, 0)
+        for chat in range(60):
+            fake.send_text(5000 + chat, "/start")
+        await fake.wait_for(lambda: fake.calls_of("sendMessage"), timeout=20)
+        await asyncio.sleep(0.5)
+        began = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(process.wait(), 30) == 0
+        assert time.monotonic() - began < 10
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()

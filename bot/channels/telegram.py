@@ -14,6 +14,7 @@ import contextlib
 import hashlib
 import hmac
 import html
+import inspect
 import json
 import logging
 import os
@@ -69,6 +70,10 @@ CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z-]{1,32}))?")
 # The "yes, delete everything" button of /hapus works this long, for that chat and the consent
 # it was shown under: an old or forged button never erases what the runner said since.
 ERASE_WINDOW = 10 * 60  # seconds
+# After SIGTERM, the updates still running get this long to finish before they are cut short
+# (they stay in the inbox and are replayed at the next start): the process ends within 10 s
+# even while a reply waits out a long flood wait.
+STOP_GRACE = 5.0  # seconds
 # Chats whose group notice or current question message is remembered (the least recently
 # used are forgotten first): memory follows the active chats, not every chat ever seen.
 REMEMBERED_CHATS = 10_000
@@ -112,13 +117,40 @@ class PerChatUpdates(BaseUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self._locks: dict[int, asyncio.Lock] = {}
         self._users: dict[int, int] = {}
+        # Set when the bot begins to stop, and when what is still running is cut short: from
+        # then on, updates not yet begun are left for the next start.
+        self.stopping = self.cut = False
+        self._running: set[asyncio.Task[Any]] = set()
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
-        chat = update.effective_chat if isinstance(update, Update) else None
-        if chat is None:
-            await coroutine
+        task = asyncio.current_task()
+        if task is not None:
+            self._running.add(task)
+        try:
+            chat = update.effective_chat if isinstance(update, Update) else None
+            if chat is None:
+                await coroutine
+                return
+            await self.in_turn(chat.id, coroutine)
+        finally:
+            self._running.discard(task)  # type: ignore[arg-type]
+
+    def stop_soon(self, grace: float) -> None:
+        """The bot is stopping: after `grace` seconds, cut short the updates still running
+        (a reply waiting out a long flood wait, say) and begin no more. Each one kept in the
+        inbox is replayed at the next start and applied once, as after a kill."""
+        if self.stopping:
             return
-        await self.in_turn(chat.id, coroutine)
+        self.stopping = True
+        asyncio.get_running_loop().call_later(grace, self._cut_short)
+
+    def _cut_short(self) -> None:
+        self.cut = True
+        if self._running:
+            log.info("stopping: %d updates still running are left for the next start",
+                     len(self._running))
+        for task in list(self._running):
+            task.cancel()
 
     async def in_turn(self, chat_id: int, coroutine: Awaitable[Any]) -> Any:
         """Run `coroutine` when it is this chat's turn: after what the chat sent before."""
@@ -127,6 +159,10 @@ class PerChatUpdates(BaseUpdateProcessor):
         try:
             async with lock:
                 return await coroutine
+        except asyncio.CancelledError:
+            if inspect.getcoroutinestate(coroutine) == inspect.CORO_CREATED:  # type: ignore
+                coroutine.close()  # type: ignore[attr-defined]  # cut short before it began
+            raise
         finally:
             self._users[chat_id] -= 1
             if not self._users[chat_id]:
@@ -151,14 +187,21 @@ class DurableUpdates(asyncio.Queue):
     deleted (`KebasTelegram.on_update`); leftovers are replayed at start (`replay`).
     """
 
-    def __init__(self, store: SessionStore) -> None:
+    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None
+                 ) -> None:
         super().__init__()
         self.store = store
         self.held: set[int] = set()  # ids of the updates kept in the inbox, until handled
+        # The Application puts a stop marker (not an update) here when it begins to stop.
+        self.on_stop = on_stop
 
     async def put(self, item: object) -> None:
         """Never raises: PTB's polling would stop for good. When the database cannot take
         the update, it is handled all the same, so the runner at least gets an apology."""
+        if not isinstance(item, Update):
+            self.on_stop()
+            await super().put(item)
+            return
         payload = None
         try:
             payload = await self._durable(item)
@@ -240,8 +283,9 @@ class KebasTelegram:
         self.retention_days = retention_days  # said in the consent and privacy texts
         self.send_rate = send_rate
         self.conversations = Conversations(dialog, store, locales)
-        self.updates = DurableUpdates(store)
         self.processor = PerChatUpdates()
+        self.updates = DurableUpdates(store, on_stop=lambda: self.processor.stop_soon(
+            STOP_GRACE))
         self.flood = FloodGuard()
         # groups told that Kebas works in private chats only (the value is unused)
         self.groups_told: BoundedDict[int, None] = BoundedDict(REMEMBERED_CHATS)
@@ -337,15 +381,25 @@ class KebasTelegram:
     # --- every update -----------------------------------------------------------------
 
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        if self.processor.cut:
+            return  # kept in the inbox (if it matters): replayed at the next start
         try:
             await self._handle(update, context)
-        finally:
-            try:
-                if self.updates.release(update.update_id):
-                    await self.store.inbox_done(update.update_id)
-            except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
-                log.warning("update %s stays in the inbox: %s", update.update_id,
-                            storage_fault(self.store, exc))
+        except asyncio.CancelledError:
+            raise  # the bot stops: it stays in the inbox, replayed at the next start
+        except BaseException:
+            await self._release(update.update_id)
+            raise
+        await self._release(update.update_id)
+
+    async def _release(self, update_id: int) -> None:
+        """Forget a handled update kept in the inbox."""
+        try:
+            if self.updates.release(update_id):
+                await self.store.inbox_done(update_id)
+        except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
+            log.warning("update %s stays in the inbox: %s", update_id,
+                        storage_fault(self.store, exc))
 
     async def _handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         chat = update.effective_chat
@@ -389,8 +443,10 @@ class KebasTelegram:
 
     async def _after_flood(self, bot: Any, chat_id: int, language_code: str | None) -> None:
         """Once a flooding chat has been silent for a while, show it where it stands, once."""
-        while True:
+        while not self.processor.stopping:
             await asyncio.sleep(self.flood.until_calm(chat_id))
+            if self.processor.stopping:
+                return
             if await self.processor.in_turn(chat_id, self._end_flood(bot, chat_id,
                                                                      language_code)):
                 return
