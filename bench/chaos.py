@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from chaos_support import run_chaos  # noqa: E402
+from support.chaos import run_chaos  # noqa: E402
 
 SHOWN_PROBLEMS = 30
 

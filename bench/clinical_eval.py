@@ -14,8 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bot.evaluation import Summary, load_vignettes, run  # noqa: E402
-from bot.loader import load_bundle  # noqa: E402
+from bot.content.loader import load_bundle  # noqa: E402
+from bot.tools.evaluation import Summary, load_vignettes, run  # noqa: E402
 
 
 def main() -> int:

@@ -23,9 +23,20 @@ import logging
 import os
 import sys
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Update
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults, TypeHandler
+from telegram.ext import (
+    AIORateLimiter,
+    ApplicationBuilder,
+    ContextTypes,
+    Defaults,
+    TypeHandler,
+)
 
 # A question about as long as Kebas's, with four options.
 QUESTION = ("<b>Pertanyaan {step}</b>\nSaat berlari, di bagian mana rasa kebas itu muncul? "

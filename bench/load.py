@@ -31,10 +31,10 @@ for folder in (ROOT, ROOT / "tests"):
     if str(folder) not in sys.path:
         sys.path.insert(0, str(folder))
 
-from chaos_support import ChaosRunner, Report, Walk, check  # noqa: E402
-from fakebotapi import TOKEN, Call, FakeBotAPI  # noqa: E402
+from bot.content.loader import load_bundle  # noqa: E402
 
-from bot.loader import load_bundle  # noqa: E402
+from support.chaos import ChaosRunner, Report, Walk, check  # noqa: E402
+from support.fakebotapi import TOKEN, Call, FakeBotAPI  # noqa: E402
 
 FIRST_CHAT = 800_000
 # The chats of the past sessions a round may start with (`past_sessions.py`).
@@ -98,7 +98,7 @@ class Stopwatch:
     async def next_change(self, chat_id: int) -> None:
         try:
             await asyncio.wait_for(self.event(chat_id).wait(), REPLY_TIMEOUT)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             raise RoundFailed(f"chat {chat_id} got no reply for {REPLY_TIMEOUT:.0f} s") from None
 
     def recipes(self) -> dict[int, Recipe]:
@@ -227,7 +227,7 @@ async def stop_bot(process: asyncio.subprocess.Process) -> None:
         process.terminate()
         try:
             await asyncio.wait_for(process.wait(), 30)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()
 

@@ -13,13 +13,14 @@ import sqlite3
 from pathlib import Path
 
 from load import FIRST_PAST_CHAT, PAST_CHAT, ROOT  # (load also puts tests/ on sys.path)
-from chaos_support import planned_answers  # noqa: E402
 
-from bot import engine
+from bot.content.loader import load_bundle
 from bot.conversation import Conversations
-from bot.loader import load_bundle
-from bot.model import NumberQuestion
+from bot.core import engine
+from bot.core.model import NumberQuestion
 from bot.storage import SQLiteStore
+
+from support.chaos import planned_answers  # noqa: E402
 
 # Past runners' update ids, far from the benchmark's own.
 FIRST_PAST_UPDATE = 10**12

@@ -43,9 +43,10 @@ sys.path.insert(0, str(BENCH))
 
 from load import ROOT, KebasRound, Measured, floor_round, kebas_round  # noqa: E402
 from past_sessions import make_past_sessions  # noqa: E402
-from test_proofs import GENERATED_TEXT_KEYS, generated_dialog_data  # noqa: E402
 
-from bot.channels.telegram import HTTP_CONNECTIONS  # noqa: E402
+from bot.channels.telegram.app import HTTP_CONNECTIONS  # noqa: E402
+
+from support.generated import GENERATED_TEXT_KEYS, generated_dialog_data  # noqa: E402
 
 THROUGHPUT_AT_LEAST = 0.9
 P99_AT_MOST = 1.2

@@ -16,9 +16,10 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from bot.loader import load_bundle  # noqa: E402
-from bot.proofs import prove  # noqa: E402
-from test_proofs import generated_dialog  # noqa: E402
+from bot.content.loader import load_bundle  # noqa: E402
+from bot.core.proofs import prove  # noqa: E402
+
+from support.generated import generated_dialog  # noqa: E402
 
 
 def best_of(runs: int, dialog) -> tuple[float, object]:

@@ -20,11 +20,10 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
-from bot import engine
-from bot.checks import dialog_text_keys
-from bot.engine import Input, Step, StepKind
-from bot.i18n import VARS_PREFIX, Locale
-from bot.model import Dialog
+from bot.core import engine
+from bot.core.engine import Input, Step, StepKind
+from bot.core.i18n import VARS_PREFIX, Locale
+from bot.core.model import Dialog, dialog_text_keys
 from bot.storage import FINISHED, Conflict, SessionStore, StoredSession
 
 # How often a step is redone when another process changed the chat's session meanwhile; each

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 
-from backends import Backend, fresh_database, postgres_server
-from fakebotapi import HANDED_OUT, FakeBotAPI
-
-from bot.loader import Bundle, load_bundle, parse_dialog
-from bot.model import Dialog
+from bot.content.loader import Bundle, load_bundle, parse_dialog
+from bot.core.model import Dialog
 from bot.storage import SQLiteStore
+
+from support.backends import Backend, fresh_database, postgres_server
+from support.fakebotapi import HANDED_OUT, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
@@ -31,6 +31,18 @@ def load_test_dialog(name: str = "engine_dialog.yaml") -> Dialog:
 
 # Loggers whose DEBUG records are scanned too (the root logger is set to DEBUG as well).
 SCANNED_LOGGERS = ("telegram", "httpx", "httpcore", "aiosqlite", "kebas", "apscheduler")
+
+
+@pytest.fixture(autouse=True)
+def logging_as_it_was():
+    """A test that runs `kebas run` in-process configures the root logger for a real run: its
+    handler writes to the stderr pytest captured for that test, closed once the test ends.
+    Later tests must not log into it (it printed "--- Logging error ---" into their output)."""
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -11,12 +11,11 @@ import sys
 from typing import TextIO
 
 from bot.conversation import Conversations, Turn
-from bot.engine import Back, Input, Restart, Step, plain_number
-from bot.i18n import Locale
-from bot.engine import Outcome
-from bot.model import Dialog
-from bot.render import Message, Question, answer_label, compose, why_message
-from bot.typed import typed_input
+from bot.core.engine import Back, Input, Outcome, Restart, Step, plain_number
+from bot.core.i18n import Locale
+from bot.core.model import Dialog
+from bot.core.render import Message, Question, answer_label, compose, why_message
+from bot.core.typed_input import typed_input
 
 COMMANDS_BACK = ("/kembali", "/back")
 COMMANDS_RESTART = ("/ulang", "/restart")

@@ -1,0 +1,1 @@
+"""The Telegram channel: app wiring, update processing, the durable inbox, webhook."""

@@ -1,0 +1,1 @@
+"""The `kebas` command: the only place that prints and picks exit codes."""

@@ -1,0 +1,1 @@
+"""Content: reading the YAML dialogs and locales, checking them, scenarios and sign-off."""

@@ -1,0 +1,65 @@
+"""Content at a folder or at a git revision: what `kebas diff` and the sign-off check compare.
+
+A revision is unpacked (only its dialogs/ and locales/) into a temporary folder that lives as
+long as the caller's ExitStack.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tarfile
+import tempfile
+from contextlib import ExitStack
+from pathlib import Path
+
+
+class SourceProblem(Exception):
+    """OLD or NEW is neither a content folder nor a git revision that has one."""
+
+
+CONTENT_FOLDERS = ("dialogs", "locales")
+
+
+def content_paths(spec: str, scratch: ExitStack) -> tuple[list[Path], str]:
+    """The dialog and locale folders that `spec` names, and how to call them in the report.
+
+    A folder holding `dialogs/` (and `locales/`) is a checkout; any other folder is taken as
+    is (its .yaml files, and a `locales/` beside it). Anything else is tried as a git revision
+    of the repository here, and its content folders are unpacked into a temporary folder.
+    """
+    folder = Path(spec)
+    if folder.is_dir():
+        if (folder / "dialogs").is_dir():
+            return [folder / name for name in CONTENT_FOLDERS if (folder / name).is_dir()], spec
+        beside = folder.resolve().parent / "locales"
+        return [folder] + ([beside] if beside.is_dir() and beside != folder.resolve() else []), spec
+    return _from_git(spec, scratch), f"{spec} (git)"
+
+
+def _from_git(revision: str, scratch: ExitStack) -> list[Path]:
+    def git(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(["git", *args], capture_output=True, check=False)
+
+    try:
+        top = git("rev-parse", "--show-toplevel")
+    except FileNotFoundError:
+        raise SourceProblem(f"'{revision}' is not a folder, and git is not installed to look "
+                            f"it up as a revision") from None
+    if top.returncode != 0:
+        raise SourceProblem(f"'{revision}' is not a folder, and this is not a git repository "
+                            f"where it could be a revision")
+    root = top.stdout.decode().strip()
+    if git("-C", root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode:
+        raise SourceProblem(f"'{revision}' is neither a folder nor a git revision here "
+                            f"(try a commit, a tag, or e.g. HEAD~1)")
+    archive = git("-C", root, "archive", "--format=tar", revision, "--", *CONTENT_FOLDERS)
+    if archive.returncode != 0:
+        raise SourceProblem(f"git revision '{revision}' has no {' or '.join(CONTENT_FOLDERS)} "
+                            f"folder: {archive.stderr.decode().strip()}")
+    target = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="kebas-diff-")))
+    tar_path = target / "content.tar"
+    tar_path.write_bytes(archive.stdout)
+    with tarfile.open(tar_path) as tar:
+        tar.extractall(target, filter="data")
+    tar_path.unlink()
+    return [target / name for name in CONTENT_FOLDERS if (target / name).is_dir()]

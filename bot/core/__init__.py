@@ -1,0 +1,1 @@
+"""The pure core: the dialog model, conditions, the engine, rendering and the proofs. No I/O."""

@@ -1,0 +1,169 @@
+"""Texts by key from `locales/<lang>.yaml`, filled with parameters and locale variables.
+
+The dialog names texts only by key. Code-owned texts (errors, headings, buttons) are listed in
+UI_TEXTS with the parameters the code supplies, so `kebas check` can insist that every locale
+has them and that their `{placeholders}` are ones the code fills in.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from bot.core.problems import Position
+
+VARS_PREFIX = "vars."
+DEFAULT_LANGUAGE = "id"
+# how each language names itself, for the language buttons and the review book
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
+TELEGRAM_COMMANDS = ("start", "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus",
+                     "bahasa")
+
+# key -> the parameters the code passes when it shows that text
+UI_TEXTS: dict[str, frozenset[str]] = {
+    key: frozenset(params) for key, params in {
+        "common.yes": (),
+        "common.no": (),
+        "common.unsure": (),
+        "common.done": (),
+        "error.not_an_option": (),
+        "error.pick_a_button": (),
+        "error.pick_at_least_one": (),
+        "error.exclusive_with_others": ("option",),
+        "error.not_a_number": (),
+        "error.not_a_whole_number": (),
+        "error.number_out_of_range": ("min", "max"),
+        "error.finished": (),
+        "error.stale_button": (),
+        "info.nothing_to_undo": (),
+        "info.went_back": (),
+        "info.restarted": (),
+        "info.resumed": (),
+        "info.dialog_updated": (),
+        "outcome.triage_heading": (),
+        "outcome.red_flags_heading": (),
+        "outcome.causes_heading": (),
+        "outcome.cause_line": ("rank", "title"),
+        "outcome.todo_heading": (),
+        "outcome.safety_net_heading": (),
+        "triage.emergency.title": (),
+        "triage.emergency.todo": (),
+        "triage.urgent.title": (),
+        "triage.urgent.todo": (),
+        "triage.soon.title": (),
+        "triage.soon.todo": (),
+        "triage.self_care.title": (),
+        "triage.self_care.todo": (),
+        "red_flag.heading": (),
+        "why.heading": (),
+        "why.level": ("level",),
+        "why.by_red_flag": ("title",),
+        "why.by_cause": ("title",),
+        "why.by_floor": (),
+        "why.flag": ("title",),
+        "why.cause": ("title", "points"),
+        "why.answer": ("question", "answer"),
+        "why.nothing": (),
+        "multi.hint": (),
+        "multi.selected": ("options",),
+        "console.welcome": (),
+        "console.help": (),
+        "console.prompt_choice": ("count",),
+        "console.prompt_multi": ("count",),
+        "console.prompt_number": ("min", "max"),
+        "console.answered": ("answer",),
+        "console.bye": (),
+        "console.finished": (),
+        # Telegram
+        "tg.welcome": (), "tg.consent": ("retention_days",), "tg.consent_agree": (),
+        "tg.consent_decline": (),
+        "tg.consent_given": (), "tg.declined": (), "tg.need_consent": (),
+        "tg.already_consented": (),
+        "tg.continue_or_restart": (), "tg.continue": (), "tg.restart": (),
+        "tg.cancelled": ("retention_days",), "tg.nothing_to_cancel": (), "tg.help": (),
+        "tg.privacy": ("retention_days",),
+        "tg.delete_confirm": (), "tg.delete_yes": (), "tg.delete_no": (), "tg.deleted": (),
+        "tg.delete_kept": (), "tg.delete_expired": (), "tg.language_prompt": (),
+        "tg.language_set": (),
+        "tg.private_only": (), "tg.unsupported": (), "tg.too_long": (),
+        "tg.unknown_command": (), "tg.forged": (), "tg.late": (), "tg.already_recorded": (),
+        "tg.sorry": (),
+        "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
+        "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
+        "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
+        # the review status, filled into {reviewed} (bot.signoff)
+        "signoff.draft": (), "signoff.reviewed": ("reviewer", "registration", "date"),
+        # /statistik (admins)
+        "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),
+        "stats.none": (),
+        "stats.sessions": ("started", "finished", "completion", "abandoned", "active"),
+        "stats.triage": ("levels",), "stats.outcomes": ("outcomes",),
+        "stats.red_flags": ("sessions", "rate", "flags"), "stats.median": ("minutes",),
+        "stats.drop_off": ("questions",),
+        **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
+    }.items()
+}
+
+_FORMATTER = string.Formatter()
+
+
+def placeholders(text: str) -> set[str] | None:
+    """Names used as `{name}` in a text; None when the braces are malformed."""
+    try:
+        return {name for _literal, name, _spec, _conv in _FORMATTER.parse(text) if name}
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Locale:
+    """One language's texts, flattened to dotted keys (`q.chest_pain`)."""
+
+    language: str
+    file: str
+    texts: dict[str, str]
+    positions: dict[str, Position] = field(default_factory=dict, compare=False)
+
+    @property
+    def variables(self) -> dict[str, str]:
+        return {key[len(VARS_PREFIX):]: value for key, value in self.texts.items()
+                if key.startswith(VARS_PREFIX)}
+
+    def position(self, key: str) -> Position:
+        return self.positions.get(key, Position(self.file, 1, 1))
+
+    def text(self, key: str, **params: Any) -> str:
+        """The text for `key`; a missing key shows itself rather than crashing a conversation."""
+        template = self.texts.get(key)
+        if template is None:
+            return f"[{key}]"
+        values = _Fill(self.texts, {name: str(value) for name, value in params.items()})
+        try:
+            return template.format_map(values)
+        except (ValueError, IndexError):
+            return template
+
+
+class _Fill(dict):
+    """The params, then the locale's variables (looked up only when a text uses one: this is
+    on every reply's path); an unknown `{name}` stays visible instead of raising."""
+
+    def __init__(self, texts: dict[str, str], params: dict[str, str]) -> None:
+        super().__init__(params)
+        self.texts = texts
+
+    def __missing__(self, name: str) -> str:
+        return self.texts.get(VARS_PREFIX + name, "{" + name + "}")
+
+
+def pick_language(requested: str | None, locales: dict[str, Locale]) -> str:
+    """The requested language if we have it (`en-GB` counts as `en`), else Indonesian."""
+    if requested:
+        base = requested.lower().replace("_", "-").split("-")[0]
+        if base in locales:
+            return base
+    if DEFAULT_LANGUAGE in locales:
+        return DEFAULT_LANGUAGE
+    return sorted(locales)[0]

@@ -1,0 +1,40 @@
+"""Retention: health answers are kept no longer than the operator's `KEBAS_RETENTION_DAYS`.
+
+UU PDP asks that specific personal data be kept only as long as its purpose needs. A session
+untouched for that many days is deleted with everything that points at it, by the running bot
+once a day and by `kebas purge` whenever an operator wants.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+from bot.storage.sqlite import Purged, SessionStore
+
+log = logging.getLogger("kebas.retention")
+EVERY_DAY = timedelta(days=1)
+JOB_NAME = "retention"
+
+
+async def purge_expired(store: SessionStore, days: int, now: datetime) -> Purged:
+    """Delete what was last touched more than `days` before `now`."""
+    purged = await store.purge(now - timedelta(days=days))
+    if purged.total:
+        log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
+                 "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
+    return purged
+
+
+async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
+                              clock: Any) -> None:
+    """Purge before the bot starts answering, then every day in its own event loop (PTB's
+    JobQueue)."""
+
+    async def purge(_context: Any) -> None:
+        await purge_expired(store, days, clock())
+
+    await purge(None)
+    application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
+                                        name=JOB_NAME)

@@ -1,0 +1,1 @@
+"""Maintainer tools: flowchart, review book, behaviour diff, statistics, export, evaluation."""

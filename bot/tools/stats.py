@@ -1,0 +1,446 @@
+"""`kebas stats` and `/statistik`: how the bot is used, counted from the sessions table.
+
+A pure core (`usage`) turns plain session rows from the store into numbers; renderers show
+them as rich tables in a terminal, an HTML report with charts, or a short Telegram summary.
+Nothing here ever shows who a runner is or anything they typed: only counts, node ids and the
+dialog's own texts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import io
+import re
+import statistics
+import sys
+from collections import Counter, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from bot.core.graph import edges
+from bot.core.i18n import Locale
+from bot.core.model import Dialog, TriageLevel, is_question
+from bot.core.render import Line, Message, shorten
+from bot.storage import ABANDONED, ACTIVE, FINISHED, UsageRow
+
+LABEL_LENGTH = 60
+RECENT_DAYS = 30
+TOP = 3  # red flags and drop-off questions named in the Telegram summary
+
+DEFINITIONS = (
+    "started: sessions begun in the window, whatever became of them",
+    "finished: reached a result; completion rate = finished / started",
+    "abandoned: the runner restarted or cancelled before a result; in progress: still open",
+    "funnel: questions in dialog order (fewest steps from the start first); reached = sessions "
+    "that answered it (on their path as it stands) or stand at it; dropped here = sessions "
+    "without a result (abandoned or in progress) whose last position is that question",
+    "triage and outcome mix: finished sessions only",
+    "red-flag rate = sessions in which at least one red flag fired / started",
+    "median time to finish: from starting to the result, finished sessions only",
+    "times are UTC; a date means from 00:00 UTC that day",
+)
+
+
+# --- the numbers ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Count:
+    id: str
+    label: str
+    count: int
+
+
+@dataclass(frozen=True)
+class FunnelStep:
+    node: str
+    label: str          # the question's shortened text, or its id when the dialog lacks it
+    reached: int
+    dropped: int
+
+
+@dataclass(frozen=True)
+class Usage:
+    since: date | None
+    started: int
+    finished: int
+    abandoned: int
+    active: int
+    funnel: tuple[FunnelStep, ...]
+    triage: tuple[Count, ...]       # every level, most urgent first
+    outcomes: tuple[Count, ...]     # most frequent first
+    red_flag_sessions: int
+    red_flags: tuple[Count, ...]    # most frequent first
+    median_minutes: float | None
+
+    @property
+    def empty(self) -> bool:
+        return self.started == 0
+
+    @property
+    def completion(self) -> float | None:
+        return self.finished / self.started if self.started else None
+
+    @property
+    def red_flag_rate(self) -> float | None:
+        return self.red_flag_sessions / self.started if self.started else None
+
+    def mixes(self) -> list[tuple[str, str, tuple[Count, ...], int]]:
+        """(name, title, counts, what the shares are of) for the tables and bar charts."""
+        return [("triage", "Triage mix (finished sessions)", self.triage, self.finished),
+                ("outcomes", "Outcome mix (finished sessions)", self.outcomes, self.finished),
+                ("red_flags", "Red flags (sessions in which each fired)", self.red_flags,
+                 self.started)]
+
+    @property
+    def dropped_most(self) -> list[FunnelStep]:
+        return sorted((step for step in self.funnel if step.dropped),
+                      key=lambda step: -step.dropped)
+
+
+def since_moment(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def usage(rows: Iterable[UsageRow], dialog: Dialog | None = None, locale: Locale | None = None,
+          since: date | None = None) -> Usage:
+    """The numbers for sessions started on or after `since` (UTC); the dialog and locale only
+    label and order the questions, so sessions on other versions still count."""
+    if since is not None:
+        rows = [row for row in rows if row.started_at >= since_moment(since)]
+    rows = list(rows)
+    status = Counter(row.status for row in rows)
+    finished = [row for row in rows if row.status == FINISHED]
+    reached: Counter[str] = Counter()
+    dropped: Counter[str] = Counter()
+    for row in rows:
+        path = set(row.answered)
+        if row.status != FINISHED:
+            path.add(row.node)
+            dropped[row.node] += 1
+        reached.update(path)
+    order = _question_order(dialog, rows)
+    # every question of the dialog, reached or not: a question nobody reaches is news too
+    questions = set(reached) | {node.id for node in dialog.nodes if is_question(node)} \
+        if dialog is not None and rows else set(reached)
+    funnel = tuple(FunnelStep(node, _question_label(node, dialog, locale), reached[node],
+                              dropped[node]) for node in sorted(questions, key=order))
+    triage = Counter(row.triage for row in finished if row.triage)
+    levels = [level.value for level in sorted(TriageLevel, key=lambda level: -level.rank)]
+    levels += sorted(set(triage) - set(levels))
+    fired = [row for row in rows if row.fired]
+    minutes = [(row.finished_at - row.started_at).total_seconds() / 60 for row in finished
+               if row.finished_at is not None]
+    return Usage(
+        since=since, started=len(rows), finished=len(finished), abandoned=status[ABANDONED],
+        active=status[ACTIVE], funnel=funnel,
+        triage=tuple(Count(level, level, triage[level]) for level in levels),
+        outcomes=_counts(Counter(row.outcome or row.node for row in finished),
+                         lambda node: node),
+        red_flag_sessions=len(fired),
+        red_flags=_counts(Counter(flag for row in fired for flag in set(row.fired)),
+                          lambda flag: _flag_label(flag, dialog, locale)),
+        median_minutes=statistics.median(minutes) if minutes else None)
+
+
+def _counts(counter: Counter[str], label: Any) -> tuple[Count, ...]:
+    return tuple(Count(key, label(key), count)
+                 for key, count in sorted(counter.items(), key=lambda item: (-item[1], item[0])))
+
+
+def _question_order(dialog: Dialog | None, rows: list[UsageRow]) -> Any:
+    """Sort key: the dialog's questions by fewest steps from the start, then file order; nodes
+    it does not know (older versions) after them, by where they usually came in a session."""
+    known: dict[str, tuple[int, int]] = {}
+    if dialog is not None:
+        graph = edges(dialog)
+        distance = {dialog.start: 0}
+        queue = deque([dialog.start])
+        while queue:
+            here = queue.popleft()
+            for target in graph.get(here, []):
+                if target not in distance:
+                    distance[target] = distance[here] + 1
+                    queue.append(target)
+        for index, node in enumerate(dialog.nodes):
+            if is_question(node):
+                known[node.id] = (distance.get(node.id, len(dialog.nodes)), index)
+    positions: dict[str, list[int]] = {}
+    for row in rows:
+        path = list(row.answered) + ([row.node] if row.status != FINISHED else [])
+        for index, node in enumerate(path):
+            positions.setdefault(node, []).append(index)
+
+    def key(node: str) -> tuple[int, float, float, str]:
+        if node in known:
+            return (0, *known[node], node)
+        return (1, statistics.fmean(positions.get(node, [0])), 0, node)
+    return key
+
+
+def _question_label(node_id: str, dialog: Dialog | None, locale: Locale | None) -> str:
+    node = dialog.node_by_id.get(node_id) if dialog is not None else None
+    if node is None or locale is None or not is_question(node):
+        return node_id
+    return shorten(locale.text(node.text), LABEL_LENGTH)
+
+
+def _flag_label(flag_id: str, dialog: Dialog | None, locale: Locale | None) -> str:
+    flag = next((flag for flag in dialog.red_flags if flag.id == flag_id), None) \
+        if dialog is not None else None
+    return locale.text(flag.title) if flag is not None and locale is not None else flag_id
+
+
+# --- plain words ------------------------------------------------------------------------
+
+
+def percent(rate: float | None) -> str:
+    return "–" if rate is None else f"{rate:.1%}"
+
+
+def minutes_text(minutes: float | None) -> str:
+    return "–" if minutes is None else f"{minutes:.1f}"
+
+
+def scope(numbers: Usage, dialog_id: str | None) -> str:
+    window = f"sessions started since {numbers.since.isoformat()} (UTC)" \
+        if numbers.since else "all sessions"
+    return f"{window} of dialog {dialog_id}" if dialog_id else f"{window} (every dialog)"
+
+
+def nothing_yet(numbers: Usage) -> str:
+    return f"no sessions since {numbers.since.isoformat()}" if numbers.since \
+        else "no sessions yet"
+
+
+def summary_rows(numbers: Usage) -> list[tuple[str, str]]:
+    return [
+        ("started", str(numbers.started)),
+        ("finished", str(numbers.finished)),
+        ("completion rate", percent(numbers.completion)),
+        ("abandoned (restarted or cancelled)", str(numbers.abandoned)),
+        ("in progress", str(numbers.active)),
+        ("sessions with a red flag", str(numbers.red_flag_sessions)),
+        ("red-flag rate", percent(numbers.red_flag_rate)),
+        ("median time to finish (minutes)", minutes_text(numbers.median_minutes)),
+    ]
+
+
+# --- terminal ---------------------------------------------------------------------------
+
+
+def print_usage(numbers: Usage, dialog_id: str | None, console: Any = None) -> None:
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    console = console or Console()
+    console.print(f"[bold]Kebas usage[/bold]: {escape(scope(numbers, dialog_id))}")
+    if numbers.empty:
+        console.print(nothing_yet(numbers))
+        return
+    summary = Table(title="Sessions", show_header=False, title_justify="left")
+    summary.add_column("what")
+    summary.add_column("number", justify="right")
+    for name, value in summary_rows(numbers):
+        summary.add_row(name, escape(value))
+    console.print(summary)
+
+    funnel = Table(title="Funnel (questions in dialog order)", title_justify="left")
+    widest = max(len(step.node) for step in numbers.funnel)
+    funnel.add_column("question", no_wrap=True, min_width=widest)
+    for name in ("reached", "% of started", "dropped here"):
+        funnel.add_column(name, justify="right", no_wrap=True, min_width=len(name))
+    # whatever width is left shows the start of the question's text
+    room = console.width - widest - len("reached% of starteddropped here") - 16
+    funnel.add_column("text", overflow="ellipsis", no_wrap=True,
+                      max_width=max(8, min(LABEL_LENGTH, room)))
+    for step in numbers.funnel:
+        funnel.add_row(escape(step.node), str(step.reached),
+                       percent(step.reached / numbers.started), str(step.dropped),
+                       "" if step.label == step.node else escape(step.label))
+    console.print(funnel)
+
+    for _name, title, counts, whole in numbers.mixes():
+        if not counts:
+            continue
+        table = Table(title=title, title_justify="left")
+        table.add_column("id", no_wrap=True)
+        table.add_column("sessions", justify="right")
+        table.add_column("share", justify="right")
+        for count in counts:
+            table.add_row(escape(count.id), str(count.count),
+                          percent(count.count / whole if whole else None))
+        console.print(table)
+    console.print("\n".join(f"[dim]{escape(line)}[/dim]" for line in DEFINITIONS))
+
+
+# --- HTML -------------------------------------------------------------------------------
+
+TRIAGE_COLOURS = {"emergency": "#c0392b", "urgent": "#e67e22", "soon": "#f1c40f",
+                  "self_care": "#27ae60"}
+
+
+def _png(figure: Any) -> str:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def charts(numbers: Usage) -> dict[str, str]:
+    """Base64 PNGs: the funnel, and bars for the triage, outcome and red-flag mix."""
+    from matplotlib.figure import (
+        Figure,  # Agg canvas; pyplot's global state is never touched
+    )
+
+    pictures: dict[str, str] = {}
+    if numbers.funnel:
+        steps = numbers.funnel
+        figure = Figure(figsize=(8, 1 + 0.32 * len(steps)), layout="constrained")
+        axes = figure.add_subplot()
+        names = [step.node for step in steps]
+        bars = axes.barh(names, [step.reached for step in steps], color="#5b8def",
+                         label="reached")
+        axes.bar_label(bars, padding=3)
+        axes.barh(names, [step.dropped for step in steps], color="#c0392b",
+                  label="dropped here")
+        axes.invert_yaxis()
+        axes.set_xlabel("sessions")
+        axes.set_title("Funnel: sessions reaching each question")
+        axes.legend(loc="lower right")
+        pictures["funnel"] = _png(figure)
+    for name, title, counts, _whole in numbers.mixes():
+        if not any(count.count for count in counts):
+            continue
+        figure = Figure(figsize=(8, 1.2 + 0.35 * len(counts)), layout="constrained")
+        axes = figure.add_subplot()
+        bars = axes.barh([count.id for count in counts], [count.count for count in counts],
+                         color=[TRIAGE_COLOURS.get(count.id, "#5b8def") for count in counts])
+        axes.bar_label(bars, padding=3)
+        axes.invert_yaxis()
+        axes.set_xlabel("sessions")
+        axes.set_title(title)
+        pictures[name] = _png(figure)
+    return pictures
+
+
+def html_report(numbers: Usage, dialog_id: str | None, generated: datetime) -> str:
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    environment = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                              autoescape=True, undefined=StrictUndefined,
+                              trim_blocks=True, lstrip_blocks=True)
+    return environment.get_template("stats.html.j2").render(
+        usage=numbers, scope=scope(numbers, dialog_id), nothing=nothing_yet(numbers),
+        summary=summary_rows(numbers), charts={} if numbers.empty else charts(numbers),
+        definitions=DEFINITIONS, percent=percent,
+        generated=generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+
+
+# --- Telegram ---------------------------------------------------------------------------
+
+
+def telegram_summary(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Locale,
+                     now: datetime) -> Message:
+    """The last days and all time, in the admin's language, for `/statistik`."""
+    recent = (now.astimezone(UTC) - timedelta(days=RECENT_DAYS)).date()
+    lines = [Line(locale.text("stats.heading"), strong=True)]
+    for since, heading in ((recent, locale.text("stats.recent", days=RECENT_DAYS,
+                                                since=recent.isoformat())),
+                           (None, locale.text("stats.all_time"))):
+        lines += [Line(""), Line(heading, strong=True)]
+        lines += _summary_lines(usage(rows, dialog, locale, since), locale)
+    return Message(tuple(lines))
+
+
+def _summary_lines(numbers: Usage, locale: Locale) -> list[Line]:
+    if numbers.empty:
+        return [Line(locale.text("stats.none"))]
+    def listed(pairs: Iterable[tuple[str, int]]) -> str:
+        return "; ".join(f"{name}: {number}" for name, number in pairs if number) or "–"
+    levels = listed((locale.text(f"triage.{count.id}.title"), count.count)
+                    for count in numbers.triage)
+    outcomes = listed((count.id, count.count) for count in numbers.outcomes)
+    flags = listed((count.label, count.count) for count in numbers.red_flags[:TOP])
+    dropped = listed((step.node, step.dropped) for step in numbers.dropped_most[:TOP])
+    return [Line(text) for text in (
+        locale.text("stats.sessions", started=numbers.started, finished=numbers.finished,
+                    completion=percent(numbers.completion), abandoned=numbers.abandoned,
+                    active=numbers.active),
+        locale.text("stats.triage", levels=levels),
+        locale.text("stats.outcomes", outcomes=outcomes),
+        locale.text("stats.red_flags", sessions=numbers.red_flag_sessions,
+                    rate=percent(numbers.red_flag_rate), flags=flags),
+        locale.text("stats.median", minutes=minutes_text(numbers.median_minutes)),
+        locale.text("stats.drop_off", questions=dropped),
+    )]
+
+
+# --- kebas stats ------------------------------------------------------------------------
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def main(args: Any) -> int:
+    from bot.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, write_output
+    from bot.content.loader import default_paths, load_bundle
+    from bot.core.i18n import pick_language
+    from bot.settings import SettingsProblem, read_settings
+    from bot.storage import StorageError, open_store
+
+    since = None
+    if args.since is not None:
+        try:
+            if not DATE.fullmatch(args.since):
+                raise ValueError
+            since = date.fromisoformat(args.since)
+        except ValueError:
+            print(f"kebas: --since wants a date as YYYY-MM-DD (e.g. 2025-01-31), not "
+                  f"'{args.since}'", file=sys.stderr)
+            return EXIT_USAGE
+    try:
+        settings = read_settings()
+    except SettingsProblem as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    db = args.db or settings.kebas_db
+    paths = [Path(value) for value in args.paths] if args.paths \
+        else settings.content_paths(default_paths())
+    bundle = load_bundle(paths)
+    dialog = None
+    if args.dialog is not None or bundle.dialogs:
+        try:
+            dialog = bundle.dialog(args.dialog)
+        except KeyError:
+            known = ", ".join(d.dialog.id for d in bundle.dialogs) or "none"
+            print(f"kebas: there is no dialog '{args.dialog}' (there is: {known})",
+                  file=sys.stderr)
+            return EXIT_USAGE
+    else:
+        print(f"kebas: no dialog found in {', '.join(map(str, paths))}; questions are shown "
+              f"by their ids", file=sys.stderr)
+    locale = bundle.locales.get(pick_language(None, bundle.locales)) if bundle.locales \
+        else None
+
+    async def read() -> list[UsageRow]:
+        async with open_store(db, read_only=True) as store:
+            return await store.usage_rows(since_moment(since) if since else None,
+                                          args.dialog)
+
+    try:
+        rows = asyncio.run(read())
+    except StorageError as exc:
+        print(f"kebas: {exc}", file=sys.stderr)
+        return EXIT_PROBLEMS
+    numbers = usage(rows, dialog, locale, since)
+    dialog_id = args.dialog
+    status = EXIT_OK
+    if args.html:  # first: a terminal that stops reading must not cost the report
+        status = write_output(args.html, html_report(numbers, dialog_id,
+                                                     datetime.now(UTC)))
+    print_usage(numbers, dialog_id)
+    return status

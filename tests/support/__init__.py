@@ -1,0 +1,1 @@
+"""Helpers the tests share: the fake Bot API, the bot harness, database backends, chaos."""

@@ -1,0 +1,369 @@
+"""`kebas book`: the printable review book a clinician signs off.
+
+The book is read back as a browser would (an HTML tree, entities decoded), so the tests check
+what a reviewer sees: every text of the locale, both languages in one row, the version and the
+proof verdict on the cover, one card per question, red flag, cause and outcome, and a book that
+headless Chromium prints to a PDF of several pages.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from bot.cli.main import main as kebas
+from bot.content.loader import load_bundle
+from bot.core import graph, proofs
+from bot.core.model import InfoNode, OutcomeNode, is_question
+from bot.tools import book
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE_LOCALES = ROOT / "docs" / "example" / "locales"
+UNSAFE = ROOT / "tests" / "data" / "unsafe"
+TODAY = date(2025, 11, 25)
+VOID = {"meta", "br", "hr", "img", "input", "link", "col", "source", "wbr"}
+
+
+# --- reading the book back ------------------------------------------------------------------
+
+
+@dataclass
+class El:
+    tag: str
+    attrs: dict[str, str | None]
+    children: list[El | str] = field(default_factory=list)
+
+    @property
+    def classes(self) -> set[str]:
+        return set((self.attrs.get("class") or "").split())
+
+    def text(self) -> str:
+        return "".join(c if isinstance(c, str) else c.text() for c in self.children)
+
+    def iter(self):
+        yield self
+        for child in self.children:
+            if isinstance(child, El):
+                yield from child.iter()
+
+    def find(self, element_id: str) -> El | None:
+        return next((el for el in self.iter() if el.attrs.get("id") == element_id), None)
+
+
+class _Tree(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = El("#document", {})
+        self.stack = [self.root]
+
+    def handle_starttag(self, tag, attrs):
+        element = El(tag, dict(attrs))
+        self.stack[-1].children.append(element)
+        if tag not in VOID:
+            self.stack.append(element)
+
+    def handle_startendtag(self, tag, attrs):
+        self.stack[-1].children.append(El(tag, dict(attrs)))
+
+    def handle_endtag(self, tag):
+        for index in range(len(self.stack) - 1, 0, -1):
+            if self.stack[index].tag == tag:
+                del self.stack[index:]
+                return
+
+    def handle_data(self, data):
+        self.stack[-1].children.append(data)
+
+
+def parse(html: str) -> El:
+    tree = _Tree()
+    tree.feed(html)
+    tree.close()
+    return tree.root
+
+
+def shown_texts(root: El) -> dict[str, list[list[tuple[str, str]]]]:
+    """text key -> every place it is shown, each as [(language, text), ...] left to right."""
+    found: dict[str, list[list[tuple[str, str]]]] = {}
+    for element in root.iter():
+        key = element.attrs.get("data-key")
+        if key:
+            row = [(v.attrs["lang"], v.text()) for v in element.iter() if "v" in v.classes]
+            found.setdefault(key, []).append(row)
+    return found
+
+
+def cards(root: El) -> Counter:
+    return Counter((el.attrs["data-card"], el.attrs["id"]) for el in root.iter()
+                   if "data-card" in el.attrs)
+
+
+def make_book(bundle, languages=("id",), report=None, picture=None, dialog=None):
+    dialog = dialog or bundle.dialog()
+    locales = [bundle.locales[language] for language in languages]
+    return book.book_html(dialog, locales, report or proofs.prove(dialog), picture, TODAY,
+                          bundle.content_hash)
+
+
+@pytest.fixture(scope="module")
+def indonesian(shipped):
+    return parse(make_book(shipped))
+
+
+@pytest.fixture(scope="module")
+def bilingual(shipped):
+    return parse(make_book(shipped, ("id", "en")))
+
+
+# --- what the reviewer reads ----------------------------------------------------------------
+
+
+def test_every_indonesian_text_is_in_the_book(shipped, indonesian):
+    locale = shipped.locales["id"]
+    shown = shown_texts(indonesian)
+    for key in locale.texts:
+        assert [("id", locale.text(key))] in shown.get(key, []), f"'{key}' is not in the book"
+
+
+def test_texts_show_the_emergency_number_filled_in_and_run_time_marks_as_they_are(
+        shipped, indonesian):
+    locale = shipped.locales["id"]
+    shown = shown_texts(indonesian)
+    safety_net = shown["common.safety_net"][0][0][1]
+    assert locale.texts["vars.emergency"] in safety_net and "{emergency}" not in safety_net
+    assert "{emergency}" not in indonesian.text()
+    assert shown["error.number_out_of_range"][0][0][1] == locale.texts["error.number_out_of_range"]
+    assert "{min}" in shown["error.number_out_of_range"][0][0][1], "Kebas fills {min} at run time"
+
+
+def test_with_two_languages_every_text_sits_beside_its_translation(shipped, bilingual):
+    indonesian, english = shipped.locales["id"], shipped.locales["en"]
+    shown = shown_texts(bilingual)
+    for key in set(indonesian.texts) | set(english.texts):
+        row = [("id", indonesian.text(key)), ("en", english.text(key))]
+        assert row in shown.get(key, []), f"'{key}' is not shown in Indonesian | English"
+    assert "Kiri: Bahasa Indonesia. Kanan: English." in bilingual.text()
+
+
+def test_the_cover_shows_version_hash_proof_verdict_and_path_count(shipped, indonesian):
+    dialog = shipped.dialog()
+    report = proofs.prove(dialog)
+    assert indonesian.find("dialog-id").text() == dialog.id
+    assert indonesian.find("dialog-version").text() == str(dialog.version)
+    assert indonesian.find("dialog-hash").text() == dialog.content_hash
+    assert indonesian.find("generated").text() == "2025-11-25"
+    assert indonesian.find("verdict").text() == "LULUS (holds)"
+    assert indonesian.find("path-count").text() == f"{report.paths:,}".replace(",", ".")
+    proof_text = indonesian.find("proofs").text()
+    assert f"Jalur terpanjang: {report.longest_questions} pertanyaan" in proof_text
+    assert indonesian.find("content-hash").text() == shipped.content_hash
+    signoff = indonesian.find("signoff").text()
+    for line in ("Nama peninjau", "Tanggal", "Tanda tangan", shipped.content_hash,
+                 "kebas signoff"):
+        assert line in signoff, "the reviewer signs the hash of all the content"
+
+
+def test_one_card_per_question_message_red_flag_cause_and_outcome(shipped, indonesian):
+    dialog = shipped.dialog()
+    expected = Counter(
+        [("question", f"n-{n.id}") for n in dialog.nodes if is_question(n)]
+        + [("info", f"n-{n.id}") for n in dialog.nodes if isinstance(n, InfoNode)]
+        + [("outcome", f"out-{n.id}") for n in dialog.nodes if isinstance(n, OutcomeNode)]
+        + [("red_flag", f"rf-{f.id}") for f in dialog.red_flags]
+        + [("cause", f"cause-{c.id}") for c in dialog.causes])
+    assert cards(indonesian) == expected
+    screening = [el.attrs["id"] for el in indonesian.find("screening").iter()
+                 if "data-card" in el.attrs]
+    assert screening == [f"n-{node_id}" for node_id in dialog.screening]
+
+
+def test_red_flags_show_their_level_in_words_and_their_advice(shipped, indonesian):
+    locale = shipped.locales["id"]
+    for flag in shipped.dialog().red_flags:
+        card = indonesian.find(f"rf-{flag.id}")
+        level = next(el for el in card.iter() if f"level-{flag.level.value}" in el.classes)
+        assert locale.text(f"triage.{flag.level.value}.title") in level.text()
+        assert locale.text(flag.advice) in card.text()
+        if flag.stop_at:
+            assert flag.stop_at in card.text()
+
+
+def test_options_say_where_they_lead_and_which_red_flags_use_them(shipped):
+    dialog = shipped.dialog()
+    context = book.book_context(dialog, [shipped.locales["id"]], proofs.prove(dialog), None,
+                                TODAY)
+    nodes = {card.id: card for card in context["screening"] + context["questions"]}
+    chest = next(o for o in nodes["a12_alarm"].options if o.id == "chest")
+    assert chest.leads_to == "end_emergency"
+    assert [flag.id for flag in chest.flags] == ["rf_chest_pain"]
+    laces = next(o for o in nodes["b3_relief"].options if o.id == "loosen_laces")
+    assert laces.leads_to == "c1_pain", "the branch for this answer"
+
+
+def test_nodes_come_in_the_order_of_the_flow(shipped, dialog):
+    for checked in (shipped.dialog(), dialog):
+        order = [node.id for node in book.reading_order(checked)]
+        assert sorted(order) == sorted(node.id for node in checked.nodes)
+        assert order[0] == checked.start
+        for source, targets in graph.edges(checked).items():
+            for target in targets:
+                assert order.index(source) < order.index(target), f"{source} -> {target}"
+
+
+@pytest.mark.parametrize("name", sorted(path.name for path in UNSAFE.glob("*.yaml")))
+def test_an_unsafe_dialog_shows_fail_and_every_violation(name):
+    bundle = load_bundle([UNSAFE / name, EXAMPLE_LOCALES])
+    dialog = bundle.dialogs[0].dialog
+    report = proofs.prove(dialog)
+    assert not report.holds
+    root = parse(make_book(bundle, report=report, dialog=dialog))
+    assert root.find("verdict").text() == "GAGAL (FAIL)"
+    proof_text = root.find("proofs").text()
+    for violation in report.violations:
+        assert f"aturan {violation.prop}: {violation.message}" in proof_text
+        assert violation.scenario() in proof_text, "the scenario to paste"
+
+
+def test_without_graphviz_the_book_says_how_to_install_it(shipped, indonesian):
+    assert not any(el.tag == "svg" for el in indonesian.iter())
+    assert "sudo apt-get install graphviz" in indonesian.find("no-picture").text()
+
+
+def test_the_flow_picture_is_inline_svg(shipped):
+    root = parse(make_book(shipped, picture='<svg xmlns="http://www.w3.org/2000/svg">'
+                                           '<title>dialog</title></svg>'))
+    svg = [el for el in root.find("flow").iter() if el.tag == "svg"]
+    assert len(svg) == 1 and svg[0].text() == "dialog"
+
+
+# --- the command ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def in_root(monkeypatch):
+    monkeypatch.chdir(ROOT)
+
+
+def test_kebas_book_writes_the_file(in_root, tmp_path, capsys):
+    out = tmp_path / "book.html"
+    assert kebas(["book", "-o", str(out)]) == 0
+    assert capsys.readouterr().out.strip() == f"wrote {out}"
+    root = parse(out.read_text(encoding="utf-8"))
+    assert root.find("verdict").text() == "LULUS (holds)"
+    if shutil.which("dot"):
+        assert any(el.tag == "svg" for el in root.find("flow").iter())
+
+
+def test_kebas_book_writes_to_standard_output(in_root, capsys):
+    assert kebas(["book", "--lang", "en", "-o", "-"]) == 0
+    html = capsys.readouterr().out
+    assert html.startswith("<!DOCTYPE html>") and "wrote" not in html
+    assert parse(html).find("verdict").text() == "HOLDS"
+
+
+def test_without_graphviz_kebas_book_still_writes_and_says_so(in_root, tmp_path, capsys,
+                                                               monkeypatch):
+    from bot.tools import flowchart
+
+    def missing(_flow, _format):
+        raise flowchart.GraphvizMissing("no dot")
+    monkeypatch.setattr(flowchart, "render", missing)
+    out = tmp_path / "book.html"
+    assert kebas(["book", "-o", str(out)]) == 0
+    assert "apt-get install graphviz" in capsys.readouterr().err
+    assert "sudo apt-get install graphviz" in parse(out.read_text(encoding="utf-8")).text()
+
+
+@pytest.mark.parametrize("value, message", [
+    ("fr", "there is no locale 'fr'"), ("id,en,id", "at most 2 languages"),
+    ("id,en,fr", "at most 2 languages"), ("id,id", "named twice"), ("id,", "one or two"),
+    ("", "one or two"), ("id;en", "not a language code")])
+def test_a_bad_lang_is_refused_with_a_message(in_root, tmp_path, capsys, value, message):
+    out = tmp_path / "book.html"
+    assert kebas(["book", "--lang", value, "-o", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("kebas: ") and message in err and "Traceback" not in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("case", ["unknown_transition", "yaml_syntax"])
+def test_a_broken_dialog_is_refused(in_root, tmp_path, capsys, case):
+    out = tmp_path / "book.html"
+    dialogs = ROOT / "tests" / "broken" / case / "dialogs"
+    assert kebas(["book", "-o", str(out), str(dialogs), str(EXAMPLE_LOCALES)]) == 1
+    assert "fix them first" in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_an_unwritable_output_is_a_message_not_a_traceback(in_root, tmp_path, capsys):
+    out = tmp_path / "no such folder" / "book.html"
+    assert kebas(["book", "-o", str(out)]) == 1
+    err = capsys.readouterr().err  # (after a note when Graphviz is missing)
+    assert err.splitlines()[-1].startswith(f"kebas: cannot write {out}")
+    assert "Traceback" not in err
+
+
+def test_parse_languages():
+    assert book.parse_languages("id") == ["id"]
+    assert book.parse_languages(" ID , en ") == ["id", "en"]
+
+
+# --- headless Chromium --------------------------------------------------------------------
+
+CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome")
+                 if (found := shutil.which(name))), None)
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    """Run headless Chromium for at most 60 s; on time-out its whole process group is killed."""
+    command = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+               "--no-first-run", "--disable-background-networking",
+               "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={tmp_path / 'chromium-profile'}", *args]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               stdin=subprocess.DEVNULL, text=True, start_new_session=True)
+    try:
+        out, err = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.communicate()
+        pytest.fail(f"headless Chromium did not finish within 60 s: {' '.join(command)}")
+    return subprocess.CompletedProcess(command, process.returncode, out, err)
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="no Chromium installed (.ci/run installs it)")
+def test_headless_chromium_prints_the_book(in_root, tmp_path, shipped):
+    out = tmp_path / "kebas-book.html"
+    assert kebas(["book", "--lang", "id,en", "-o", str(out)]) == 0
+    pdf = tmp_path / "book.pdf"
+    printed = chromium(tmp_path, "--no-pdf-header-footer", f"--print-to-pdf={pdf}",
+                       out.as_uri())
+    assert pdf.exists(), printed.stderr[-2000:]
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF")
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    assert pages >= 20, f"only {pages} pages"
+
+    dumped = chromium(tmp_path, "--dump-dom", out.as_uri())
+    assert dumped.returncode == 0, dumped.stderr[-2000:]
+    dom = parse(dumped.stdout)
+    for section in ("cover", "proofs", "signoff", "toc", "flow", "screening", "questions",
+                    "red-flags", "causes", "outcomes", "appendix"):
+        assert dom.find(section) is not None
+    if shutil.which("dot"):
+        assert any(el.tag == "svg" for el in dom.find("flow").iter()), "the flow picture"
+    else:
+        assert dom.find("no-picture") is not None
+    dialog = shipped.dialog()
+    assert sum(cards(dom).values()) == (len(dialog.nodes) + len(dialog.red_flags)
+                                        + len(dialog.causes))
