@@ -2,8 +2,8 @@
 
 Run: .venv/bin/python bench/chaos.py [--runners K] [--kills N] [--seed S]
 Prints one summary line; exits 1, naming the runners and answers concerned, if any answer was
-lost, doubled or crossed or any runner did not finish. The machinery is tests/chaos_support.py;
-tests/test_chaos.py runs a small version with the test suite.
+lost, doubled or crossed or any runner did not finish. The machinery is tests/support/chaos.py;
+tests/telegram/test_chaos.py runs a small version with the test suite.
 """
 
 from __future__ import annotations

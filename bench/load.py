@@ -1,6 +1,6 @@
 """One round of the benchmark: U runners at once against one bot process, timed at the fake.
 
-A round starts a fresh fake Bot API (`tests/fakebotapi.py`) and one bot process, waits until
+A round starts a fresh fake Bot API (`tests/support/fakebotapi.py`) and one bot process, waits until
 it polls, lets every runner walk at once, and measures from the outside: each reply's latency
 (from the runner's update entering the fake until the bot's last call of that step), updates
 per second over the whole walk, and the bot process's CPU time and peak RSS (psutil, /proc).

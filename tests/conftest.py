@@ -137,7 +137,7 @@ def shipped() -> Bundle:
 
 @pytest.fixture
 async def fake():
-    """A fake Telegram Bot API server on 127.0.0.1 (tests/fakebotapi.py)."""
+    """A fake Telegram Bot API server on 127.0.0.1 (tests/support/fakebotapi.py)."""
     server = await FakeBotAPI().start()
     yield server
     await server.stop()
@@ -160,7 +160,7 @@ def expected_line(case: str) -> int:
 
 @pytest.fixture(scope="session")
 def postgres_admin():
-    """A PostgreSQL server for the whole run (tests/backends.py)."""
+    """A PostgreSQL server for the whole run (tests/support/backends.py)."""
     with postgres_server() as server:
         yield server.admin
 

@@ -6,7 +6,7 @@ act like people: read the newest question, answer it (the same way every time, f
 and when nothing happens for a while they tap or type again. At the end `check` reads the
 SQLite file and the fake's log: every acknowledged answer stored once, nothing applied twice,
 nothing in another runner's session, everyone finished. `bench/chaos.py` runs it at full size,
-`tests/test_chaos.py` small.
+`tests/telegram/test_chaos.py` small.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Build tests/broken/<case>/... from docs/example by one targeted edit each.
-# Regenerate with: python tests/tools/make_broken.py (then review the diff).
+# Regenerate with: python tests/support/make_broken.py (then review the diff).
 
 The expected line is the line the edit touched (marked with <<<), never taken from the checker.
 """
