@@ -84,7 +84,7 @@ class Settings(BaseSettings):
 def read_settings(env_file: str | Path | None = ".env") -> Settings:
     """The settings as they are, for commands that need no token (purge, export, stats)."""
     try:
-        return Settings(_env_file=env_file)  # type: ignore[call-arg]
+        return Settings(_env_file=env_file)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
