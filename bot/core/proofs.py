@@ -27,12 +27,11 @@ from typing import Any
 from bot.core import engine
 from bot.core.analysis import Analysis
 from bot.core.conditions import holds
-from bot.core.engine import StepKind, answer_input
-from bot.core.model import (
-    Dialog,
-    OutcomeNode,
-    TriageLevel,
-)
+from bot.core.engine import StepKind
+from bot.core.inputs import answer_input
+from bot.core.model import Dialog, OutcomeNode, TriageLevel
+from bot.core.outcome import Outcome
+from bot.core.state import State
 
 URGENT_RANK = TriageLevel.URGENT.rank
 
@@ -78,7 +77,7 @@ class ProofReport:
 
 @dataclass
 class _Node:
-    state: engine.State
+    state: State
     parent: Any = None
     answer: tuple[str, Any] | None = None
     children: list[tuple[Any, int]] = field(default_factory=list)
@@ -86,7 +85,7 @@ class _Node:
     level: int = -1               # most urgent rank reached so far
     asked: frozenset[str] = frozenset()
     outcome: bool = False
-    result: engine.Outcome | None = None   # the result shown on arriving, for outcomes
+    result: Outcome | None = None   # the result shown on arriving, for outcomes
 
 
 def prove(dialog: Dialog, limit: int = 200_000) -> ProofReport:
@@ -178,7 +177,7 @@ def _check_step(dialog: Dialog, analysis: Analysis, step: engine.Step, here: _No
                 answer, ("red_flag", flag_id))
 
 
-def _check_outcome(dialog: Dialog, analysis: Analysis, state: engine.State, here: _Node,
+def _check_outcome(dialog: Dialog, analysis: Analysis, state: State, here: _Node,
                    key: Any, violate: Any) -> None:
     outcome = here.result or engine.current(dialog, state).outcome
     assert outcome is not None
