@@ -155,7 +155,7 @@ def _targets_with_paths(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, 
     dialog = loaded.dialog
     yield dialog.start, ("start",)
     for i, node in enumerate(dialog.nodes):
-        if hasattr(node, "next"):
+        if not isinstance(node, OutcomeNode):
             yield node.next, ("nodes", i, "next")
             for j, branch in enumerate(node.branches):
                 yield branch.next, ("nodes", i, "branches", j, "next")
@@ -182,12 +182,12 @@ def check_transitions(loaded: LoadedDialog) -> list[Problem]:
                                   "to call for help now must not be asked more questions"))
         if flag.stop_at is None:
             continue
-        target = dialog.node_by_id.get(flag.stop_at)
-        if target is None:
+        ending = dialog.node_by_id.get(flag.stop_at)
+        if ending is None:
             problems.append(error(loaded.position("red_flags", i, "stop_at"),
                                   f"'{flag.stop_at}' is not a node",
                                   _suggest(flag.stop_at, known, "name an outcome node")))
-        elif not isinstance(target, OutcomeNode):
+        elif not isinstance(ending, OutcomeNode):
             problems.append(error(loaded.position("red_flags", i, "stop_at"),
                                   f"red flag '{flag.id}' stops at '{flag.stop_at}', which is "
                                   f"not an outcome", "stop_at must name an outcome node"))
@@ -278,7 +278,7 @@ def check_questions(loaded: LoadedDialog) -> list[Problem]:
 # --- conditions -------------------------------------------------------------------------
 
 
-class _FactDomain:
+class FactDomain:
     """What values a fact can hold: option ids, yes/no, a number range, or values set by options."""
 
     def __init__(self) -> None:
@@ -286,17 +286,17 @@ class _FactDomain:
         self.number: tuple[float, float] | None = None
 
 
-def fact_domains(loaded: LoadedDialog) -> dict[str, _FactDomain]:
-    domains: dict[str, _FactDomain] = {}
+def fact_domains(loaded: LoadedDialog) -> dict[str, FactDomain]:
+    domains: dict[str, FactDomain] = {}
     for node in loaded.dialog.nodes:
         if isinstance(node, NumberQuestion):
-            domains.setdefault(node.id, _FactDomain()).number = (node.min, node.max)
+            domains.setdefault(node.id, FactDomain()).number = (node.min, node.max)
         elif is_question(node):
-            domains.setdefault(node.id, _FactDomain()).values.update(
-                option.id for option in node.options)
+            domains.setdefault(node.id, FactDomain()).values.update(
+                option.id for option in options_of(node))
         for option in options_of(node):
             for fact, value in option.set.items():
-                domains.setdefault(fact, _FactDomain()).values.add(value)
+                domains.setdefault(fact, FactDomain()).values.add(value)
     return domains
 
 
