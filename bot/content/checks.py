@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from bot.content.loader import Bundle, LoadedDialog
+from bot.content.yamlsource import PathKey
 from bot.core import buttons, graph, proofs
 from bot.core.conditions import fact_tests, test_values
 from bot.core.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
@@ -52,7 +53,7 @@ def check_bundle(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[P
 
 
 def check_and_prove(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS
-                    ) -> tuple[list[Problem], list[tuple[LoadedDialog, Any]]]:
+                    ) -> tuple[list[Problem], list[tuple[LoadedDialog, proofs.ProofReport]]]:
     """`kebas check`: the checks, then, when they pass, the safety proofs over every path."""
     problems = check_bundle(bundle, code_texts)
     if has_errors(problems):
@@ -72,7 +73,7 @@ def check_and_prove(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS
     return sort_problems(problems), reports
 
 
-def proof_problems(loaded: LoadedDialog, report: Any) -> list[Problem]:
+def proof_problems(loaded: LoadedDialog, report: proofs.ProofReport) -> list[Problem]:
     dialog = loaded.dialog
     problems = []
     if not report.screening_declared:
@@ -104,7 +105,7 @@ def _indent(text: str, spaces: int) -> str:
 def check_duplicate_ids(loaded: LoadedDialog) -> list[Problem]:
     dialog = loaded.dialog
     problems: list[Problem] = []
-    groups: list[tuple[str, list[tuple[str, tuple[Any, ...]]]]] = [
+    groups: list[tuple[str, list[tuple[str, PathKey]]]] = [
         ("node", [(node.id, ("nodes", i, "id")) for i, node in enumerate(dialog.nodes)]),
         ("red flag", [(f.id, ("red_flags", i, "id")) for i, f in enumerate(dialog.red_flags)]),
         ("cause", [(c.id, ("causes", i, "id")) for i, c in enumerate(dialog.causes)]),
@@ -151,7 +152,7 @@ def check_dialog_ids_unique(bundle: Bundle) -> list[Problem]:
 # --- transitions and the graph ----------------------------------------------------------
 
 
-def _targets_with_paths(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _targets_with_paths(loaded: LoadedDialog) -> Iterator[tuple[str, PathKey]]:
     dialog = loaded.dialog
     yield dialog.start, ("start",)
     for i, node in enumerate(dialog.nodes):
@@ -300,7 +301,7 @@ def fact_domains(loaded: LoadedDialog) -> dict[str, FactDomain]:
     return domains
 
 
-def _conditions(loaded: LoadedDialog) -> Iterator[tuple[Condition, tuple[Any, ...]]]:
+def _conditions(loaded: LoadedDialog) -> Iterator[tuple[Condition, PathKey]]:
     dialog = loaded.dialog
     for i, node in enumerate(dialog.nodes):
         for j, branch in enumerate(getattr(node, "branches", [])):

@@ -21,6 +21,7 @@ violation reports, ready to paste as a scenario.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,9 @@ from bot.core.outcome import Outcome
 from bot.core.state import State
 
 URGENT_RANK = TriageLevel.URGENT.rank
+# reports a violation: property, message, the state it was found at, the answer that broke
+# it (if any) and where in the dialog
+Violate = Callable[[str, str, Any, tuple[str, Any] | None, tuple[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -154,7 +158,7 @@ class ProofTooLarge(Exception):
 
 
 def _check_step(dialog: Dialog, analysis: Analysis, step: engine.Step, here: _Node, key: Any,
-                child: Any, answer: tuple[str, Any], violate: Any) -> None:
+                child: Any, answer: tuple[str, Any], violate: Violate) -> None:
     node_id = answer[0]
     if node_id in here.asked:
         violate("a", f"question '{node_id}' is asked twice on one path", key, None,
@@ -178,7 +182,7 @@ def _check_step(dialog: Dialog, analysis: Analysis, step: engine.Step, here: _No
 
 
 def _check_outcome(dialog: Dialog, analysis: Analysis, state: State, here: _Node,
-                   key: Any, violate: Any) -> None:
+                   key: Any, violate: Violate) -> None:
     outcome = here.result or engine.current(dialog, state).outcome
     assert outcome is not None
     final = outcome.level.rank

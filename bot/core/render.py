@@ -11,7 +11,7 @@ from typing import Any
 
 from bot.core.engine import Prompt, Say, SayKind, Step, StepKind, TextRef
 from bot.core.i18n import Locale
-from bot.core.model import options_of
+from bot.core.model import Dialog, options_of
 from bot.core.outcome import Evidence, Outcome
 
 
@@ -125,7 +125,7 @@ def answer_label(prompt: Prompt, value: object, locale: Locale) -> str:
     return _labelled({choice.id: locale.text(choice.text) for choice in prompt.choices}, value)
 
 
-def why_message(outcome: Outcome, dialog: Any, locale: Locale) -> Message:
+def why_message(outcome: Outcome, dialog: Dialog, locale: Locale) -> Message:
     """Why this advice: what set the level, and the answers behind each cause and red flag."""
     level = locale.text(f"triage.{outcome.level.value}.title")
     lines = [Line(locale.text("why.heading"), strong=True),
@@ -148,7 +148,7 @@ def why_message(outcome: Outcome, dialog: Any, locale: Locale) -> Message:
     return Message(tuple(lines))
 
 
-def _evidence_lines(because: Evidence, dialog: Any, locale: Locale) -> list[Line]:
+def _evidence_lines(because: Evidence, dialog: Dialog, locale: Locale) -> list[Line]:
     lines = []
     for node_id, value in because:
         node = dialog.node_by_id.get(node_id)
