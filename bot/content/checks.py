@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from bot.content.loader import Bundle, LoadedDialog
+from bot.content.yamlsource import PathKey
 from bot.core import buttons, graph, proofs
 from bot.core.conditions import fact_tests, test_values
 from bot.core.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
@@ -52,7 +53,7 @@ def check_bundle(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[P
 
 
 def check_and_prove(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS
-                    ) -> tuple[list[Problem], list[tuple[LoadedDialog, Any]]]:
+                    ) -> tuple[list[Problem], list[tuple[LoadedDialog, proofs.ProofReport]]]:
     """`kebas check`: the checks, then, when they pass, the safety proofs over every path."""
     problems = check_bundle(bundle, code_texts)
     if has_errors(problems):
@@ -72,7 +73,7 @@ def check_and_prove(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS
     return sort_problems(problems), reports
 
 
-def proof_problems(loaded: LoadedDialog, report: Any) -> list[Problem]:
+def proof_problems(loaded: LoadedDialog, report: proofs.ProofReport) -> list[Problem]:
     dialog = loaded.dialog
     problems = []
     if not report.screening_declared:
@@ -104,7 +105,7 @@ def _indent(text: str, spaces: int) -> str:
 def check_duplicate_ids(loaded: LoadedDialog) -> list[Problem]:
     dialog = loaded.dialog
     problems: list[Problem] = []
-    groups: list[tuple[str, list[tuple[str, tuple[Any, ...]]]]] = [
+    groups: list[tuple[str, list[tuple[str, PathKey]]]] = [
         ("node", [(node.id, ("nodes", i, "id")) for i, node in enumerate(dialog.nodes)]),
         ("red flag", [(f.id, ("red_flags", i, "id")) for i, f in enumerate(dialog.red_flags)]),
         ("cause", [(c.id, ("causes", i, "id")) for i, c in enumerate(dialog.causes)]),
@@ -151,11 +152,11 @@ def check_dialog_ids_unique(bundle: Bundle) -> list[Problem]:
 # --- transitions and the graph ----------------------------------------------------------
 
 
-def _targets_with_paths(loaded: LoadedDialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def _targets_with_paths(loaded: LoadedDialog) -> Iterator[tuple[str, PathKey]]:
     dialog = loaded.dialog
     yield dialog.start, ("start",)
     for i, node in enumerate(dialog.nodes):
-        if hasattr(node, "next"):
+        if not isinstance(node, OutcomeNode):
             yield node.next, ("nodes", i, "next")
             for j, branch in enumerate(node.branches):
                 yield branch.next, ("nodes", i, "branches", j, "next")
@@ -182,12 +183,12 @@ def check_transitions(loaded: LoadedDialog) -> list[Problem]:
                                   "to call for help now must not be asked more questions"))
         if flag.stop_at is None:
             continue
-        target = dialog.node_by_id.get(flag.stop_at)
-        if target is None:
+        ending = dialog.node_by_id.get(flag.stop_at)
+        if ending is None:
             problems.append(error(loaded.position("red_flags", i, "stop_at"),
                                   f"'{flag.stop_at}' is not a node",
                                   _suggest(flag.stop_at, known, "name an outcome node")))
-        elif not isinstance(target, OutcomeNode):
+        elif not isinstance(ending, OutcomeNode):
             problems.append(error(loaded.position("red_flags", i, "stop_at"),
                                   f"red flag '{flag.id}' stops at '{flag.stop_at}', which is "
                                   f"not an outcome", "stop_at must name an outcome node"))
@@ -278,7 +279,7 @@ def check_questions(loaded: LoadedDialog) -> list[Problem]:
 # --- conditions -------------------------------------------------------------------------
 
 
-class _FactDomain:
+class FactDomain:
     """What values a fact can hold: option ids, yes/no, a number range, or values set by options."""
 
     def __init__(self) -> None:
@@ -286,21 +287,21 @@ class _FactDomain:
         self.number: tuple[float, float] | None = None
 
 
-def fact_domains(loaded: LoadedDialog) -> dict[str, _FactDomain]:
-    domains: dict[str, _FactDomain] = {}
+def fact_domains(loaded: LoadedDialog) -> dict[str, FactDomain]:
+    domains: dict[str, FactDomain] = {}
     for node in loaded.dialog.nodes:
         if isinstance(node, NumberQuestion):
-            domains.setdefault(node.id, _FactDomain()).number = (node.min, node.max)
+            domains.setdefault(node.id, FactDomain()).number = (node.min, node.max)
         elif is_question(node):
-            domains.setdefault(node.id, _FactDomain()).values.update(
-                option.id for option in node.options)
+            domains.setdefault(node.id, FactDomain()).values.update(
+                option.id for option in options_of(node))
         for option in options_of(node):
             for fact, value in option.set.items():
-                domains.setdefault(fact, _FactDomain()).values.add(value)
+                domains.setdefault(fact, FactDomain()).values.add(value)
     return domains
 
 
-def _conditions(loaded: LoadedDialog) -> Iterator[tuple[Condition, tuple[Any, ...]]]:
+def _conditions(loaded: LoadedDialog) -> Iterator[tuple[Condition, PathKey]]:
     dialog = loaded.dialog
     for i, node in enumerate(dialog.nodes):
         for j, branch in enumerate(getattr(node, "branches", [])):

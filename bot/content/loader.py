@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from bot.content.signoff import (
     REVIEWED_KEY,
@@ -116,13 +117,14 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
 _MAPPING_MODELS: dict[str, type[BaseModel]] = {"texts": Texts, "scoring": Scoring}
 CONDITION_KEYS = ["all", "any", "not", "min", "max"]
 
-_NODE_MODELS = {"choice": ChoiceQuestion, "multi": MultiQuestion, "yesno": YesNoQuestion,
-                "number": NumberQuestion, "info": InfoNode, "outcome": OutcomeNode}
+_NODE_MODELS: dict[str, type[BaseModel]] = {
+    "choice": ChoiceQuestion, "multi": MultiQuestion, "yesno": YesNoQuestion,
+    "number": NumberQuestion, "info": InfoNode, "outcome": OutcomeNode}
 
 
 def explain_validation(exc: ValidationError, source: SourceDocument) -> list[Problem]:
     """One readable Problem per place, however many union branches pydantic tried."""
-    by_path: dict[PathKey, list[dict[str, Any]]] = {}
+    by_path: dict[PathKey, list[ErrorDetails]] = {}
     positions: dict[PathKey, Position] = {}
     for detail in exc.errors(include_url=False):
         position, path = source.locate(detail["loc"])
@@ -142,7 +144,7 @@ def explain_validation(exc: ValidationError, source: SourceDocument) -> list[Pro
     return problems
 
 
-def _problem_for(details: list[dict[str, Any]], position: Position, path: PathKey,
+def _problem_for(details: list[ErrorDetails], position: Position, path: PathKey,
                  source: SourceDocument) -> Problem:
     first = details[0]
     kind = first["type"]
@@ -227,7 +229,7 @@ def _allowed_keys(path: PathKey, source: SourceDocument) -> list[str]:
         model = Dialog
     elif path[:1] == ("nodes",) and len(path) == 2:
         node = _get(source.data, path)
-        model = _NODE_MODELS.get(node.get("type")) if isinstance(node, dict) else None
+        model = _NODE_MODELS.get(node.get("type", "")) if isinstance(node, dict) else None
     elif len(path) >= 2 and isinstance(path[-1], int):
         model = _ITEM_MODELS.get(str(path[-2]))
     else:

@@ -37,7 +37,7 @@ def content_paths(spec: str, scratch: ExitStack) -> tuple[list[Path], str]:
 
 
 def _from_git(revision: str, scratch: ExitStack) -> list[Path]:
-    def git(*args: str) -> subprocess.CompletedProcess:
+    def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", *args], capture_output=True, check=False)
 
     try:

@@ -31,11 +31,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from bot.content.loader import Bundle, explain_validation
 from bot.content.yamlsource import SourceDocument, read_yaml
 from bot.core import engine, graph
-from bot.core.engine import StepKind, answer_input
+from bot.core.engine import StepKind
 from bot.core.i18n import Locale
+from bot.core.inputs import answer_input
 from bot.core.model import Dialog, Level
+from bot.core.outcome import Outcome
 from bot.core.problems import Position, Problem, error
-from bot.core.render import compose
+from bot.core.render import answer_text, compose
 
 AnswerValue = int | float | str | list[str]
 
@@ -188,7 +190,7 @@ def run_scenario(dialog: Dialog, locale: Locale, loaded: LoadedScenario) -> Resu
             result.failures.append(f"the dialog refused the answer {value!r} to '{node_id}': "
                                    f"{reason}")
             break
-        result.transcript.append(f"A ({node_id}): {_label(node, value, locale)}")
+        result.transcript.append(f"A ({node_id}): {answer_text(node, value, locale)}")
         _count_options(node, value, result)
         _note_passage(node_id, after, result)
         previous, step = node_id, after
@@ -196,7 +198,7 @@ def run_scenario(dialog: Dialog, locale: Locale, loaded: LoadedScenario) -> Resu
     if step.outcome is not None:
         result.red_flags.update(step.state["fired"])
         result.causes.update(cause.id for cause in step.outcome.causes)
-        _check_expectations(scenario, step, said_keys, result)
+        _check_expectations(scenario, step.outcome, step.state["fired"], said_keys, result)
     elif not result.failures:
         result.failures.append(f"the dialog did not finish (last question: {previous})")
     stopped_early = bool(result.failures)
@@ -207,12 +209,6 @@ def run_scenario(dialog: Dialog, locale: Locale, loaded: LoadedScenario) -> Resu
         elif not stopped_early:  # after an early stop, later answers were simply not reached
             result.failures.append(f"the answer for '{node_id}' was never asked for")
     return result
-
-
-def _label(node: Any, value: AnswerValue, locale: Locale) -> str:
-    texts = {option.id: locale.text(option.text) for option in getattr(node, "options", [])}
-    values = value if isinstance(value, list) else [value]
-    return ", ".join(texts.get(str(item), str(item)) for item in values)
 
 
 def _record_said(step: engine.Step, locale: Locale, result: Result, keys: set[str]) -> None:
@@ -247,9 +243,9 @@ def _count_options(node: Any, value: AnswerValue, result: Result) -> None:
             result.options.add((node.id, str(item)))
 
 
-def _check_expectations(scenario: Scenario, step: engine.Step, said_keys: set[str],
-                        result: Result) -> None:
-    expect, outcome = scenario.expect, step.outcome
+def _check_expectations(scenario: Scenario, outcome: Outcome, fired_flags: list[str],
+                        said_keys: set[str], result: Result) -> None:
+    expect = scenario.expect
     shown = [cause.id for cause in outcome.causes]
     if expect.outcome and outcome.node_id != expect.outcome:
         result.failures.append(f"ended at '{outcome.node_id}', expected '{expect.outcome}'")
@@ -264,7 +260,7 @@ def _check_expectations(scenario: Scenario, step: engine.Step, said_keys: set[st
         if cause in shown:
             result.failures.append(f"cause '{cause}' is shown but should not be")
     if expect.red_flags is not None:
-        fired = sorted(step.state["fired"])
+        fired = sorted(fired_flags)
         if fired != sorted(expect.red_flags):
             result.failures.append(f"red flags fired: {', '.join(fired) or 'none'}; expected "
                                    f"{', '.join(sorted(expect.red_flags)) or 'none'}")
@@ -294,10 +290,11 @@ class Coverage:
     impossible: set[tuple[str, str]] = field(default_factory=set)
 
     def lines(self) -> list[str]:
-        rows = [("transitions", self.transitions, self.covered_transitions),
-                ("options", self.options, self.covered_options),
-                ("causes", self.causes, self.covered_causes),
-                ("red flags", self.red_flags, self.covered_red_flags)]
+        rows: list[tuple[str, set[Any], set[Any]]] = [
+            ("transitions", self.transitions, self.covered_transitions),
+            ("options", self.options, self.covered_options),
+            ("causes", self.causes, self.covered_causes),
+            ("red flags", self.red_flags, self.covered_red_flags)]
         lines = []
         for label, everything, covered in rows:
             hit = len(everything & covered)
@@ -324,7 +321,10 @@ def coverage(dialog: Dialog, results: list[Result],
     transitions -= impossible
     options = {(node.id, option.id) for node in dialog.nodes
                for option in getattr(node, "options", [])}
-    union = lambda name: set().union(*(getattr(r, name) for r in results)) if results else set()  # noqa: E731
-    return Coverage(transitions, union("transitions"), options, union("options"),
-                    {cause.id for cause in dialog.causes}, union("causes"),
-                    {flag.id for flag in dialog.red_flags}, union("red_flags"), impossible)
+
+    def covered(name: str) -> set[Any]:
+        return set().union(*(getattr(result, name) for result in results))
+
+    return Coverage(transitions, covered("transitions"), options, covered("options"),
+                    {cause.id for cause in dialog.causes}, covered("causes"),
+                    {flag.id for flag in dialog.red_flags}, covered("red_flags"), impossible)

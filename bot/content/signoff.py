@@ -98,8 +98,9 @@ def parse_signoffs(text: str, file: str) -> tuple[list[SignOff], list[Problem]]:
                                   " (revision may be empty)",
                                   "this file is written by 'kebas signoff'; restore it from git"))
             continue
-        found.append(SignOff(**{name: None if value is None else str(value)
-                                for name, value in entry.items()}))
+        given: dict[str, Any] = {str(name): None if value is None else str(value)
+                                 for name, value in entry.items()}
+        found.append(SignOff(**given))
     return found, problems
 
 

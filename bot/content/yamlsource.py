@@ -56,13 +56,10 @@ class _PureLoader(
 _KebasLoader: type = _PureLoader
 if getattr(yaml, "__with_libyaml__", False):
     # libyaml composes the same node tree, with the same marks, about ten times faster than
-    # PyYAML's pure-Python parser: that was most of what `kebas check` spent.
-    class _LibyamlLoader(yaml.cyaml.CParser, yaml.constructor.SafeConstructor,
-                         _KebasResolver):
-        def __init__(self, stream: str) -> None:
-            yaml.cyaml.CParser.__init__(self, stream)
-            yaml.constructor.SafeConstructor.__init__(self)
-            _KebasResolver.__init__(self)
+    # PyYAML's pure-Python parser: that was most of what `kebas check` spent. CSafeLoader is
+    # libyaml's parser with the safe constructor; our resolver comes before PyYAML's.
+    class _LibyamlLoader(yaml.CSafeLoader, _KebasResolver):
+        pass
 
     _KebasLoader = _LibyamlLoader
 

@@ -8,23 +8,35 @@ agree on what is still to be decided are one state.
 from __future__ import annotations
 
 from itertools import combinations
-from typing import Any
+from typing import Any, Protocol, cast
 
-from bot.core import engine, graph
-from bot.core.conditions import compiled, test_values
+from bot.core import graph
+from bot.core.conditions import compiled, test_values, value_key
+from bot.core.facts import facts_of
 from bot.core.model import (
     Condition,
     Dialog,
+    Facts,
     MultiQuestion,
     NumberQuestion,
     Range,
     options_of,
 )
+from bot.core.state import State
 
 # --- the state abstraction --------------------------------------------------------------
 
 # True | False | ("atom", index) | ("and", frozenset) | ("or", frozenset) | ("not", f)
 Formula = Any
+
+
+class AtomTest(Protocol):
+    """One `fact: test` as a function of the facts, with the numbers at which its answer can
+    change (`cuts`): where number answers must be split into classes."""
+
+    cuts: set[float]
+
+    def __call__(self, facts: Facts, /) -> bool: ...
 
 
 class Analysis:
@@ -41,7 +53,7 @@ class Analysis:
         self.screening = frozenset(dialog.screening)
         edges = graph.edges(dialog)
         self.cyclic = bool(graph.trapped_cycles(edges, set(edges)))  # any loop at all
-        self.atoms: list[tuple[str, Any]] = []
+        self.atoms: list[tuple[str, AtomTest]] = []
         self._atom_index: dict[tuple[str, Any], int] = {}
         self.flag_formulas = {flag.id: self._formula(flag.when) for flag in dialog.red_flags}
         self.branch_formulas = {node.id: tuple(self._formula(branch.when)
@@ -58,7 +70,8 @@ class Analysis:
     # conditions as formulas over atoms
 
     def _formula(self, condition: Any) -> Formula:
-        parts = [("atom", self._atom(fact, test)) for fact, test in condition.tests.items()]
+        parts: list[Formula] = [("atom", self._atom(fact, test))
+                                for fact, test in condition.tests.items()]
         if condition.all is not None:
             parts.append(("and", frozenset(self._formula(c) for c in condition.all)))
         if condition.any is not None:
@@ -71,10 +84,10 @@ class Analysis:
         signature = (fact, _test_signature(test))
         if signature not in self._atom_index:
             self._atom_index[signature] = len(self.atoms)
-            self.atoms.append((fact, _compile_test(fact, test)))
+            self.atoms.append((fact, _atom_test(fact, test)))
         return self._atom_index[signature]
 
-    def residual(self, formula: Formula, facts: engine.Facts, settable: set[str]) -> Formula:
+    def residual(self, formula: Formula, facts: Facts, settable: set[str]) -> Formula:
         kind = formula[0]
         if kind == "atom":
             fact, test = self.atoms[formula[1]]
@@ -101,7 +114,7 @@ class Analysis:
             return []  # checked by evaluating, see _check_step
         return [flag_id for flag_id, residual in key[1] if residual is True]
 
-    def key(self, state: engine.State, level: int, asked: frozenset[str]) -> Any:
+    def key(self, state: State, level: int, asked: frozenset[str]) -> Any:
         node_id = state["node"]
         fired = frozenset(state["fired"])
         facts = state["facts"]
@@ -130,7 +143,7 @@ class Analysis:
     def _candidates(self, node: Any) -> list[tuple[Any, int]]:
         if isinstance(node, NumberQuestion):
             cuts = {cut for fact, test in self.atoms if fact == node.id
-                    for cut in getattr(test, "cuts", ())}
+                    for cut in test.cuts}
             return number_classes(node, cuts)
         groups: dict[Any, list[str]] = {}
         exclusive = []
@@ -153,7 +166,7 @@ class Analysis:
                         ) -> list[tuple[Any, int]]:
         merged: dict[Any, list[Any]] = {}
         for value, count in candidates:
-            facts = engine.facts_of(node, value)
+            facts = facts_of(node, value)
             vector = tuple(test(facts) if fact in facts else None for fact, test in self.atoms)
             if vector in merged:
                 merged[vector][1] += count
@@ -179,11 +192,12 @@ def group_choices(groups: Any) -> list[tuple[list[str], int]]:
 def _test_signature(test: Any) -> Any:
     if isinstance(test, Range):
         return ("range", test.min, test.max)
-    return ("values", frozenset(_tag(v) for v in test_values(test)))
+    return ("values", frozenset(value_key(v) for v in test_values(test)))
 
 
-def _compile_test(fact: str, test: Any) -> Any:
-    predicate = compiled(Condition.model_validate({fact: test}))
+def _atom_test(fact: str, test: Any) -> AtomTest:
+    # the compiled condition itself, carrying its cuts: no wrapper on the proofs' hot path
+    predicate = cast(AtomTest, compiled(Condition.model_validate({fact: test})))
     if isinstance(test, Range):
         predicate.cuts = {cut for cut in (test.min, None if test.max is None
                                           else value_after(test.max)) if cut is not None}
@@ -209,6 +223,3 @@ def value_after(number: float) -> float:
     """The first value above `number` that a whole-number or decimal answer can take."""
     return number + 1 if float(number).is_integer() else number + 1e-9
 
-
-def _tag(value: Any) -> tuple[bool, Any]:
-    return (isinstance(value, bool), value)

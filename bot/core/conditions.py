@@ -70,20 +70,21 @@ def _compile_test(fact: str, test: Any) -> Predicate:
                 return not words.isdisjoint(value)
             return isinstance(value, str) and value in words
         return matches_word
-    wanted = frozenset(_key(value) for value in values)
+    wanted = frozenset(value_key(value) for value in values)
 
     def matches(facts: Facts) -> bool:
         value = facts.get(fact)
         if value is None:
             return False
         if isinstance(value, list):
-            return any(_key(item) in wanted for item in value)
-        return _key(value) in wanted
+            return any(value_key(item) in wanted for item in value)
+        return value_key(value) in wanted
     return matches
 
 
-def _key(value: Any) -> tuple[bool, Any]:
-    # True == 1 in Python; a fact set to true must not match a test for the number 1.
+def value_key(value: Any) -> tuple[bool, Any]:
+    """A value as tests compare it: True == 1 in Python, but a fact set to true must not match
+    a test for the number 1."""
     return (isinstance(value, bool), value)
 
 

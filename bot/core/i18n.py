@@ -146,7 +146,7 @@ class Locale:
             return template
 
 
-class _Fill(dict):
+class _Fill(dict[str, str]):
     """The params, then the locale's variables (looked up only when a text uses one: this is
     on every reply's path); an unknown `{name}` stays visible instead of raising."""
 

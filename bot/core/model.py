@@ -7,10 +7,10 @@ editors use to autocomplete `dialogs/*.yaml` is generated from them (`kebas sche
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from enum import Enum
 from functools import cached_property
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeGuard
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -38,9 +38,9 @@ class TriageLevel(str, Enum):
         return _RANKS[self]
 
     @classmethod
-    def most_urgent(cls, levels: Any) -> TriageLevel | None:
-        levels = [cls(level) for level in levels]
-        return max(levels, key=lambda level: level.rank) if levels else None
+    def most_urgent(cls, levels: Iterable[TriageLevel | str]) -> TriageLevel | None:
+        ranked = [cls(level) for level in levels]
+        return max(ranked, key=lambda level: level.rank) if ranked else None
 
 
 _RANKS = {TriageLevel.SELF_CARE: 0, TriageLevel.SOON: 1, TriageLevel.URGENT: 2,
@@ -199,7 +199,8 @@ Node = Annotated[
     ChoiceQuestion | MultiQuestion | YesNoQuestion | NumberQuestion | InfoNode | OutcomeNode,
     Field(discriminator="type"),
 ]
-Question = ChoiceQuestion | MultiQuestion | YesNoQuestion | NumberQuestion
+# A node that asks something (render.Question is the asking as a channel shows it).
+QuestionNode = ChoiceQuestion | MultiQuestion | YesNoQuestion | NumberQuestion
 QUESTION_TYPES = (ChoiceQuestion, MultiQuestion, YesNoQuestion, NumberQuestion)
 
 
@@ -262,7 +263,7 @@ class Texts(_Strict):
         default=None, description="said above the causes when none leads (scoring.lead)")
 
 
-_HASHES: dict[int, tuple[Any, str]] = {}
+_HASHES: dict[int, tuple[Dialog, str]] = {}
 
 
 class Dialog(_Strict):
@@ -303,15 +304,15 @@ class Dialog(_Strict):
         return self.node_by_id[node_id]
 
 
-def is_question(node: Any) -> bool:
+def is_question(node: object) -> TypeGuard[QuestionNode]:
     return isinstance(node, QUESTION_TYPES)
 
 
-def node_targets(node: Any) -> list[str]:
+def node_targets(node: object) -> list[str]:
     return node.targets() if isinstance(node, _Moving) else []
 
 
-def options_of(node: Any) -> list[Option]:
+def options_of(node: object) -> list[Option]:
     return list(getattr(node, "options", []))
 
 
@@ -322,7 +323,7 @@ def dialog_json_schema() -> dict[str, Any]:
     return schema
 
 
-def dialog_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
+def dialog_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[str | int, ...]]]:
     """Every text key the dialog uses, with the path where it is named."""
     yield dialog.title, ("title",)
     for name in type(dialog.texts).model_fields:
@@ -330,9 +331,9 @@ def dialog_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[Any, ...]]]:
             yield getattr(dialog.texts, name), ("texts", name)
     for i, node in enumerate(dialog.nodes):
         yield node.text, ("nodes", i, "text")
-        if getattr(node, "unit", None):
+        if isinstance(node, NumberQuestion) and node.unit:
             yield node.unit, ("nodes", i, "unit")
-        if "options" in type(node).model_fields:
+        if isinstance(node, (ChoiceQuestion, MultiQuestion)):  # yes/no options are common.*
             for j, option in enumerate(node.options):
                 yield option.text, ("nodes", i, "options", j, "text")
     for i, flag in enumerate(dialog.red_flags):

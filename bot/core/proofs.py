@@ -21,20 +21,23 @@ violation reports, ready to paste as a scenario.
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from bot.core import engine
 from bot.core.analysis import Analysis
 from bot.core.conditions import holds
-from bot.core.engine import StepKind, answer_input
-from bot.core.model import (
-    Dialog,
-    OutcomeNode,
-    TriageLevel,
-)
+from bot.core.engine import StepKind
+from bot.core.inputs import answer_input
+from bot.core.model import Dialog, OutcomeNode, TriageLevel
+from bot.core.outcome import Outcome
+from bot.core.state import State
 
 URGENT_RANK = TriageLevel.URGENT.rank
+# reports a violation: property, message, the state it was found at, the answer that broke
+# it (if any) and where in the dialog
+Violate = Callable[[str, str, Any, tuple[str, Any] | None, tuple[str, str]], None]
 
 
 @dataclass(frozen=True)
@@ -78,7 +81,7 @@ class ProofReport:
 
 @dataclass
 class _Node:
-    state: engine.State
+    state: State
     parent: Any = None
     answer: tuple[str, Any] | None = None
     children: list[tuple[Any, int]] = field(default_factory=list)
@@ -86,7 +89,7 @@ class _Node:
     level: int = -1               # most urgent rank reached so far
     asked: frozenset[str] = frozenset()
     outcome: bool = False
-    result: engine.Outcome | None = None   # the result shown on arriving, for outcomes
+    result: Outcome | None = None   # the result shown on arriving, for outcomes
 
 
 def prove(dialog: Dialog, limit: int = 200_000) -> ProofReport:
@@ -155,7 +158,7 @@ class ProofTooLarge(Exception):
 
 
 def _check_step(dialog: Dialog, analysis: Analysis, step: engine.Step, here: _Node, key: Any,
-                child: Any, answer: tuple[str, Any], violate: Any) -> None:
+                child: Any, answer: tuple[str, Any], violate: Violate) -> None:
     node_id = answer[0]
     if node_id in here.asked:
         violate("a", f"question '{node_id}' is asked twice on one path", key, None,
@@ -178,8 +181,8 @@ def _check_step(dialog: Dialog, analysis: Analysis, step: engine.Step, here: _No
                 answer, ("red_flag", flag_id))
 
 
-def _check_outcome(dialog: Dialog, analysis: Analysis, state: engine.State, here: _Node,
-                   key: Any, violate: Any) -> None:
+def _check_outcome(dialog: Dialog, analysis: Analysis, state: State, here: _Node,
+                   key: Any, violate: Violate) -> None:
     outcome = here.result or engine.current(dialog, state).outcome
     assert outcome is not None
     final = outcome.level.rank

@@ -9,17 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core.engine import (
-    Evidence,
-    Outcome,
-    Prompt,
-    Say,
-    SayKind,
-    Step,
-    StepKind,
-    TextRef,
-)
+from bot.core.engine import Prompt, Say, SayKind, Step, StepKind, TextRef
 from bot.core.i18n import Locale
+from bot.core.model import Dialog, options_of
+from bot.core.outcome import Evidence, Outcome
 
 
 @dataclass(frozen=True)
@@ -126,16 +119,13 @@ def question_of(prompt: Prompt, locale: Locale) -> Question:
 
 def answer_label(prompt: Prompt, value: object, locale: Locale) -> str:
     """How an accepted answer reads back to the runner ("Tidak", "Betis, Telapak kaki", "35")."""
-    labels = {choice.id: locale.text(choice.text) for choice in prompt.choices}
-    if isinstance(value, list):
-        return ", ".join(labels.get(item, item) for item in value)
-    if prompt.kind == "number":
+    if prompt.kind == "number" and not isinstance(value, list):
         unit = f" {locale.text(prompt.unit)}" if prompt.unit else ""
         return f"{value}{unit}"
-    return labels.get(str(value), str(value))
+    return _labelled({choice.id: locale.text(choice.text) for choice in prompt.choices}, value)
 
 
-def why_message(outcome: Outcome, dialog: Any, locale: Locale) -> Message:
+def why_message(outcome: Outcome, dialog: Dialog, locale: Locale) -> Message:
     """Why this advice: what set the level, and the answers behind each cause and red flag."""
     level = locale.text(f"triage.{outcome.level.value}.title")
     lines = [Line(locale.text("why.heading"), strong=True),
@@ -158,7 +148,7 @@ def why_message(outcome: Outcome, dialog: Any, locale: Locale) -> Message:
     return Message(tuple(lines))
 
 
-def _evidence_lines(because: Evidence, dialog: Any, locale: Locale) -> list[Line]:
+def _evidence_lines(because: Evidence, dialog: Dialog, locale: Locale) -> list[Line]:
     lines = []
     for node_id, value in because:
         node = dialog.node_by_id.get(node_id)
@@ -171,7 +161,11 @@ def _evidence_lines(because: Evidence, dialog: Any, locale: Locale) -> list[Line
 
 def answer_text(node: Any, value: object, locale: Locale) -> str:
     """A stored answer in the runner's words: option texts, or the number as given."""
-    labels = {option.id: locale.text(option.text) for option in getattr(node, "options", [])}
+    return _labelled({option.id: locale.text(option.text) for option in options_of(node)}, value)
+
+
+def _labelled(labels: dict[str, str], value: object) -> str:
+    """An answer's option ids (one, or a list) as their labels; other values as written."""
     values = value if isinstance(value, list) else [value]
     return ", ".join(labels.get(str(item), str(item)) for item in values)
 

@@ -6,13 +6,13 @@ Telegram.
 
 from __future__ import annotations
 
-from bot.core.engine import Choose, ChooseMany, Input, Typed
+from bot.core.inputs import AnswerInput, Choose, ChooseMany, Typed
 from bot.core.render import Question
 
 NO_SUCH_OPTION = ""  # an option id no dialog can have: the engine answers "not an option"
 
 
-def typed_input(question: Question | None, text: str) -> Input:
+def typed_input(question: Question | None, text: str) -> AnswerInput:
     if question is None or question.prompt.kind == "number":
         return Typed(text)
     if question.prompt.kind == "multi":

@@ -7,17 +7,8 @@ import json
 import pytest
 
 from bot.core import engine
-from bot.core.engine import (
-    Back,
-    Choose,
-    ChooseMany,
-    Restart,
-    SayKind,
-    StepKind,
-    Submit,
-    Toggle,
-    Typed,
-)
+from bot.core.engine import SayKind, StepKind
+from bot.core.inputs import Back, Choose, ChooseMany, Restart, Submit, Toggle, Typed
 from bot.core.model import TriageLevel
 
 

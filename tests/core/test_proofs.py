@@ -11,7 +11,7 @@ import pytest
 
 from bot.content.loader import parse_dialog
 from bot.core import engine, proofs
-from bot.core.engine import Choose, ChooseMany, Typed
+from bot.core.inputs import Choose, ChooseMany, Typed, answer_input
 from bot.core.model import (
     MultiQuestion,
     NumberQuestion,
@@ -118,7 +118,7 @@ def test_the_longest_path_is_a_real_path(shipped):
     step = engine.start(dialog)
     for node_id, value in report.longest_answers:
         assert step.prompt.node_id == node_id
-        step = engine.step(dialog, step.state, engine.answer_input(dialog.node(node_id), value))
+        step = engine.step(dialog, step.state, answer_input(dialog.node(node_id), value))
         assert step.kind is engine.StepKind.ANSWERED
     assert step.outcome is not None
 
@@ -192,12 +192,12 @@ def test_late_screening_is_reported_for_the_question_and_for_the_result():
 
 
 def test_an_engine_that_lets_the_result_ignore_red_flags_is_caught(monkeypatch):
-    real = engine._outcome
+    real = engine.build_outcome
 
     def forgetful(dialog, state, node):
         return dataclasses.replace(real(dialog, state, node), level=node.level)
 
-    monkeypatch.setattr(engine, "_outcome", forgetful)
+    monkeypatch.setattr(engine, "build_outcome", forgetful)
     report = proofs.prove(load_test_dialog())
     props = {v.prop for v in report.violations}
     assert {"b", "c"} <= props
@@ -206,8 +206,8 @@ def test_an_engine_that_lets_the_result_ignore_red_flags_is_caught(monkeypatch):
 
 
 def test_an_engine_that_drops_the_disclaimer_is_caught(monkeypatch):
-    real = engine._outcome
-    monkeypatch.setattr(engine, "_outcome", lambda dialog, state, node: dataclasses.replace(
+    real = engine.build_outcome
+    monkeypatch.setattr(engine, "build_outcome", lambda dialog, state, node: dataclasses.replace(
         real(dialog, state, node), disclaimer="", safety_net=None))
     report = proofs.prove(load_test_dialog())
     assert {v.prop for v in report.violations} == {"d"}
