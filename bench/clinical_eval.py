@@ -3,7 +3,8 @@
     .venv/bin/python bench/clinical_eval.py            # the markdown table and the misses
 
 Each vignette in tests/vignettes/ is a runner's story with what a careful GP would advise,
-and the answers mapped blind from the story; bot/evaluation.py runs them through the engine.
+and the answers mapped blind from the story; bot/tools/evaluation.py runs them through the
+engine.
 """
 
 from __future__ import annotations

@@ -16,26 +16,22 @@ listed.
      steered past the red flags towards each cause and each calm ending in turn, so every
      cause gets to lead on the way to every ending.
 
-`compare` is pure; `main` is the `kebas diff` command around it.
+`compare` is pure; `diff_report` puts its result in words for `kebas diff`.
 """
 
 from __future__ import annotations
 
-import argparse
 import random
-import sys
-from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.content.revisions import SourceProblem, content_paths
 from bot.core import engine
-from bot.core.analysis import Analysis, group_choices, number_classes, value_after
+from bot.core.analysis import Analysis, Formula, group_choices, number_classes, value_after
 from bot.core.conditions import holds
 from bot.core.engine import StepKind, answer_input
-from bot.core.i18n import Locale, pick_language
 from bot.core.model import (
     Dialog,
+    Facts,
     MultiQuestion,
     NumberQuestion,
     OutcomeNode,
@@ -61,14 +57,18 @@ class Result:
         flags = tuple(flag.id for flag in outcome.red_flags)
         if with_causes:
             return cls(outcome.node_id, outcome.level, tuple(c.id for c in outcome.causes), flags)
-        floor = TriageLevel.most_urgent([dialog.node(outcome.node_id).level]
-                                        + [flag.level for flag in outcome.red_flags])
-        return cls(outcome.node_id, floor, (), flags)
+        # the most urgent of the ending's own level and the red flags' (most_urgent's rule)
+        levels = [dialog.node(outcome.node_id).level, *(flag.level for flag in outcome.red_flags)]
+        return cls(outcome.node_id, max(levels, key=lambda level: level.rank), (), flags)
 
 
 # One answer on an example path: (question id, value, side) where side is None when both
 # versions took the answer, else OLD or NEW (the other version could not take it).
 Given = tuple[str, Any, int | None]
+# Each pair of results (old, new) that some paths end in: [how many paths, a shortest one].
+Found = dict[tuple[Result, Result], list[Any]]
+# A cause's score rules (condition, points) and its level_if rules (condition, level).
+CauseRules = tuple[tuple[tuple[Formula, int], ...], tuple[tuple[Formula, TriageLevel], ...]]
 
 
 @dataclass(frozen=True)
@@ -158,8 +158,8 @@ class _Side:
                 if isinstance(target, OutcomeNode) and target.level is not TriageLevel.EMERGENCY:
                     self.routes.setdefault(branch.next, []).append(
                         self.analysis._formula(branch.when))
+        self.cause_rules: tuple[CauseRules, ...] = ()
         if not with_causes:
-            self.cause_rules: tuple = ()
             return
         self.cause_rules = tuple(
             (tuple((self.analysis._formula(rule.when), rule.points) for rule in cause.score),
@@ -181,8 +181,9 @@ class _Side:
                        for scores, levels in self.cause_rules)
         return (analysis.key(state, -1, frozenset()), frozenset(state["fired"]), causes)
 
-    def _cause_key(self, scores: tuple, levels: tuple, facts: engine.Facts, settable: set[str]
-                   ) -> Any:
+    def _cause_key(self, scores: tuple[tuple[Formula, int], ...],
+                   levels: tuple[tuple[Formula, TriageLevel], ...], facts: Facts,
+                   settable: set[str]) -> Any:
         """A cause's points so far and the rules still open; the first level rule that holds."""
         points, open_scores = 0, []
         for formula, worth in scores:
@@ -191,7 +192,7 @@ class _Side:
                 points += worth
             elif residual is not False:
                 open_scores.append((residual, worth))
-        open_levels = []
+        open_levels: list[Any] = []
         for formula, level in levels:
             residual = self.analysis.residual(formula, facts, settable)
             if residual is True:
@@ -222,7 +223,7 @@ class _Comparison:
     def __init__(self, old: Dialog, new: Dialog, with_causes: bool, limit: int = 0) -> None:
         self.sides = (_Side(old, with_causes), _Side(new, with_causes))
         self.limit = limit
-        self.memo: dict[Any, dict[tuple[Result, Result], list]] = {}
+        self.memo: dict[Any, Found] = {}
         self.moves: dict[tuple[int, Any, str], _Walker | None] = {}
         self._classes: dict[tuple[str, int | None], list[tuple[Any, int]]] = {}
 
@@ -231,13 +232,14 @@ class _Comparison:
 
     @staticmethod
     def walker(side: _Side, step: engine.Step) -> _Walker:
-        result = step.outcome and Result.of(side.dialog, step.outcome, side.with_causes)
-        return _Walker(step.state, result)
+        if step.outcome is None:
+            return _Walker(step.state)
+        return _Walker(step.state, Result.of(side.dialog, step.outcome, side.with_causes))
 
-    def run(self) -> dict[tuple[Result, Result], list]:
+    def run(self) -> Found:
         return self.explore(self.first(), {})
 
-    def sample(self, count: int, seed: int) -> dict[tuple[Result, Result], list]:
+    def sample(self, count: int, seed: int) -> Found:
         """`count` joint paths: a third with every answer drawn at random among the classes,
         the rest steered (`_steer`) towards each cause, and each calm ending, in turn.
 
@@ -248,13 +250,16 @@ class _Comparison:
         causes = sorted({cause.id for side in self.sides for cause in side.dialog.causes})
         endings = sorted({ending for side in self.sides for ending in side.routes})
         targets = [(cause, ending) for cause in causes for ending in [None, *endings]]
-        found: dict[tuple[Result, Result], list] = {}
+        found: Found = {}
         for number in range(count):
             target = targets[number % len(targets)] if targets and number % 3 else None
-            walkers, given, path = self.first(), {}, []
+            walkers = self.first()
+            given: dict[Any, Any] = {}
+            path: list[Given] = []
             while True:
                 walkers = tuple(self.advance(i, w, given) for i, w in enumerate(walkers))
-                if all(walker.result is not None for walker in walkers):
+                pair = _ended(walkers)
+                if pair is not None:
                     break
                 index, question, own = self.needed(walkers, given)
                 classes = self.classes(question, index if own else None)
@@ -262,7 +267,6 @@ class _Comparison:
                          else self._steer(walkers, question, classes, target, chance))
                 given[(index, question) if own else question] = value
                 path.append((question, value, index if own else None))
-            pair = (walkers[OLD].result, walkers[NEW].result)
             if pair not in found:
                 found[pair] = [0, tuple(path)]
             elif len(path) < len(found[pair][1]):
@@ -304,11 +308,11 @@ class _Comparison:
         best = min(points for points, _value in choices)
         return chance.choice([value for points, value in choices if points == best])
 
-    def explore(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]
-                ) -> dict[tuple[Result, Result], list]:
+    def explore(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]) -> Found:
         walkers = tuple(self.advance(index, walker, given) for index, walker in enumerate(walkers))
-        if all(walker.result is not None for walker in walkers):
-            return {(walkers[OLD].result, walkers[NEW].result): [1, ()]}
+        pair = _ended(walkers)
+        if pair is not None:
+            return {pair: [1, ()]}
         key = (tuple(self.sides[i].key(w.state) if w.result is None else w.result
                      for i, w in enumerate(walkers)), self.pending(walkers, given))
         if key in self.memo:
@@ -316,7 +320,7 @@ class _Comparison:
         if self.limit and len(self.memo) >= self.limit:
             raise DiffTooLarge(self.limit)
         index, question, own = self.needed(walkers, given)
-        found: dict[tuple[Result, Result], list] = {}
+        found: Found = {}
         for value, count in self.classes(question, index if own else None):
             answer_key = (index, question) if own else question
             below = self.explore(walkers, {**given, answer_key: value})
@@ -343,9 +347,10 @@ class _Comparison:
                 step = engine.step(dialog, walker.state, answer_input(node, value))
                 self.moves[move] = (self.walker(self.sides[index], step)
                                     if step.kind is StepKind.ANSWERED else None)
-            if self.moves[move] is None:
+            moved = self.moves[move]
+            if moved is None:
                 return walker   # the other version's answer does not fit here: ask anew
-            walker = self.moves[move]
+            walker = moved
         return walker
 
     def needed(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]
@@ -358,7 +363,8 @@ class _Comparison:
                 return index, question, question in given
         raise AssertionError("both versions have ended")
 
-    def pending(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]) -> frozenset:
+    def pending(self, walkers: tuple[_Walker, ...], given: dict[Any, Any]
+                ) -> frozenset[tuple[Any, str]]:
         """Answers given that a version still waiting may yet be asked for."""
         left = []
         for answer_key, value in given.items():
@@ -378,7 +384,7 @@ class _Comparison:
             nodes = [side.dialog.node_by_id[question] for side in sides
                      if question in side.dialog.node_by_id]
             candidates = _candidates(nodes, sides)
-            merged: dict[Any, list] = {}
+            merged: dict[Any, list[Any]] = {}   # vector -> [an answer, how many it stands for]
             for value, count in candidates:
                 vector = tuple(side.vector(question, value) for side in sides)
                 if all(part is None for part in vector):
@@ -392,6 +398,12 @@ class _Comparison:
 
 
 _MISSING = object()
+
+
+def _ended(walkers: tuple[_Walker, ...]) -> tuple[Result, Result] | None:
+    """The two results once both versions have ended; None while one still asks."""
+    old, new = walkers[OLD].result, walkers[NEW].result
+    return None if old is None or new is None else (old, new)
 
 
 def _answered(state: engine.State) -> set[str]:
@@ -441,150 +453,3 @@ def compare(old: Dialog, new: Dialog, samples: int = 2000, seed: int = 1,
     report.every_path.sort()
     report.sampled.sort()
     return report
-
-
-# --- where the two versions come from ----------------------------------------------------
-
-
-# --- the command -------------------------------------------------------------------------
-
-
-def main(args: argparse.Namespace) -> int:
-    from rich.console import Console
-
-    from bot.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, load_usable
-    out = Console(highlight=False, soft_wrap=True)
-    with ExitStack() as scratch:
-        bundles = []
-        for spec in (args.old, args.new):
-            try:
-                paths, name = content_paths(spec, scratch)
-            except SourceProblem as exc:
-                print(f"kebas: {exc}", file=sys.stderr)
-                return EXIT_USAGE
-            bundle = load_usable(paths, code_texts=(), refusal=f"cannot compare: {name} has "
-                                 "{count} errors (above); fix them or pick another version")
-            if bundle is None:
-                return EXIT_PROBLEMS
-            bundles.append((bundle, name))
-        (old_bundle, old_name), (new_bundle, new_name) = bundles
-        old_ids = [loaded.dialog.id for loaded in old_bundle.dialogs]
-        new_ids = [loaded.dialog.id for loaded in new_bundle.dialogs]
-        if args.dialog:
-            missing = [name for name, ids in ((old_name, old_ids), (new_name, new_ids))
-                       if args.dialog not in ids]
-            if missing:
-                print(f"kebas: there is no dialog '{args.dialog}' in {' or '.join(missing)}",
-                      file=sys.stderr)
-                return EXIT_USAGE
-            ids = [args.dialog]
-        else:
-            ids = [dialog_id for dialog_id in new_ids if dialog_id in old_ids]
-            for dialog_id in sorted(set(old_ids) ^ set(new_ids)):
-                side = old_name if dialog_id in old_ids else new_name
-                out.print(f"dialog '{dialog_id}' is only in {side}; not compared")
-            if not ids:
-                print("kebas: the two versions have no dialog in common", file=sys.stderr)
-                return EXIT_USAGE
-        locales = [bundle.locales.get(pick_language(args.lang, bundle.locales))
-                   for bundle in (old_bundle, new_bundle)]
-        any_change = False
-        for dialog_id in ids:
-            try:
-                report = compare(old_bundle.dialog(dialog_id), new_bundle.dialog(dialog_id),
-                                 samples=max(args.samples, 0))
-            except DiffTooLarge as exc:
-                print(f"kebas: {dialog_id} has too many distinct situations to compare "
-                      f"(more than {exc.args[0]:,})", file=sys.stderr)
-                return EXIT_PROBLEMS
-            print_report(out, report, (old_name, new_name), locales, args.limit)
-            any_change = any_change or report.changed
-    return EXIT_PROBLEMS if any_change else EXIT_OK
-
-
-def print_report(out: Any, report: DiffReport, names: tuple[str, str],
-                 locales: list[Locale | None], limit: int) -> None:
-    """The report on a terminal: which versions, then each pass's changes with an example."""
-    from rich.markup import escape
-    old, new = report.old, report.new
-    out.print(f"[bold]{old.id}[/bold]: v{old.version} ({old.content_hash[:10]}, {escape(names[0])})"
-              f" → v{new.version} ({new.content_hash[:10]}, {escape(names[1])})")
-    if old.content_hash == new.content_hash:
-        out.print("the same dialog (same content hash): no answer path changes")
-        return
-    _print_pass(out, report, report.every_path, locales, limit,
-                "Endings, red flags and the triage they guarantee, on every answer path")
-    if report.sampled.paths:
-        _print_pass(out, report, report.sampled, locales, limit,
-                    "Causes and the final triage, on a sample of answer paths")
-    if report.lowered:
-        out.print("\n[bold red]Some answers now get LESS URGENT advice. Have a clinician confirm "
-                  "each one before this version goes live.[/bold red]")
-
-
-def _print_pass(out: Any, report: DiffReport, run: Pass, locales: list[Locale | None],
-                limit: int, title: str) -> None:
-    from rich.markup import escape
-    out.print(f"\n[bold]{title}[/bold]")
-    sampled = run is report.sampled
-    what = "sampled paths" if sampled else "answer paths"
-    if not run.changes:
-        out.print(f"no change ({run.paths:,} {what} compared)")
-        return
-    lowered = run.lowered
-    out.print(f"{_share(run.changed_paths, run.paths)} of {run.paths:,} {what} change, in "
-              f"{_ways(len(run.changes))}" + (
-                  f"; [bold red]{_share(sum(c.paths for c in lowered), run.paths)} in "
-                  f"{_ways(len(lowered))} get LESS URGENT advice[/bold red]" if lowered else ""))
-    locale = locales[NEW] or locales[OLD]
-    for number, change in enumerate(run.changes[:limit], 1):
-        out.print()
-        level = (f"{_level(change.old.level, locale)} → {_level(change.new.level, locale)}"
-                 if change.old.level != change.new.level
-                 else f"{_level(change.new.level, locale)} (unchanged)")
-        if change.less_urgent:
-            head = f"[bold red]▼ LESS URGENT: {escape(level)}[/bold red]"
-        elif change.more_urgent:
-            head = f"[yellow]▲ more urgent: {escape(level)}[/yellow]"
-        else:
-            head = f"triage {escape(level)}"
-        out.print(f"{number}. {head}; {_share(change.paths, run.paths)} of the {what}")
-        if change.old.node != change.new.node:
-            out.print(f"   ending: {change.old.node} → {change.new.node}")
-        for part, label in (("red_flags", "red flags"), ("causes", "causes")):
-            before, after = getattr(change.old, part), getattr(change.new, part)
-            if before != after:
-                out.print(f"   {label}: {', '.join(before) or 'none'} → "
-                          f"{', '.join(after) or 'none'}")
-        out.print("   for example:")
-        for question, value, side in change.example:
-            out.print(f"     {escape(_answer_line(report, question, value, side, locales))}")
-    if len(run.changes) > limit:
-        out.print(f"\n… and {len(run.changes) - limit} more ways (see --limit)")
-
-
-def _share(part: int, whole: int) -> str:
-    return f"{part:,} ({part / whole:.2%})" if whole else f"{part:,}"
-
-
-def _ways(count: int) -> str:
-    return "1 way" if count == 1 else f"{count} ways"
-
-
-def _level(level: TriageLevel, locale: Locale | None) -> str:
-    key = f"triage.{level.value}.title"
-    return locale.text(key) if locale is not None and key in locale.texts else level.value
-
-
-def _answer_line(report: DiffReport, question: str, value: Any, side: int | None,
-                 locales: list[Locale | None]) -> str:
-    from bot.core.render import answer_text, short_question
-    index = side if side is not None else (NEW if question in report.new.node_by_id else OLD)
-    dialog, locale = (report.old, report.new)[index], locales[index]
-    node = dialog.node_by_id[question]
-    only = f" (only {SIDE_NAMES[side]})" if side is not None else (
-        "" if question in report.old.node_by_id and question in report.new.node_by_id
-        else f" (asked only by {SIDE_NAMES[index]})")
-    if locale is None:
-        return f"{question}: {value}{only}"
-    return f"{question}: {short_question(node, locale)} → {answer_text(node, value, locale)}{only}"

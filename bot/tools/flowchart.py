@@ -143,10 +143,12 @@ def render(flow: Flow, output_format: str) -> bytes:
         return to_mermaid(flow).encode("utf-8")
     picture = to_graphviz(flow)
     if output_format == "dot":
-        return picture.source.encode("utf-8")
+        source: str = picture.source   # graphviz has no type hints: say what it gives
+        return source.encode("utf-8")
     try:
-        return picture.pipe(format=output_format)
+        drawn: bytes = picture.pipe(format=output_format)
     except graphviz.ExecutableNotFound as exc:
         raise GraphvizMissing("Graphviz's 'dot' program is not installed; install it with "
                               "'sudo apt-get install graphviz' (Debian/Ubuntu) or 'brew install "
                               "graphviz' (macOS), or use --format mermaid or dot") from exc
+    return drawn

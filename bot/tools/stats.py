@@ -1,24 +1,20 @@
 """`kebas stats` and `/statistik`: how the bot is used, counted from the sessions table.
 
-A pure core (`usage`) turns plain session rows from the store into numbers; renderers show
-them as rich tables in a terminal, an HTML report with charts, or a short Telegram summary.
+A pure core (`usage`) turns plain session rows from the store into numbers; renderers make
+them rich tables for a terminal, an HTML report with charts, or a short Telegram summary.
 Nothing here ever shows who a runner is or anything they typed: only counts, node ids and the
 dialog's own texts.
 """
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import io
-import re
 import statistics
-import sys
 from collections import Counter, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from bot.core.graph import edges
@@ -26,6 +22,7 @@ from bot.core.i18n import Locale
 from bot.core.model import Dialog, TriageLevel, is_question
 from bot.core.render import Line, Message, shorten
 from bot.storage import ABANDONED, ACTIVE, FINISHED, UsageRow
+from bot.tools.pages import render_page
 
 LABEL_LENGTH = 60
 RECENT_DAYS = 30
@@ -172,8 +169,8 @@ def _question_order(dialog: Dialog | None, rows: list[UsageRow]) -> Any:
     positions: dict[str, list[int]] = {}
     for row in rows:
         path = list(row.answered) + ([row.node] if row.status != FINISHED else [])
-        for index, node in enumerate(path):
-            positions.setdefault(node, []).append(index)
+        for index, node_id in enumerate(path):
+            positions.setdefault(node_id, []).append(index)
 
     def key(node: str) -> tuple[int, float, float, str]:
         if node in known:
@@ -233,22 +230,20 @@ def summary_rows(numbers: Usage) -> list[tuple[str, str]]:
 # --- terminal ---------------------------------------------------------------------------
 
 
-def print_usage(numbers: Usage, dialog_id: str | None, console: Any = None) -> None:
-    from rich.console import Console
+def usage_tables(numbers: Usage, dialog_id: str | None, width: int) -> list[Any]:
+    """The numbers for a terminal `width` columns wide: rich markup and tables, in order."""
     from rich.markup import escape
     from rich.table import Table
 
-    console = console or Console()
-    console.print(f"[bold]Kebas usage[/bold]: {escape(scope(numbers, dialog_id))}")
+    shown: list[Any] = [f"[bold]Kebas usage[/bold]: {escape(scope(numbers, dialog_id))}"]
     if numbers.empty:
-        console.print(nothing_yet(numbers))
-        return
+        return [*shown, nothing_yet(numbers)]
     summary = Table(title="Sessions", show_header=False, title_justify="left")
     summary.add_column("what")
     summary.add_column("number", justify="right")
     for name, value in summary_rows(numbers):
         summary.add_row(name, escape(value))
-    console.print(summary)
+    shown.append(summary)
 
     funnel = Table(title="Funnel (questions in dialog order)", title_justify="left")
     widest = max(len(step.node) for step in numbers.funnel)
@@ -256,14 +251,14 @@ def print_usage(numbers: Usage, dialog_id: str | None, console: Any = None) -> N
     for name in ("reached", "% of started", "dropped here"):
         funnel.add_column(name, justify="right", no_wrap=True, min_width=len(name))
     # whatever width is left shows the start of the question's text
-    room = console.width - widest - len("reached% of starteddropped here") - 16
+    room = width - widest - len("reached% of starteddropped here") - 16
     funnel.add_column("text", overflow="ellipsis", no_wrap=True,
                       max_width=max(8, min(LABEL_LENGTH, room)))
     for step in numbers.funnel:
         funnel.add_row(escape(step.node), str(step.reached),
                        percent(step.reached / numbers.started), str(step.dropped),
                        "" if step.label == step.node else escape(step.label))
-    console.print(funnel)
+    shown.append(funnel)
 
     for _name, title, counts, whole in numbers.mixes():
         if not counts:
@@ -275,8 +270,9 @@ def print_usage(numbers: Usage, dialog_id: str | None, console: Any = None) -> N
         for count in counts:
             table.add_row(escape(count.id), str(count.count),
                           percent(count.count / whole if whole else None))
-        console.print(table)
-    console.print("\n".join(f"[dim]{escape(line)}[/dim]" for line in DEFINITIONS))
+        shown.append(table)
+    shown.append("\n".join(f"[dim]{escape(line)}[/dim]" for line in DEFINITIONS))
+    return shown
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -329,16 +325,11 @@ def charts(numbers: Usage) -> dict[str, str]:
 
 
 def html_report(numbers: Usage, dialog_id: str | None, generated: datetime) -> str:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
-
-    environment = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
-                              autoescape=True, undefined=StrictUndefined,
-                              trim_blocks=True, lstrip_blocks=True)
-    return environment.get_template("stats.html.j2").render(
-        usage=numbers, scope=scope(numbers, dialog_id), nothing=nothing_yet(numbers),
-        summary=summary_rows(numbers), charts={} if numbers.empty else charts(numbers),
-        definitions=DEFINITIONS, percent=percent,
-        generated=generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"))
+    return render_page("stats.html.j2", {
+        "usage": numbers, "scope": scope(numbers, dialog_id), "nothing": nothing_yet(numbers),
+        "summary": summary_rows(numbers), "charts": {} if numbers.empty else charts(numbers),
+        "definitions": DEFINITIONS, "percent": percent,
+        "generated": generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")})
 
 
 # --- Telegram ---------------------------------------------------------------------------
@@ -378,69 +369,3 @@ def _summary_lines(numbers: Usage, locale: Locale) -> list[Line]:
         locale.text("stats.median", minutes=minutes_text(numbers.median_minutes)),
         locale.text("stats.drop_off", questions=dropped),
     )]
-
-
-# --- kebas stats ------------------------------------------------------------------------
-
-DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
-
-
-def main(args: Any) -> int:
-    from bot.cli.main import EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, write_output
-    from bot.content.loader import default_paths, load_bundle
-    from bot.core.i18n import pick_language
-    from bot.settings import SettingsProblem, read_settings
-    from bot.storage import StorageError, open_store
-
-    since = None
-    if args.since is not None:
-        try:
-            if not DATE.fullmatch(args.since):
-                raise ValueError
-            since = date.fromisoformat(args.since)
-        except ValueError:
-            print(f"kebas: --since wants a date as YYYY-MM-DD (e.g. 2025-01-31), not "
-                  f"'{args.since}'", file=sys.stderr)
-            return EXIT_USAGE
-    try:
-        settings = read_settings()
-    except SettingsProblem as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    db = args.db or settings.kebas_db
-    paths = [Path(value) for value in args.paths] if args.paths \
-        else settings.content_paths(default_paths())
-    bundle = load_bundle(paths)
-    dialog = None
-    if args.dialog is not None or bundle.dialogs:
-        try:
-            dialog = bundle.dialog(args.dialog)
-        except KeyError:
-            known = ", ".join(d.dialog.id for d in bundle.dialogs) or "none"
-            print(f"kebas: there is no dialog '{args.dialog}' (there is: {known})",
-                  file=sys.stderr)
-            return EXIT_USAGE
-    else:
-        print(f"kebas: no dialog found in {', '.join(map(str, paths))}; questions are shown "
-              f"by their ids", file=sys.stderr)
-    locale = bundle.locales.get(pick_language(None, bundle.locales)) if bundle.locales \
-        else None
-
-    async def read() -> list[UsageRow]:
-        async with open_store(db, read_only=True) as store:
-            return await store.usage_rows(since_moment(since) if since else None,
-                                          args.dialog)
-
-    try:
-        rows = asyncio.run(read())
-    except StorageError as exc:
-        print(f"kebas: {exc}", file=sys.stderr)
-        return EXIT_PROBLEMS
-    numbers = usage(rows, dialog, locale, since)
-    dialog_id = args.dialog
-    status = EXIT_OK
-    if args.html:  # first: a terminal that stops reading must not cost the report
-        status = write_output(args.html, html_report(numbers, dialog_id,
-                                                     datetime.now(UTC)))
-    print_usage(numbers, dialog_id)
-    return status

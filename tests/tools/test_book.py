@@ -21,6 +21,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.cli import review
 from bot.cli.main import main as kebas
 from bot.content.loader import load_bundle
 from bot.core import graph, proofs
@@ -314,8 +315,8 @@ def test_an_unwritable_output_is_a_message_not_a_traceback(in_root, tmp_path, ca
 
 
 def test_parse_languages():
-    assert book.parse_languages("id") == ["id"]
-    assert book.parse_languages(" ID , en ") == ["id", "en"]
+    assert review.parse_languages("id") == ["id"]
+    assert review.parse_languages(" ID , en ") == ["id", "en"]
 
 
 # --- headless Chromium --------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bot.core.model import (
 )
 from bot.core.proofs import prove
 from bot.tools.diff import Result, compare
+from bot.tools.diff_report import report_lines
 
 from conftest import DATA, ROOT, load_test_dialog
 
@@ -179,6 +180,19 @@ def test_a_removed_option_still_walks_every_path_of_both_versions():
     assert "rf_dvt" in change.old.red_flags and "rf_dvt" not in change.new.red_flags
     sides = {only for _q, _v, only in change.example}
     assert 1 in sides                      # the new version had to be answered on its own
+
+
+def test_the_report_is_lines_of_markup_for_the_command_to_print():
+    old = load_test_dialog()
+    new = edited(lambda data: item(data["red_flags"], "rf_dvt").update(level="soon"))
+    lines = report_lines(compare(old, new, samples=0), ("v1", "v2"), [None, None], 30)
+    assert lines[0].startswith(f"[bold]{old.id}[/bold]: v{old.version} (")
+    assert lines[0].endswith(", v2)")
+    assert any(line.startswith("1. [bold red]▼ LESS URGENT: urgent → soon[/bold red]; ")
+               for line in lines)
+    assert lines[-1].startswith("\n[bold red]Some answers now get LESS URGENT advice")
+    same = report_lines(compare(old, old), ("a", "b"), [None, None], 30)
+    assert same[1:] == ["the same dialog (same content hash): no answer path changes"]
 
 
 # --- the command -------------------------------------------------------------------------

@@ -22,7 +22,7 @@ from bot.cli import main as cli
 from bot.conversation import Conversations
 from bot.core.engine import Back, Choose, ChooseMany, Prompt, Typed
 from bot.storage import SQLiteStore, StorageError
-from bot.tools.stats import usage
+from bot.tools.stats import usage, usage_tables
 
 from support.harness import Runner, running_bot
 
@@ -230,6 +230,17 @@ async def test_an_empty_window_has_no_rates_rather_than_a_division_by_zero(db, s
     numbers = await read_usage(db, shipped, date.today() + timedelta(days=2))
     assert numbers.empty and numbers.completion is None and numbers.red_flag_rate is None
     assert numbers.median_minutes is None and numbers.funnel == ()
+
+
+async def test_the_terminal_report_is_markup_and_tables_for_the_command_to_print(db, shipped):
+    since = date.today() + timedelta(days=2)
+    empty = usage_tables(await read_usage(db, shipped, since), "kaki_kebas", 80)
+    assert empty == [f"[bold]Kebas usage[/bold]: sessions started since {since.isoformat()} "
+                     f"(UTC) of dialog kaki_kebas", f"no sessions since {since.isoformat()}"]
+    shown = usage_tables(await read_usage(db, shipped), None, 80)
+    assert [getattr(part, "title", None) for part in shown[1:-1]][:2] == [
+        "Sessions", "Funnel (questions in dialog order)"]
+    assert shown[-1].startswith("[dim]started: ")
 
 
 def test_an_empty_window_says_so(db, tmp_path, capsys):

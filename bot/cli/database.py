@@ -1,0 +1,174 @@
+"""`kebas migrate`, `purge`, `export` and `stats`: looking after the sessions database and
+learning from it (the schema, retention, the anonymised export, the usage numbers)."""
+
+from __future__ import annotations
+
+import argparse
+import re
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+
+from bot.cli.shared import (
+    EXIT_OK,
+    EXIT_PROBLEMS,
+    EXIT_USAGE,
+    complain,
+    dialog_named,
+    on_store,
+    put_text,
+    with_store,
+    write_output,
+)
+from bot.content.loader import default_paths, load_bundle
+from bot.core.i18n import pick_language
+from bot.storage import SessionStore, StorageError, is_file_database, shown_database
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def read_settings_or_say(env_file: str | None) -> Settings | int:
+    """The settings, or EXIT_USAGE after saying what is wrong with them."""
+    from bot.settings import SettingsProblem, read_settings
+    try:
+        return read_settings(env_file)
+    except SettingsProblem as exc:
+        complain(str(exc))
+        return EXIT_USAGE
+
+
+def store_path(args: argparse.Namespace, *, existing: bool = True) -> tuple[str, Settings] | int:
+    """The database a maintenance command works on, and the settings; or why there is none
+    (`existing=False`: a SQLite file need not exist yet)."""
+    settings = read_settings_or_say(args.env_file)
+    if isinstance(settings, int):
+        return settings
+    db = args.db or settings.kebas_db
+    if existing and is_file_database(db) and not Path(db).is_file():
+        complain(f"there is no database at {db} (set KEBAS_DB or use --db)")
+        return EXIT_PROBLEMS
+    return db, settings
+
+
+@runtime_checkable
+class Migrating(Protocol):
+    """A store that says which schema version it found when it opened (both stores do)."""
+
+    migrated_from: int | None
+
+
+async def schema_found(store: SessionStore) -> int | None:
+    return store.migrated_from if isinstance(store, Migrating) else None
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Bring the database's schema up to this Kebas's, once, before the workers start."""
+    from bot.storage import SCHEMA_VERSION
+    found = store_path(args, existing=False)
+    if isinstance(found, int):
+        return found
+    db, _settings = found
+    before, status = on_store(with_store(db, schema_found), db)  # opening migrates
+    if before is None:
+        return status
+    if before == SCHEMA_VERSION:
+        print(f"{shown_database(db)}: schema version {SCHEMA_VERSION}, already up to date")
+    else:
+        print(f"{shown_database(db)}: schema version {before} -> {SCHEMA_VERSION}")
+    return status
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    """Delete sessions past retention now, as the running bot does once a day."""
+    from bot.storage import utc_now
+    from bot.storage.retention import purge_expired
+    found = store_path(args)
+    if isinstance(found, int):
+        return found
+    db, settings = found
+    days = settings.kebas_retention_days if args.days is None else args.days
+    if days < 1:
+        complain("--days must be at least 1")
+        return EXIT_USAGE
+    purged, status = on_store(
+        with_store(db, lambda store: purge_expired(store, days, utc_now())), db)
+    if purged is None:
+        return status
+    print(f"{shown_database(db)}: deleted {purged.sessions} sessions ({purged.answers} answers), "
+          f"{purged.chats} chats and {purged.updates} update ids not touched for {days} days")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """The sessions, anonymised, as CSV or JSON; a file is made readable by its owner only."""
+    from bot.tools.export import anonymise, to_csv, to_json
+    found = store_path(args)
+    if isinstance(found, int):
+        return found
+    db, _settings = found
+    form = args.format or ("json" if str(args.output).endswith(".json") else "csv")
+    exported, status = on_store(
+        with_store(db, lambda store: store.export_rows(), read_only=True), db)
+    if exported is None:
+        return status
+    key, rows = exported
+    sessions = anonymise(key, rows)
+    text = to_json(sessions) if form == "json" else to_csv(sessions)
+    runners = len({session.runner for session in sessions})
+    complain(f"{len(sessions)} sessions of {runners} runners, anonymised")
+    return put_text(args.output, text, private=True)  # pseudonymous, still about people
+
+
+def since_date(value: str | None) -> date | None | int:
+    """`--since` as a date (None when not given), or EXIT_USAGE after saying what it wants."""
+    if value is None:
+        return None
+    try:
+        if not DATE.fullmatch(value):
+            raise ValueError
+        return date.fromisoformat(value)
+    except ValueError:
+        complain(f"--since wants a date as YYYY-MM-DD (e.g. 2025-01-31), not '{value}'")
+        return EXIT_USAGE
+
+
+def cmd_stats(args: argparse.Namespace) -> int:
+    """The usage numbers as tables (and, with --html, a report with charts)."""
+    from rich.console import Console
+
+    from bot.tools.stats import html_report, since_moment, usage, usage_tables
+    since = since_date(args.since)
+    if isinstance(since, int):
+        return since
+    settings = read_settings_or_say(".env")
+    if isinstance(settings, int):
+        return settings
+    db = args.db or settings.kebas_db
+    paths = [Path(value) for value in args.paths] if args.paths \
+        else settings.content_paths(default_paths())
+    bundle = load_bundle(paths)
+    dialog = None
+    if args.dialog is not None or bundle.dialogs:
+        dialog = dialog_named(bundle, args.dialog)
+        if dialog is None:
+            return EXIT_USAGE
+    else:
+        complain(f"no dialog found in {', '.join(map(str, paths))}; questions are shown by "
+                 f"their ids")
+    locale = bundle.locales.get(pick_language(None, bundle.locales)) if bundle.locales \
+        else None
+    rows, status = on_store(with_store(
+        db, lambda store: store.usage_rows(since_moment(since) if since else None, args.dialog),
+        read_only=True), db, faults=(StorageError,))
+    if rows is None:
+        return status
+    numbers = usage(rows, dialog, locale, since)
+    if args.html:  # first: a terminal that stops reading must not cost the report
+        status = write_output(args.html, html_report(numbers, args.dialog, datetime.now(UTC)))
+    console = Console()
+    for shown in usage_tables(numbers, args.dialog, console.width):
+        console.print(shown)
+    return status

@@ -1,0 +1,279 @@
+"""The review book's own words (headings, labels, the names of the appendix's groups).
+
+Each word stands once, in Indonesian and in English side by side, so that none can be added in
+one language and forgotten in the other. `CHROME` and `GROUPS` are the same words by language.
+"""
+
+from __future__ import annotations
+
+BOOK_LANGUAGES = ("id", "en")
+
+# The book's headings and labels.
+WORDS: dict[str, tuple[str, str]] = {
+    "book": ("Buku tinjauan klinis", "Clinical review book"),
+    "dialog": ("Dialog", "Dialog"),
+    "version": ("Versi", "Version"),
+    "hash": ("Sidik dialog (hash)", "Dialog hash"),
+    "content_hash": (
+        "Sidik seluruh isi yang ditinjau (dialog dan semua teks)",
+        "Hash of all the content reviewed (dialog and every text)",
+    ),
+    "generated": ("Dibuat", "Generated"),
+    "languages": ("Bahasa", "Languages"),
+    "toc": ("Daftar isi", "Contents"),
+    "how_to_read": ("Cara membaca", "How to read this book"),
+    "reading": (
+        "Buku ini memuat seluruh isi dialog seperti yang dibaca pelari: setiap pertanyaan dengan "
+        "pilihannya, setiap tanda bahaya, kemungkinan penyebab dan hasil, lalu semua teks lain di "
+        "lampiran. Kode kecil abu-abu (misalnya q.a3_saddle) adalah kunci teks di locales/ atau "
+        "id di dialogs/. Nilai dari vars (misalnya nomor darurat) sudah diisikan; tanda seperti "
+        "{min} atau {title} diisi Kebas saat dipakai. Di tabel pilihan, kolom tanda bahaya dan "
+        "poin menyebut aturan yang syaratnya memakai jawaban itu (mungkin bersama jawaban lain); "
+        "\"lanjut ke\" menyebut pertanyaan atau hasil berikutnya.",
+        "This book holds the whole dialog as a runner reads it: every question with its options, "
+        "every red flag, likely cause and outcome, and every other text in the appendix. Small "
+        "grey codes (such as q.a3_saddle) are text keys in locales/ or ids in dialogs/. Values "
+        "from vars (such as the emergency numbers) are filled in; marks such as {min} or {title} "
+        "are filled by Kebas when shown. In the option tables, the red-flag and points columns "
+        "name the rules whose condition uses that answer (perhaps together with other answers); "
+        "\"goes to\" names the next question or outcome.",
+    ),
+    "two_columns": ("Kiri: {first}. Kanan: {second}.", "Left: {first}. Right: {second}."),
+    "proofs": ("Bukti keamanan (aturan a–e)", "Safety proofs (rules a–e)"),
+    "holds": ("LULUS (holds)", "HOLDS"),
+    "fail": ("GAGAL (FAIL)", "FAIL"),
+    "paths": ("jalur jawaban berbeda diperiksa", "distinct answer paths checked"),
+    "states": ("keadaan ditelusuri", "states explored"),
+    "longest": ("Jalur terpanjang: {count} pertanyaan", "Longest path: {count} questions"),
+    "no_paths": (
+        "Jumlah jalur tidak dihitung karena ada pelanggaran.",
+        "Paths are not counted when there is a violation.",
+    ),
+    "rules": (
+        "Aturan yang dibuktikan pada setiap jalur jawaban:",
+        "Rules proven on every answer path:",
+    ),
+    "rule_a": (
+        "setiap jalur berakhir di hasil dan tidak menanyakan hal yang sama dua kali;",
+        "every path ends at a result and never asks the same question twice;",
+    ),
+    "rule_b": (
+        "saran tanda bahaya muncul tepat pada jawaban yang memicunya, dan hasil akhir setidaknya "
+        "sesegera tanda bahaya itu;",
+        "a red flag's advice is shown at the very answer that makes it true, and the result is at "
+        "least that urgent;",
+    ),
+    "rule_c": ("tingkat kesegeraan tidak pernah turun;", "urgency never goes down;"),
+    "rule_d": (
+        "setiap hasil memuat penafian dan \"kapan harus segera mencari pertolongan\";",
+        "every result has the disclaimer and \"when to seek help\";",
+    ),
+    "rule_e": (
+        "pertanyaan skrining tanda bahaya selalu ditanyakan lebih dulu.",
+        "the red-flag screening questions come first.",
+    ),
+    "no_screening": (
+        "Dialog ini tidak menyebut pertanyaan skrining (screening:), jadi aturan e tidak "
+        "dibuktikan.",
+        "This dialog declares no screening questions (screening:), so rule e is not proven.",
+    ),
+    "violations": ("Pelanggaran", "Violations"),
+    "rule": ("aturan", "rule"),
+    "scenario": (
+        "Jawaban terpendek yang mencapainya (skenario):",
+        "The shortest answers that reach it (scenario):",
+    ),
+    "signoff": ("Persetujuan klinis", "Clinical sign-off"),
+    "signoff_intro": (
+        "Saya telah meninjau seluruh isi buku ini (dialog {dialog} versi {version}, sidik isi "
+        "{hash}).",
+        "I have reviewed the whole of this book (dialog {dialog} version {version}, content hash "
+        "{hash}).",
+    ),
+    "reviewer": ("Nama peninjau", "Reviewer's name"),
+    "registration": ("No. STR / SIP", "Registration no. (STR / SIP)"),
+    "date": ("Tanggal", "Date"),
+    "signature": ("Tanda tangan", "Signature"),
+    "decision": ("Keputusan", "Decision"),
+    "approved": ("Disetujui", "Approved"),
+    "approved_notes": ("Disetujui dengan catatan", "Approved with notes"),
+    "rejected": ("Belum disetujui", "Not approved"),
+    "notes": ("Catatan", "Notes"),
+    "after_signoff": (
+        "Setelah disetujui, pengelola menjalankan: kebas signoff --reviewer \"NAMA\" "
+        "--registration \"STR/SIP\" (untuk sidik isi {hash}). Pelari melihat \"ditinjau oleh "
+        "...\" hanya selama isinya sama persis; setiap perubahan teks atau alur membuatnya "
+        "kembali berstatus draf.",
+        "Once approved, the maintainer runs: kebas signoff --reviewer \"NAME\" --registration "
+        "\"STR/SIP\" (for content hash {hash}). Runners read \"reviewed by ...\" only while the "
+        "content stays exactly the same; any edit of a text or of the flow makes it a draft again.",
+    ),
+    "flow": ("Gambar alur", "Flow picture"),
+    "flow_intro": (
+        "Digambar dari YAML (sama dengan kebas graph). Merah: jalan keluar tanda bahaya ke hasil "
+        "darurat. Untuk memperbesar, buka file HTML ini di layar.",
+        "Drawn from the YAML (as kebas graph draws it). Red: red-flag exits to the emergency "
+        "ending. Open this HTML file on screen to zoom in.",
+    ),
+    "no_graphviz": (
+        "Gambar alur tidak ada karena program Graphviz (dot) belum terpasang. Pasang dengan: sudo "
+        "apt-get install graphviz, lalu jalankan kebas book lagi.",
+        "There is no flow picture because Graphviz (dot) is not installed. Install it with: sudo "
+        "apt-get install graphviz, then run kebas book again.",
+    ),
+    "screening": ("Skrining tanda bahaya", "Red-flag screening"),
+    "screening_intro": (
+        "Pertanyaan skrining: dibuktikan selalu ditanyakan lebih dulu.",
+        "Screening questions: proven to be asked first.",
+    ),
+    "questions": ("Pertanyaan dan pesan", "Questions and messages"),
+    "questions_intro": (
+        "Urutan mengikuti alur dari awal dialog.",
+        "In the order of the flow from the start of the dialog.",
+    ),
+    "red_flags": ("Tanda bahaya", "Red flags"),
+    "red_flags_intro": (
+        "Setiap tanda bahaya muncul seketika saat jawaban membuat syaratnya benar, dan tidak "
+        "pernah dibatalkan oleh jawaban berikutnya.",
+        "A red flag fires the moment an answer makes its condition true, and later answers never "
+        "undo it.",
+    ),
+    "causes": ("Kemungkinan penyebab", "Likely causes"),
+    "causes_intro": (
+        "Penyebab ditampilkan bila poinnya minimal {min_points}, paling banyak {max_shown}, yang "
+        "poinnya tertinggi lebih dulu.",
+        "A cause is shown with at least {min_points} points, at most {max_shown} of them, best "
+        "first.",
+    ),
+    "causes_lead": (
+        "Hanya penyebab teratas yang unggul minimal {lead} poin yang ditampilkan; bila tidak ada "
+        "yang unggul, {max_shown} teratas ditampilkan bersama teks \"beberapa kemungkinan "
+        "penyebab\".",
+        "Only the top causes at least {lead} points ahead of the rest are shown; when none is, "
+        "the top {max_shown} are shown with the \"several causes\" text.",
+    ),
+    "outcomes": ("Hasil akhir", "Outcomes"),
+    "outcomes_intro": (
+        "Tingkat saran akhir = yang paling segera dari: batas bawah hasil, tanda bahaya yang "
+        "muncul, dan penyebab yang ditampilkan.",
+        "The final advice is the most urgent of: the outcome's floor, the red flags that fired "
+        "and the causes shown.",
+    ),
+    "levels": ("Tingkat saran (triase)", "Triage levels"),
+    "dialog_texts": ("Teks di setiap hasil", "Texts on every result"),
+    "appendix": ("Lampiran: semua teks lain", "Appendix: every other text"),
+    "appendix_intro": (
+        "Teks yang ditampilkan Kebas sendiri (persetujuan, pesan salah, perintah, ...) dan teks "
+        "lain di file bahasa yang belum muncul di atas.",
+        "Texts Kebas shows itself (consent, errors, commands, ...) and any other text of the "
+        "locale files not shown above.",
+    ),
+    "type_choice": ("pilih satu", "one choice"),
+    "type_multi": ("pilih beberapa", "several choices"),
+    "type_yesno": ("ya / tidak", "yes / no"),
+    "type_number": ("angka", "number"),
+    "type_info": ("pesan", "message"),
+    "type_outcome": ("hasil", "outcome"),
+    "screening_badge": ("skrining", "screening"),
+    "unreachable": ("tidak bisa dicapai dari awal dialog", "cannot be reached from the start"),
+    "answer": ("Jawaban", "Answer"),
+    "sets": ("Mengisi", "Sets"),
+    "leads_to": ("Lanjut ke", "Goes to"),
+    "flags_used": ("Tanda bahaya terkait", "Related red flags"),
+    "points": ("Poin penyebab", "Cause points"),
+    "depends": ("tergantung jawaban lain", "depends on other answers"),
+    "exclusive": (
+        "tidak bisa digabung dengan pilihan lain",
+        "cannot be combined with other options",
+    ),
+    "number_range": ("Angka dari {min} sampai {max}", "A number from {min} to {max}"),
+    "whole": ("bilangan bulat", "whole number"),
+    "decimal": ("boleh desimal", "decimals allowed"),
+    "unit": ("Satuan", "Unit"),
+    "routes": ("Alur", "Flow"),
+    "if": ("jika", "if"),
+    "otherwise": ("selain itu", "otherwise"),
+    "then": ("lanjut ke", "go to"),
+    "can_fire": ("Tanda bahaya yang bisa dipicu di sini", "Red flags that can fire here"),
+    "stop": ("berhenti di", "stops at"),
+    "goes_on": ("pertanyaan berlanjut", "questions go on"),
+    "note": (
+        "Catatan pengelola (tidak ditampilkan ke pelari)",
+        "Maintainers' note (never shown to runners)",
+    ),
+    "level": ("Tingkat", "Level"),
+    "condition": ("Syarat", "Condition"),
+    "meaning": ("Arti jawaban dalam syarat", "Answers in the condition"),
+    "helper_fact": ("fakta bantu, diisi oleh", "helper fact, set by"),
+    "title": ("Judul", "Title"),
+    "advice": ("Saran", "Advice"),
+    "asked_in": ("Ditanyakan di", "Asked in"),
+    "explain": ("Penjelasan", "Explanation"),
+    "todo": ("Yang bisa dilakukan", "What to do"),
+    "level_if": ("Tingkat lain bila", "Other level when"),
+    "score": ("Aturan poin", "Points rules"),
+    "floor": ("Tingkat minimal", "Floor level"),
+    "show_causes": ("Menampilkan penyebab", "Shows causes"),
+    "yes": ("ya", "yes"),
+    "no": ("tidak", "no"),
+    "reached_from": ("Dicapai dari", "Reached from"),
+    "role_disclaimer": ("Penafian, di bawah setiap hasil", "Disclaimer, under every result"),
+    "role_safety_net": (
+        "Kapan harus segera mencari pertolongan, di bawah setiap hasil yang bukan darurat",
+        "When to seek help, under every result that is not an emergency",
+    ),
+    "role_no_clear_cause": (
+        "Bila tidak ada penyebab yang cukup poinnya",
+        "When no cause has enough points",
+    ),
+    "role_several_causes": (
+        "Bila tidak ada penyebab yang jelas unggul",
+        "When no cause is clearly ahead",
+    ),
+    "filled_by_kebas": ("diisi Kebas", "filled by Kebas"),
+    "group_other": ("lainnya", "other"),
+}
+
+# What each group of text keys (the part before the first dot) is for, in the appendix.
+GROUP_NAMES: dict[str, tuple[str, str]] = {
+    "vars": ("Nilai yang disisipkan ke teks", "Values inserted into texts"),
+    "dialog": ("Judul dialog", "Dialog title"),
+    "unit": ("Satuan", "Units"),
+    "common": ("Kata dan teks umum", "Common words and texts"),
+    "error": ("Pesan bila jawaban salah", "Messages for a wrong answer"),
+    "info": ("Pemberitahuan", "Notices"),
+    "outcome": ("Judul di layar hasil", "Headings of the result"),
+    "triage": ("Tingkat saran", "Triage levels"),
+    "red_flag": ("Judul tanda bahaya", "Red-flag heading"),
+    "multi": ("Pilihan ganda", "Multiple choice"),
+    "console": ("Terminal (kebas chat)", "Terminal (kebas chat)"),
+    "why": ("\"Mengapa saran ini?\"", "\"Why this advice?\""),
+    "tg": (
+        "Telegram: sambutan, persetujuan, privasi, pesan",
+        "Telegram: welcome, consent, privacy, messages",
+    ),
+    "command": ("Menu perintah Telegram", "Telegram command menu"),
+    "msg": ("Pesan yang tidak dipakai dialog ini", "Messages this dialog does not use"),
+    "out": ("Hasil yang tidak dipakai", "Outcomes not used"),
+    "q": ("Pertanyaan yang tidak dipakai", "Questions not used"),
+    "opt": ("Pilihan yang tidak dipakai", "Options not used"),
+    "rf": ("Tanda bahaya yang tidak dipakai", "Red flags not used"),
+    "cause": ("Penyebab yang tidak dipakai", "Causes not used"),
+    "stats": ("Laporan pemakaian (kebas stats)", "Usage report (kebas stats)"),
+}
+
+
+def by_language(words: dict[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    return {language: {key: pair[index] for key, pair in words.items()}
+            for index, language in enumerate(BOOK_LANGUAGES)}
+
+
+# The book's headings and labels, in the first language of the book.
+CHROME = by_language(WORDS)
+# What each group of text keys is for, in the appendix.
+GROUPS = by_language(GROUP_NAMES)
+
+
+def chrome_for(language: str) -> dict[str, str]:
+    """The book's words in `language`, or in English when the book has no words in it."""
+    return CHROME.get(language, CHROME["en"])

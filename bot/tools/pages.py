@@ -1,0 +1,20 @@
+"""The HTML pages the tools write (the review book, the usage report): one Jinja environment
+over `templates/`, escaping every value and refusing a name the template does not get."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined
+
+
+@cache
+def environment() -> Environment:
+    return Environment(loader=PackageLoader("bot.tools", "templates"), autoescape=True,
+                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+
+
+def render_page(template: str, context: Mapping[str, Any]) -> str:
+    return environment().get_template(template).render(context)
