@@ -55,8 +55,8 @@ class Analysis:
         self.cyclic = bool(graph.trapped_cycles(edges, set(edges)))  # any loop at all
         self.atoms: list[tuple[str, AtomTest]] = []
         self._atom_index: dict[tuple[str, Any], int] = {}
-        self.flag_formulas = {flag.id: self._formula(flag.when) for flag in dialog.red_flags}
-        self.branch_formulas = {node.id: tuple(self._formula(branch.when)
+        self.flag_formulas = {flag.id: self.formula(flag.when) for flag in dialog.red_flags}
+        self.branch_formulas = {node.id: tuple(self.formula(branch.when)
                                                for branch in getattr(node, "branches", []))
                                 for node in dialog.nodes}
         self.ahead = {node.id: sorted(n for n in graph.reachable(node.id, edges)
@@ -69,15 +69,16 @@ class Analysis:
 
     # conditions as formulas over atoms
 
-    def _formula(self, condition: Any) -> Formula:
+    def formula(self, condition: Any) -> Formula:
+        """`condition` over this analysis's atoms; atoms not seen before are added."""
         parts: list[Formula] = [("atom", self._atom(fact, test))
                                 for fact, test in condition.tests.items()]
         if condition.all is not None:
-            parts.append(("and", frozenset(self._formula(c) for c in condition.all)))
+            parts.append(("and", frozenset(self.formula(c) for c in condition.all)))
         if condition.any is not None:
-            parts.append(("or", frozenset(self._formula(c) for c in condition.any)))
+            parts.append(("or", frozenset(self.formula(c) for c in condition.any)))
         if condition.not_ is not None:
-            parts.append(("not", self._formula(condition.not_)))
+            parts.append(("not", self.formula(condition.not_)))
         return parts[0] if len(parts) == 1 else ("and", frozenset(parts))
 
     def _atom(self, fact: str, test: Any) -> int:

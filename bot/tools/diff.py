@@ -36,6 +36,7 @@ from bot.core.model import (
     NumberQuestion,
     OutcomeNode,
     TriageLevel,
+    is_question,
     options_of,
 )
 
@@ -157,13 +158,13 @@ class _Side:
                 target = dialog.node_by_id.get(branch.next)
                 if isinstance(target, OutcomeNode) and target.level is not TriageLevel.EMERGENCY:
                     self.routes.setdefault(branch.next, []).append(
-                        self.analysis._formula(branch.when))
+                        self.analysis.formula(branch.when))
         self.cause_rules: tuple[CauseRules, ...] = ()
         if not with_causes:
             return
         self.cause_rules = tuple(
-            (tuple((self.analysis._formula(rule.when), rule.points) for rule in cause.score),
-             tuple((self.analysis._formula(rule.when), rule.level) for rule in cause.level_if))
+            (tuple((self.analysis.formula(rule.when), rule.points) for rule in cause.score),
+             tuple((self.analysis.formula(rule.when), rule.level) for rule in cause.level_if))
             for cause in dialog.causes)
 
     @property
@@ -287,9 +288,10 @@ class _Comparison:
         for value, _count in weighed:
             alarms = closed = points = 0
             for side, walker in zip(self.sides, walkers):
-                node = side.dialog.node_by_id.get(question)
-                if walker.result is not None or walker.state["node"] != question \
-                        or not engine.valid_value(node, value):
+                if walker.result is not None or walker.state["node"] != question:
+                    continue
+                node = side.dialog.node(question)
+                if not is_question(node) or not engine.valid_value(node, value):
                     continue
                 facts = {**walker.state["facts"], **engine.facts_of(node, value)}
                 alarms += sum(flag.id not in walker.state["fired"] and holds(flag.when, facts)
