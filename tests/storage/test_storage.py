@@ -267,8 +267,8 @@ async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_k
 async def count_commits(store: SQLiteStore) -> list[str]:
     """The COMMITs the store's writer connection makes from now on (each one an fsync)."""
     commits: list[str] = []
-    await store.db.set_trace_callback(
-        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    await store.db.run(lambda db: db.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None))
     return commits
 
 
