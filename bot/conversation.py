@@ -10,8 +10,9 @@ again for that session. New sessions always get the newest dialog.
 
 Texts are served from the live locales, so a corrected text reaches every session at once.
 A key that an edit renamed or removed is put back into the live locales from the version that
-still needs it: the newest dialog never names such a key (`kebas check` makes sure every key
-it names exists), so only the older sessions ever see it.
+still needs it (a new Locale with it takes the old one's place in the mapping the channels read
+from): the newest dialog never names such a key (`kebas check` makes sure every key it names
+exists), so only the older sessions ever see it.
 """
 
 from __future__ import annotations
@@ -133,11 +134,16 @@ class Conversations:
         return self._dialogs[content_hash]
 
     def _keep_missing(self, texts: Texts) -> None:
+        """Give the live locales the texts an older version needs that they lack. A Locale
+        is frozen: each one that lacks some is replaced, in the mapping the channels read
+        from, by a new one that has them too."""
         for language, own in texts.items():
-            if language in self.locales:
-                live = self.locales[language].texts
-                for key, text in own.items():
-                    live.setdefault(key, text)
+            live = self.locales.get(language)
+            if live is None:
+                continue
+            missing = {key: text for key, text in own.items() if key not in live.texts}
+            if missing:
+                self.locales[language] = replace(live, texts={**live.texts, **missing})
 
     def _texts_of(self, dialog: Dialog) -> Texts:
         """The texts this dialog names (and the locale variables they use), per language."""

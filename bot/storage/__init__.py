@@ -1,40 +1,47 @@
 """Storage: sessions, answers and the inbox behind one Protocol, on SQLite or PostgreSQL.
 
-Everything outside this package imports from here, never from the modules inside.
+Everything outside this package imports from here, never from the modules inside:
+`protocol` (the interface, its records and errors), `schema` (the tables and migrations),
+`queries` (each operation's statements, for both stores), `sqlite` and `postgres` (the
+stores), `opening` (`open_store`), `addresses` (KEBAS_DB), `faults` (faults in words).
 """
 
-from bot.storage.sqlite import (
+from bot.storage.addresses import is_file_database, shown_database
+from bot.storage.base import lease_name, utc_now
+from bot.storage.faults import STORAGE_FAULTS, explain_storage_fault
+from bot.storage.opening import open_store
+from bot.storage.protocol import (
     ABANDONED,
     ACTIVE,
     FINISHED,
-    PERSONAL_COLUMNS,
-    SCHEMA_VERSION,
-    STORAGE_FAULTS,
+    ChatSettings,
     Conflict,
     ExportRow,
+    LoggedAnswer,
+    Purged,
+    Saved,
     SessionStore,
-    SQLiteStore,
     StorageError,
     StoredSession,
     UsageRow,
-    explain_storage_fault,
-    is_file_database,
-    lease_name,
-    open_store,
-    shown_database,
-    utc_now,
 )
+from bot.storage.schema import PERSONAL_COLUMNS, SCHEMA_VERSION
+from bot.storage.sqlite import SQLiteStore
 
 __all__ = [
     "ABANDONED",
     "ACTIVE",
+    "ChatSettings",
     "Conflict",
     "ExportRow",
     "FINISHED",
+    "LoggedAnswer",
     "PERSONAL_COLUMNS",
+    "Purged",
     "SCHEMA_VERSION",
     "SQLiteStore",
     "STORAGE_FAULTS",
+    "Saved",
     "SessionStore",
     "StorageError",
     "StoredSession",

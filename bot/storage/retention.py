@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from bot.storage.sqlite import Purged, SessionStore
+from bot.storage.protocol import Purged, SessionStore
 
 log = logging.getLogger("kebas.retention")
 EVERY_DAY = timedelta(days=1)

@@ -432,7 +432,9 @@ class NoRoomToRebuild:
 
     def execute(self, sql: str, *args):
         if sql == "VACUUM":
-            raise sqlite3.OperationalError("database or disk is full")
+            full = sqlite3.OperationalError("database or disk is full")
+            full.sqlite_errorcode, full.sqlite_errorname = sqlite3.SQLITE_FULL, "SQLITE_FULL"
+            raise full  # as SQLite raises it: with the result code that names the fault
         return self.connection.execute(sql, *args)
 
 

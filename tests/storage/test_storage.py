@@ -264,11 +264,23 @@ async def test_a_session_keeps_the_texts_of_its_version_when_an_edit_renames_a_k
         assert compose(fresh.step, edited["id"])[1].lines[0].text == saddle + " (v2)"
 
 
+def test_the_texts_an_older_version_needs_come_in_a_new_locale_never_changing_one(dialog):
+    """A Locale is frozen: the kept texts go into a new one, in the mapping channels read."""
+    old = Locale("id", "locales/id.yaml", {"q.kept": "Kept", "q.changed": "New words"})
+    live = {"id": old}
+    talk = Conversations(dialog, None, live)
+    talk._keep_missing({"id": {"q.gone": "Gone", "q.changed": "Old words"},
+                        "en": {"q.gone": "Gone"}})
+    assert old.texts == {"q.kept": "Kept", "q.changed": "New words"}
+    assert live["id"].texts == {"q.kept": "Kept", "q.changed": "New words", "q.gone": "Gone"}
+    assert live["id"].file == old.file and set(live) == {"id"}
+
+
 async def count_commits(store: SQLiteStore) -> list[str]:
     """The COMMITs the store's writer connection makes from now on (each one an fsync)."""
     commits: list[str] = []
-    await store.db.set_trace_callback(
-        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None)
+    await store.db.run(lambda db: db.set_trace_callback(
+        lambda sql: commits.append(sql) if sql.strip().upper() == "COMMIT" else None))
     return commits
 
 

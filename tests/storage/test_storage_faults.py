@@ -257,7 +257,11 @@ async def test_damage_found_under_the_running_bot(fake, shipped, tmp_path, caplo
     def failing(original):
         async def save(*args, **kwargs):
             if damaged:
-                raise sqlite3.DatabaseError("database disk image is malformed")
+                malformed = sqlite3.DatabaseError("database disk image is malformed")
+                # as SQLite raises it: with the result code that names the fault
+                malformed.sqlite_errorcode = sqlite3.SQLITE_CORRUPT
+                malformed.sqlite_errorname = "SQLITE_CORRUPT"
+                raise malformed
             return await original(*args, **kwargs)
         return save
 

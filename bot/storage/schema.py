@@ -1,0 +1,146 @@
+"""The database's tables, made by numbered migrations that SQLite and PostgreSQL share.
+
+A store opens a database at whatever version it finds and applies the steps it lacks, in
+order; `SCHEMA_VERSION` is how many there are. Never edit a shipped step: append a new one.
+"""
+
+from __future__ import annotations
+
+# Columns that say who a runner is or what they answered or typed (a migration below).
+PERSONAL_COLUMNS = {"sessions": ("chat_key", "state", "outcome"), "answers": ("value",),
+                    "processed_updates": ("chat_key",), "chats": ("chat_key",),
+                    "inbox": ("chat_key", "payload"), "chat_leases": ("chat_key",)}
+
+# Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
+# The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS);
+# a step only one of them needs names its statements by database.
+MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
+    [
+        """CREATE TABLE sessions (
+            id {id},
+            chat_key TEXT NOT NULL,
+            dialog_id TEXT NOT NULL,
+            dialog_version INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            state TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('active', 'finished', 'abandoned')),
+            triage TEXT,
+            outcome TEXT,
+            started_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            finished_at TEXT
+        )""",
+        "CREATE INDEX sessions_by_chat ON sessions (chat_key, id)",
+        """CREATE TABLE answers (
+            id {id},
+            session_id {big} NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            action TEXT NOT NULL CHECK (action IN ('answer', 'back')),
+            node TEXT NOT NULL,
+            value TEXT,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX answers_by_session ON answers (session_id, seq)",
+        """CREATE TABLE processed_updates (
+            update_id {big} PRIMARY KEY,
+            chat_key TEXT NOT NULL,
+            at TEXT NOT NULL
+        )""",
+        "CREATE INDEX processed_updates_by_chat ON processed_updates (chat_key)",
+    ],
+    [
+        """CREATE TABLE chats (
+            chat_key TEXT PRIMARY KEY,
+            language TEXT,
+            consent_version INTEGER,
+            consent_at TEXT,
+            blocked_at TEXT,
+            updated_at TEXT NOT NULL
+        )""",
+    ],
+    [
+        # Updates received but not yet handled: written before Telegram is told we have them,
+        # deleted once handled, replayed after a crash. Short-lived by design.
+        """CREATE TABLE inbox (
+            update_id {big} PRIMARY KEY,
+            chat_key TEXT,
+            payload TEXT NOT NULL,
+            received_at TEXT NOT NULL
+        )""",
+    ],
+    [
+        # Every dialog a session ever started on, so it can finish on the same one.
+        """CREATE TABLE dialog_versions (
+            content_hash TEXT PRIMARY KEY,
+            dialog_id TEXT NOT NULL,
+            version INTEGER NOT NULL,
+            definition TEXT NOT NULL,
+            first_used TEXT NOT NULL
+        )""",
+    ],
+    [
+        # The key of the anonymised export's runner hash, made once per database: the same
+        # runner gets the same hash in every export, and no one without the database can
+        # turn a hash back into a Telegram id by trying them all.
+        "CREATE TABLE secrets (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        "INSERT INTO secrets (name, value) VALUES ('export_key', {random_key})",
+    ],
+    [
+        # The texts a dialog version used, so its sessions can finish on them after an edit
+        # renamed or removed a key (JSON: language -> key -> text).
+        "ALTER TABLE dialog_versions ADD COLUMN texts TEXT",
+    ],
+    [
+        # Counts each session's writes, so a worker that read an older revision of a chat's
+        # session (another worker handled the chat meanwhile) notices before it writes.
+        "ALTER TABLE sessions ADD COLUMN revision INTEGER NOT NULL DEFAULT 0",
+    ],
+    [
+        # Which worker process is handling a chat right now, until when (webhook mode): the
+        # others wait, so a chat's updates are handled one at a time across all of them.
+        """CREATE TABLE chat_leases (
+            chat_key TEXT PRIMARY KEY,
+            holder TEXT NOT NULL,
+            until {real} NOT NULL
+        )""",
+    ],
+    {
+        # PostgreSQL's planner keeps samples of column values (pg_statistic) and keeps them
+        # after their rows are deleted, for good once a table is empty: no chat key or typed
+        # text may wait there after an erasure. A column changed to its own type loses its
+        # samples; a statistics target of 0 takes no new ones. SQLite samples nothing unless
+        # told to ANALYZE, which Kebas never does.
+        "postgresql": [f"ALTER TABLE {table} " + ", ".join(
+            f"ALTER COLUMN {column} SET STATISTICS 0, ALTER COLUMN {column} TYPE TEXT"
+            for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
+        "sqlite": [],
+    },
+    [
+        # chat_leases.chat_key holds a keyed hash of the chat key (`lease_name`), never the
+        # key: a lease is written for every update of every chat (groups, chats that never
+        # consent) and renewed while a reply goes out, after an erasure too. The key is made
+        # once per database, so every worker on it names a chat alike. The leases there
+        # (seconds long) named chats plainly: they go.
+        "DELETE FROM chat_leases",
+        "INSERT INTO secrets (name, value) VALUES ('lease_key', {random_key})",
+    ],
+]
+DIALECTS: dict[str, dict[str, str]] = {
+    "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
+               "random_key": "lower(hex(randomblob(32)))"},
+    # 244 random bits from PostgreSQL's strong random source (gen_random_uuid is v4)
+    "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "big": "BIGINT", "real": "DOUBLE PRECISION",
+                   "random_key": "replace(gen_random_uuid()::text, '-', '') || "
+                                 "replace(gen_random_uuid()::text, '-', '')"},
+}
+
+
+def migrations(dialect: str) -> list[list[str]]:
+    """MIGRATIONS in one database's words."""
+    return [[statement.format(**DIALECTS[dialect])
+             for statement in (step[dialect] if isinstance(step, dict) else step)]
+            for step in MIGRATIONS]
+
+
+CHAT_COLUMNS = ("language", "consent_version", "consent_at", "blocked_at")
+SCHEMA_VERSION = len(MIGRATIONS)
