@@ -16,7 +16,7 @@ from load import FIRST_PAST_CHAT, PAST_CHAT, ROOT  # (load also puts tests/ on s
 
 from bot.content.loader import load_bundle
 from bot.conversation import Conversations
-from bot.core import engine
+from bot.core import inputs
 from bot.core.model import NumberQuestion
 from bot.storage import SQLiteStore
 
@@ -36,9 +36,9 @@ async def _one_finished_session(db: Path) -> None:
         await conversations.begin(PAST_CHAT)
         for node_id, value in planned_answers(dialog, 0, 1):
             node = dialog.node(node_id)
-            given: engine.Input = (engine.ChooseMany(tuple(value)) if isinstance(value, list)
-                                   else engine.Typed(str(value))
-                                   if isinstance(node, NumberQuestion) else engine.Choose(value))
+            given: inputs.Input = (inputs.ChooseMany(tuple(value)) if isinstance(value, list)
+                                   else inputs.Typed(str(value))
+                                   if isinstance(node, NumberQuestion) else inputs.Choose(value))
             await conversations.handle(PAST_CHAT, given)
 
 

@@ -30,7 +30,7 @@ def load_test_dialog(name: str = "engine_dialog.yaml") -> Dialog:
 
 
 # Loggers whose DEBUG records are scanned too (the root logger is set to DEBUG as well).
-SCANNED_LOGGERS = ("telegram", "httpx", "httpcore", "aiosqlite", "kebas", "apscheduler")
+SCANNED_LOGGERS = ("telegram", "httpx", "httpcore", "kebas", "apscheduler")
 
 
 @pytest.fixture(autouse=True)

@@ -248,9 +248,11 @@ class PostgresStore(StoreBase):
             log.warning("could not vacuum after deleting personal data (it is deleted; its "
                         "space is reused once autovacuum runs): %s", exc)
 
-    async def purge(self, older_than: datetime) -> Purged:
+    async def purge(self, older_than: datetime, *, always_rebuild: bool = True) -> Purged:
+        """Delete what retention no longer allows; VACUUM as SQLite rebuilds (see there)."""
         purged = await self._write(queries.purge(older_than))
-        await self._vacuum()
+        if always_rebuild or purged.total:
+            await self._vacuum()
         return purged
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

@@ -15,7 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, TypedDict
 
-from bot.core.engine import SessionState, Step
+from bot.core.engine import Step
+from bot.core.state import SessionState
 
 Clock = Callable[[], datetime]
 
@@ -177,5 +178,5 @@ class SessionStore(Protocol):
     # reports and retention
     async def usage_rows(self, since: datetime | None = None,
                          dialog_id: str | None = None) -> list[UsageRow]: ...
-    async def purge(self, older_than: datetime) -> Purged: ...
+    async def purge(self, older_than: datetime, *, always_rebuild: bool = True) -> Purged: ...
     async def export_rows(self) -> tuple[str, list[ExportRow]]: ...

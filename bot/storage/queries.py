@@ -17,7 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from bot.core.engine import SessionState, Step, StepKind
+from bot.core.engine import Step, StepKind
+from bot.core.state import SessionState
 from bot.storage.protocol import (
     ABANDONED,
     ACTIVE,

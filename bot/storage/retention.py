@@ -18,9 +18,10 @@ EVERY_DAY = timedelta(days=1)
 JOB_NAME = "retention"
 
 
-async def purge_expired(store: SessionStore, days: int, now: datetime) -> Purged:
-    """Delete what was last touched more than `days` before `now`."""
-    purged = await store.purge(now - timedelta(days=days))
+async def purge_expired(store: SessionStore, days: int, now: datetime, *,
+                        always_rebuild: bool = True) -> Purged:
+    """Delete what was last touched more than `days` before `now` (`SessionStore.purge`)."""
+    purged = await store.purge(now - timedelta(days=days), always_rebuild=always_rebuild)
     if purged.total:
         log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
                  "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
@@ -35,6 +36,6 @@ async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
     async def purge(_context: Any) -> None:
         await purge_expired(store, days, clock())
 
-    await purge(None)
+    await purge_expired(store, days, clock(), always_rebuild=False)
     application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
                                         name=JOB_NAME)

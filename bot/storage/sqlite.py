@@ -226,11 +226,16 @@ class SQLiteStore(StoreBase):
                         "or the daily purge: another program kept reading the database (a "
                         "backup tool, an open sqlite3 shell, kebas stats)", self.path)
 
-    async def purge(self, older_than: datetime) -> Purged:
-        """Delete what retention no longer allows (`queries.purge`), and every older copy."""
+    async def purge(self, older_than: datetime, *, always_rebuild: bool = True) -> Purged:
+        """Delete what retention no longer allows (`queries.purge`), and every older copy.
+
+        The rebuild also runs with nothing purged (the daily run: the handled updates' older
+        copies go), unless `always_rebuild` is off: the run at start does not hold a copy of
+        the whole database in memory just to find nothing new to erase.
+        """
         purged = await self._write(queries.purge(older_than))
-        # also once a day: the handled updates' older copies go, even with nothing purged
-        await self._erase_older_copies()
+        if always_rebuild or purged.total:
+            await self._erase_older_copies()
         return purged
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

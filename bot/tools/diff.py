@@ -25,10 +25,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from bot.core import engine
+from bot.core import engine, inputs, outcome, state
 from bot.core.analysis import Analysis, Formula, group_choices, number_classes, value_after
 from bot.core.conditions import holds
-from bot.core.engine import StepKind, answer_input
+from bot.core.engine import StepKind
+from bot.core.facts import facts_of
+from bot.core.inputs import answer_input
 from bot.core.model import (
     Dialog,
     Facts,
@@ -54,7 +56,7 @@ class Result:
     red_flags: tuple[str, ...]    # fired on the way
 
     @classmethod
-    def of(cls, dialog: Dialog, outcome: engine.Outcome, with_causes: bool) -> Result:
+    def of(cls, dialog: Dialog, outcome: outcome.Outcome, with_causes: bool) -> Result:
         flags = tuple(flag.id for flag in outcome.red_flags)
         if with_causes:
             return cls(outcome.node_id, outcome.level, tuple(c.id for c in outcome.causes), flags)
@@ -171,7 +173,7 @@ class _Side:
     def atoms(self) -> list[tuple[str, Any]]:
         return self.analysis.atoms
 
-    def key(self, state: engine.State) -> Any:
+    def key(self, state: state.State) -> Any:
         """Everything this version's future can depend on, with known answers substituted."""
         analysis = self.analysis
         if analysis.cyclic:
@@ -206,9 +208,9 @@ class _Side:
     def vector(self, question: str, value: Any) -> Any:
         """How this version's conditions see an answer, or None if it cannot take it."""
         node = self.dialog.node_by_id.get(question)
-        if node is None or isinstance(node, OutcomeNode) or not engine.valid_value(node, value):
+        if node is None or isinstance(node, OutcomeNode) or not inputs.valid_value(node, value):
             return None
-        facts = engine.facts_of(node, value)
+        facts = facts_of(node, value)
         return tuple(test(facts) if fact in facts else None for fact, test in self.atoms)
 
 
@@ -216,7 +218,7 @@ class _Side:
 class _Walker:
     """Where one version stands: its state, or its result once it has ended."""
 
-    state: engine.State
+    state: state.State
     result: Result | None = None
 
 
@@ -291,9 +293,9 @@ class _Comparison:
                 if walker.result is not None or walker.state["node"] != question:
                     continue
                 node = side.dialog.node(question)
-                if not is_question(node) or not engine.valid_value(node, value):
+                if not is_question(node) or not inputs.valid_value(node, value):
                     continue
-                facts = {**walker.state["facts"], **engine.facts_of(node, value)}
+                facts = {**walker.state["facts"], **facts_of(node, value)}
                 alarms += sum(flag.id not in walker.state["fired"] and holds(flag.when, facts)
                               for flag in side.dialog.red_flags)
                 if ending is not None and ending in side.routes:
@@ -408,7 +410,7 @@ def _ended(walkers: tuple[_Walker, ...]) -> tuple[Result, Result] | None:
     return None if old is None or new is None else (old, new)
 
 
-def _answered(state: engine.State) -> set[str]:
+def _answered(state: state.State) -> set[str]:
     return {answer["node"] for answer in state["answers"]}
 
 

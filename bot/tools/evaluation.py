@@ -16,7 +16,8 @@ from typing import Any
 import yaml
 
 from bot.core import engine
-from bot.core.engine import StepKind, answer_input
+from bot.core.engine import StepKind
+from bot.core.inputs import answer_input
 from bot.core.model import Dialog, TriageLevel
 
 # Published comparisons (docs/clinical-evaluation.md): share of vignettes, as fractions.

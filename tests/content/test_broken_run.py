@@ -1,11 +1,11 @@
 """The broken-dialog catalogue, seen by a maintainer and an operator: `kebas check` names
 every broken sample at its FILE:LINE with a hint, and `kebas run` refuses it.
 
-tests/broken/ holds one sample per kind of mistake (tests/content/test_checks.py proves `kebas check`
-reports each at its FILE:LINE). Here each sample with an error is handed to `kebas run` as
-KEBAS_DIALOGS / KEBAS_LOCALES: it must print the same FILE:LINE with a hint, say it is not
-starting, exit 1, and touch neither Telegram nor the database. Samples with only warnings must
-not stop the bot; that is checked too, so the catalogue cannot drift.
+tests/broken/ holds one sample per kind of mistake (tests/content/test_checks.py proves
+`kebas check` reports each at its FILE:LINE). Here each sample with an error is handed to
+`kebas run` as KEBAS_DIALOGS / KEBAS_LOCALES: it must print the same FILE:LINE with a hint,
+say it is not starting, exit 1, and touch neither Telegram nor the database. Samples with only
+warnings must not stop the bot; that is checked too, so the catalogue cannot drift.
 """
 
 from __future__ import annotations

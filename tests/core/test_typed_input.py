@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.core import engine
+from bot.core import engine, inputs
 from bot.core.engine import SayKind, StepKind
 from bot.core.i18n import Locale
 from bot.core.inputs import Choose, ChooseMany, Typed
@@ -28,7 +28,7 @@ def at(dialog, node_id):
     """The step that asks `node_id`, reached with plain answers."""
     step = engine.start(dialog)
     for value in TO_QUESTION[node_id]:
-        step = engine.step(dialog, step.state, engine.answer_input(
+        step = engine.step(dialog, step.state, inputs.answer_input(
             dialog.node(step.prompt.node_id), value))
     assert step.prompt.node_id == node_id
     return step

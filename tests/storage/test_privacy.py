@@ -20,7 +20,7 @@ import pytest
 from bot.cli.main import main
 from bot.conversation import Conversations
 from bot.core import engine
-from bot.core.engine import Choose, ChooseMany
+from bot.core.inputs import Choose, ChooseMany
 from bot.storage import SQLiteStore
 from bot.storage.retention import JOB_NAME, purge_expired
 from bot.tools.export import anonymise, exportable, runner_hash, to_csv

@@ -11,8 +11,9 @@ import stat
 import pytest
 
 from bot.conversation import Conversations
-from bot.core.engine import Back, Choose, ChooseMany, Restart, StepKind, Typed
+from bot.core.engine import StepKind
 from bot.core.i18n import Locale
+from bot.core.inputs import Back, Choose, ChooseMany, Restart, Typed
 from bot.core.model import Dialog
 from bot.core.render import compose
 from bot.storage import (

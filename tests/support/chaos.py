@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.content.loader import Bundle, load_bundle
-from bot.core import engine
+from bot.core import engine, inputs
 from bot.core.i18n import Locale
 from bot.core.model import Dialog, MultiQuestion, NumberQuestion, options_of
 
@@ -75,9 +75,9 @@ def planned_answers(dialog: Dialog, seed: int, chat_id: int) -> list[tuple[str, 
     while step.prompt is not None:
         node = dialog.node(step.prompt.node_id)
         value = answer_for(dialog, node, seed, chat_id)
-        given: engine.Input = (engine.ChooseMany(tuple(value)) if isinstance(value, list)
-                               else engine.Typed(str(value)) if isinstance(node, NumberQuestion)
-                               else engine.Choose(value))
+        given: inputs.Input = (inputs.ChooseMany(tuple(value)) if isinstance(value, list)
+                               else inputs.Typed(str(value)) if isinstance(node, NumberQuestion)
+                               else inputs.Choose(value))
         step = engine.step(dialog, step.state, given)
         assert step.answer is not None, f"{node.id}: {value!r} is not an answer"
         walked.append((node.id, step.answer.value))

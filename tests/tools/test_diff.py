@@ -18,7 +18,7 @@ import yaml
 from bot.cli.main import main
 from bot.content.loader import parse_dialog
 from bot.core import engine
-from bot.core.engine import Choose, ChooseMany, Typed
+from bot.core.inputs import Choose, ChooseMany, Typed
 from bot.core.model import (
     Dialog,
     MultiQuestion,

@@ -20,7 +20,8 @@ import pytest
 
 from bot.cli import main as cli
 from bot.conversation import Conversations
-from bot.core.engine import Back, Choose, ChooseMany, Prompt, Typed
+from bot.core.engine import Prompt
+from bot.core.inputs import Back, Choose, ChooseMany, Typed
 from bot.storage import SQLiteStore, StorageError
 from bot.tools.stats import usage, usage_tables
 
