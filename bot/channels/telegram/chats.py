@@ -19,7 +19,7 @@ class Chat:
     locale: Locale
     consented: bool
     consent_at: str | None = None  # when; a /hapus confirmation is bound to it
-    quiet: bool = False  # the chat is flooding: send only what must not wait (bot.flood)
+    quiet: bool = False  # the chat is flooding: send only what must not wait (`flood`)
 
 
 def chat_key(chat_id: int) -> str:
