@@ -99,7 +99,8 @@ class ConsoleChat:
         for number, button in enumerate(question.buttons, start=1):
             lines.append(f"  {number}. {button.label}")
         prompt = question.prompt
-        if prompt.kind == "number":
+        if prompt.kind == "number" and prompt.minimum is not None \
+                and prompt.maximum is not None:  # a number question always has its range
             lines.append(self.locale.text("console.prompt_number", min=plain_number(prompt.minimum),
                                           max=plain_number(prompt.maximum)))
         elif prompt.kind == "multi":

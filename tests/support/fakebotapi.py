@@ -4,7 +4,9 @@ It speaks the real wire format (form-encoded POSTs to /bot<TOKEN>/<method>, JSON
 getUpdates as a long poll, keeps each chat's messages, and answers 400 where real Telegram does
 (empty or too long text, bad callback_data, editing with nothing changed, unknown message, HTML
 it cannot parse). Tests drive it like runners: `send_text`, `press`, then wait for what the bot
-sends. Errors can be injected per method with `fail_next`, or at random with `chaos` (`Chaos`).
+sends. Errors can be injected per method with `fail_next`, or at random with `chaos` (`Chaos`,
+in faults.py). What it refuses is in botapirules.py, what it records in botapirecords.py, and
+the names and words it hands out (which no log may show) in people.py.
 
 Webhook mode: after the bot's `setWebhook`, `deliver_to(backends)` makes the fake post each
 update, as Telegram does, to the registered URL's path on those backends in turn (the load
@@ -16,12 +18,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import html.parser
 import itertools
 import json
 import random
 import time
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -29,147 +29,20 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from support.botapirecords import Call, StoredMessage
+from support.botapirules import (
+    NOT_MODIFIED,
+    TelegramBadRequest,
+    decoded,
+    validate_commands,
+    validate_markup,
+    validate_text,
+    validate_webhook,
+)
+from support.faults import Chaos
+from support.people import BOT_USER, HANDED_OUT, people_words
+
 TOKEN = "123456789:AAFakeTokenForKebasTests_0123456789x"
-BOT_USER = {"id": 123456789, "is_bot": True, "first_name": "Kebas", "username": "kebas_bot"}
-ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
-                "tg-spoiler", "blockquote", "span"}
-# What a person put into an update: names (of people, groups, a forward's hidden sender) and what
-# they typed or shared. No log may ever show one of them (conftest.py scans every test's logs).
-NAME_FIELDS = ("first_name", "last_name", "username", "title", "sender_user_name")
-TYPED_FIELDS = ("text", "caption", "question", "phone_number", "address")
-# Every name and typed text any fake has handed to a bot since the current test began.
-HANDED_OUT: set[str] = set()
-
-
-class TelegramBadRequest(Exception):
-    def __init__(self, description: str, status: int = 400,
-                 parameters: dict[str, Any] | None = None) -> None:
-        super().__init__(description)
-        self.description = description
-        self.status = status
-        self.parameters = parameters
-
-
-@dataclass
-class Call:
-    method: str
-    params: dict[str, Any]
-    at: float
-    status: int = 200  # 0: the connection was dropped before the method was applied
-    fault: str | None = None  # what `Chaos` injected into this call
-
-
-# What a running bot calls. Startup calls (getMe, deleteWebhook, setMyCommands) are left alone:
-# failing them stops `kebas run` before it polls, which other tests cover.
-CHAOS_METHODS = frozenset({"getUpdates", "sendMessage", "editMessageText",
-                           "editMessageReplyMarkup", "answerCallbackQuery", "sendChatAction"})
-
-
-@dataclass
-class Chaos:
-    """Seeded random faults, each at its rate per call (0-1), as a bad network and a busy
-    Telegram produce them.
-
-    5xx, 429 (with `retry_after`) and slow answers happen before the method is applied: the
-    server refused or dawdled, nothing changed, so getUpdates confirms nothing and its updates
-    stay pending, as Telegram keeps them. A dropped connection (closed with no HTTP response)
-    loses the request half the time and the response the other half: then the method was
-    applied and the bot, seeing a NetworkError, may send the same message twice, as it can over
-    a real network.
-    """
-
-    seed: int = 0
-    server_error: float = 0.0
-    flood: float = 0.0
-    slow: float = 0.0
-    dropped: float = 0.0
-    retry_after: int = 1
-    slow_seconds: tuple[float, float] = (0.2, 1.5)
-    methods: frozenset[str] = CHAOS_METHODS
-    injected: Counter[str] = field(default_factory=Counter)
-
-    def __post_init__(self) -> None:
-        self.random = random.Random(self.seed)
-
-    def draw(self, method: str) -> str | None:
-        """The fault for this call, if any: 5xx, 429, slow, dropped (request) or dropped_after."""
-        if method not in self.methods:
-            return None
-        roll = self.random.random()
-        for fault, rate in (("5xx", self.server_error), ("429", self.flood),
-                            ("slow", self.slow), ("dropped", self.dropped)):
-            if roll < rate:
-                self.injected[fault] += 1
-                if fault == "dropped" and self.random.random() < 0.5:
-                    return "dropped_after"
-                return fault
-            roll -= rate
-        return None
-
-    def pause(self) -> float:
-        return self.random.uniform(*self.slow_seconds)
-
-    def summary(self) -> str:
-        return " ".join(f"{fault}={self.injected[fault]}"
-                        for fault in ("5xx", "429", "slow", "dropped"))
-
-
-@dataclass
-class StoredMessage:
-    message_id: int
-    chat_id: int
-    text: str
-    reply_markup: dict[str, Any] | None
-    from_bot: bool
-    parse_mode: str | None = None
-
-    @property
-    def buttons(self) -> list[dict[str, Any]]:
-        if not self.reply_markup:
-            return []
-        return [button for row in self.reply_markup.get("inline_keyboard", []) for button in row]
-
-    def button(self, label_part: str) -> dict[str, Any]:
-        for button in self.buttons:
-            if label_part.casefold() in button["text"].casefold():
-                return button
-        raise AssertionError(f"no button with {label_part!r} in {self.buttons}")
-
-
-class _HtmlChecker(html.parser.HTMLParser):
-    """Telegram refuses text whose HTML does not parse; this catches the same mistakes."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.open: list[str] = []
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag not in ALLOWED_TAGS:
-            raise TelegramBadRequest(f"Bad Request: can't parse entities: unsupported start "
-                                     f"tag \"{tag}\"")
-        self.open.append(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if not self.open or self.open.pop() != tag:
-            raise TelegramBadRequest(f"Bad Request: can't parse entities: unexpected end tag "
-                                     f"\"{tag}\"")
-
-
-def visible_text(text: str, parse_mode: str | None) -> str:
-    if parse_mode != "HTML":
-        return text
-    if "<" in text.replace("&lt;", ""):
-        checker = _HtmlChecker()
-        checker.feed(text)
-        checker.close()
-        if checker.open:
-            raise TelegramBadRequest("Bad Request: can't parse entities: unclosed tag")
-    stripper = html.parser.HTMLParser(convert_charrefs=True)
-    parts: list[str] = []
-    stripper.handle_data = parts.append  # type: ignore[method-assign]
-    stripper.feed(text)
-    stripper.close()
-    return "".join(parts)
 
 
 @dataclass
@@ -221,7 +94,7 @@ class FakeBotAPI:
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
         await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.port = self._runner.addresses[0][1]
         return self
 
     async def stop(self) -> None:
@@ -244,7 +117,7 @@ class FakeBotAPI:
         if request.match_info["token"] != self.token:
             return self._error(401, "Unauthorized")
         form = await request.post()
-        params = {key: _decode(key, value) for key, value in form.items()}
+        params = {key: decoded(key, value) for key, value in form.items()}
         call = Call(method, params, time.monotonic())
         self.calls.append(call)
         for delay in self.delays:
@@ -333,14 +206,7 @@ class FakeBotAPI:
         return True
 
     async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
-        url = params.get("url") or ""
-        if not url.startswith("https://"):
-            raise TelegramBadRequest("Bad Request: bad webhook: An HTTPS URL must be provided "
-                                     "for webhook")
-        secret = params.get("secret_token") or ""
-        if secret and not (1 <= len(secret) <= 256 and secret.replace("_", "")
-                           .replace("-", "").isalnum()):
-            raise TelegramBadRequest("Bad Request: secret token contains unallowed characters")
+        validate_webhook(params)
         self.webhook = dict(params)
         return True
 
@@ -354,16 +220,7 @@ class FakeBotAPI:
         return info
 
     async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        commands = params.get("commands") or []
-        if not 1 <= len(commands) <= 100:
-            raise TelegramBadRequest("Bad Request: commands must be 1-100")
-        for command in commands:
-            name, description = command.get("command", ""), command.get("description", "")
-            if not (1 <= len(name) <= 32 and name == name.lower() and name.replace("_", "")
-                    .isalnum()):
-                raise TelegramBadRequest("Bad Request: BOT_COMMAND_INVALID")
-            if not 1 <= len(description) <= 256:
-                raise TelegramBadRequest("Bad Request: command description is invalid")
+        validate_commands(params.get("commands") or [])
         return True
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
@@ -400,8 +257,8 @@ class FakeBotAPI:
     async def _api_sendMessage(self, params: dict[str, Any]) -> dict[str, Any]:
         chat_id = int(params["chat_id"])
         text = params.get("text") or ""
-        self._validate_text(text, params.get("parse_mode"))
-        markup = self._validate_markup(params.get("reply_markup"))
+        validate_text(text, params.get("parse_mode"))
+        markup = validate_markup(params.get("reply_markup"))
         message = StoredMessage(next(self._message_ids), chat_id, text, markup, True,
                                 params.get("parse_mode"))
         self.messages.setdefault(chat_id, {})[message.message_id] = message
@@ -410,23 +267,19 @@ class FakeBotAPI:
     async def _api_editMessageText(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
         text = params.get("text") or ""
-        self._validate_text(text, params.get("parse_mode"))
-        markup = self._validate_markup(params.get("reply_markup"))  # absent: keyboard goes
+        validate_text(text, params.get("parse_mode"))
+        markup = validate_markup(params.get("reply_markup"))  # absent: keyboard goes
         if text == message.text and markup == message.reply_markup:
-            raise TelegramBadRequest("Bad Request: message is not modified: specified new "
-                                     "message content and reply markup are exactly the same "
-                                     "as a current content and reply markup of the message")
+            raise TelegramBadRequest(NOT_MODIFIED)
         message.text, message.reply_markup = text, markup
         message.parse_mode = params.get("parse_mode")
         return self._message_json(message)
 
     async def _api_editMessageReplyMarkup(self, params: dict[str, Any]) -> dict[str, Any]:
         message = self._find(params)
-        markup = self._validate_markup(params.get("reply_markup"))
+        markup = validate_markup(params.get("reply_markup"))
         if markup == message.reply_markup:
-            raise TelegramBadRequest("Bad Request: message is not modified: specified new "
-                                     "message content and reply markup are exactly the same "
-                                     "as a current content and reply markup of the message")
+            raise TelegramBadRequest(NOT_MODIFIED)
         message.reply_markup = markup
         return self._message_json(message)
 
@@ -441,27 +294,6 @@ class FakeBotAPI:
         if message is None:
             raise TelegramBadRequest("Bad Request: message to edit not found")
         return message
-
-    @staticmethod
-    def _validate_text(text: str, parse_mode: str | None) -> None:
-        visible = visible_text(text, parse_mode)
-        if not visible.strip():
-            raise TelegramBadRequest("Bad Request: message text is empty")
-        if len(visible) > 4096:
-            raise TelegramBadRequest("Bad Request: message is too long")
-
-    @staticmethod
-    def _validate_markup(markup: Any) -> dict[str, Any] | None:
-        if not markup:
-            return None
-        for row in markup.get("inline_keyboard", []):
-            for button in row:
-                data = button.get("callback_data")
-                if data is not None and not 1 <= len(data.encode("utf-8")) <= 64:
-                    raise TelegramBadRequest("Bad Request: BUTTON_DATA_INVALID")
-                if not button.get("text"):
-                    raise TelegramBadRequest("Bad Request: text buttons are unallowed")
-        return markup
 
     def _message_json(self, message: StoredMessage) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -478,7 +310,8 @@ class FakeBotAPI:
 
     # --- what runners do --------------------------------------------------------------
 
-    def _push(self, update: dict[str, Any]) -> int:
+    def push(self, update: dict[str, Any]) -> int:
+        """Hand an update to the bot as Telegram would (getUpdates, or a webhook post)."""
         update_id = next(self._update_ids)
         update["update_id"] = update_id
         HANDED_OUT.update(people_words(update))
@@ -495,6 +328,10 @@ class FakeBotAPI:
                 delivery.add_done_callback(self._deliveries.discard)
         asyncio.get_running_loop().create_task(self._notify())
         return update_id
+
+    def forget_pending(self) -> None:
+        """Drop the updates the bot has not fetched yet: the test posts them itself."""
+        self._updates.clear()
 
     def deliver_to(self, backends: list[str], twice: float = 0.0) -> None:
         """Post updates to these workers (http://host:port) from now on, as a webhook."""
@@ -558,7 +395,7 @@ class FakeBotAPI:
         stored = StoredMessage(body["message_id"], chat_id, message.get("text", ""), None, False)
         self.messages.setdefault(chat_id, {})[stored.message_id] = stored
         update = {field_name: body}
-        return self._push(update)
+        return self.push(update)
 
     def send_text(self, chat_id: int, text: str, **kwargs: Any) -> int:
         message: dict[str, Any] = {"text": text}
@@ -576,7 +413,7 @@ class FakeBotAPI:
             "id": callback_id, "from": self.user(chat_id, language),
             "chat_instance": f"ci{chat_id}", "data": data,
             "message": self._message_json(message)}}
-        return self._push(update)
+        return self.push(update)
 
     # --- what tests look at -----------------------------------------------------------
 
@@ -593,9 +430,12 @@ class FakeBotAPI:
 
     def press_answered(self, update_id: int) -> bool:
         """Did the bot answer this button press (answerCallbackQuery with its id)?"""
-        wanted = self.callback_id(update_id)
-        return any(call.params.get("callback_query_id") == wanted
-                   for call in self.calls_of("answerCallbackQuery"))
+        return self.answer_to(self.callback_id(update_id)) is not None
+
+    def answer_to(self, callback_id: str) -> dict[str, Any] | None:
+        """The bot's first answerCallbackQuery for this button press, if any."""
+        return next((call.params for call in self.calls_of("answerCallbackQuery")
+                     if call.params.get("callback_query_id") == callback_id), None)
 
     def chat_of(self, call: Call) -> int | None:
         """The chat a call was about: its chat_id, or the chat of the button press it answers."""
@@ -643,40 +483,6 @@ class FakeBotAPI:
         return await self.wait_for(
             lambda: (calls := self.calls_of(method, chat_id)) and len(calls) >= count and calls,
             timeout)
-
-
-def people_words(value: Any) -> set[str]:
-    """The names and typed texts in an update, leaving out the bot's own (its user, and the
-    messages it sent that come back inside a button press or a reply)."""
-    if isinstance(value, list):
-        return set().union(*map(people_words, value))
-    if not isinstance(value, dict):
-        return set()
-    sender = value.get("from")
-    if value.get("id") == BOT_USER["id"] or (isinstance(sender, dict)
-                                             and sender.get("id") == BOT_USER["id"]):
-        return set()
-    words = {item for key, item in value.items()
-             if key in NAME_FIELDS + TYPED_FIELDS and isinstance(item, str)}
-    return words.union(*(people_words(item) for item in value.values()))
-
-
-JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "offset", "timeout", "limit",
-               "chat_id", "message_id", "show_alert", "cache_time", "drop_pending_updates",
-               "link_preview_options", "reply_parameters", "disable_notification"}
-
-
-def _decode(key: str, value: Any) -> Any:
-    """PTB sends objects, lists, numbers and booleans JSON-encoded and text raw.
-
-    Only known non-text fields are decoded, so a runner's "42" stays the text "42".
-    """
-    if key not in JSON_FIELDS or not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except ValueError:
-        return value
 
 
 # A poll whose options lack `persistent_id`, as Bot API servers before 9.6 send them: PTB 22.8

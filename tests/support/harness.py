@@ -7,6 +7,7 @@ waits on what the bot really does (its answer to the button press, its next ques
 from __future__ import annotations
 
 import contextlib
+import html
 import sqlite3
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -16,9 +17,11 @@ from telegram import Update
 
 from bot.channels.telegram.app import build_bot
 from bot.content.loader import Bundle
+from bot.core.i18n import Locale
 from bot.settings import Settings
 
-from support.fakebotapi import TOKEN, FakeBotAPI, StoredMessage
+from support.botapirecords import StoredMessage
+from support.fakebotapi import TOKEN, FakeBotAPI
 
 
 def settings_for(fake: FakeBotAPI, db: Path, **more: Any) -> Settings:
@@ -63,9 +66,40 @@ def wrapped_save(app: Any, wrapper: Any) -> Iterator[None]:
         store.save = original
 
 
+def finished_updates(app: Any) -> set[int]:
+    """Ids of the updates the running bot has finished with, filled in as it does (its last
+    step: clearing the inbox, for an update it kept there)."""
+    kebas = app.bot_data["kebas"]
+    done: set[int] = set()
+    original_done, original_release = kebas.store.inbox_done, kebas.updates.release
+
+    async def inbox_done(update_id: int) -> None:
+        await original_done(update_id)
+        done.add(update_id)
+
+    def release(update_id: int) -> bool:
+        kept = original_release(update_id)
+        if not kept:
+            done.add(update_id)
+        return kept
+
+    kebas.store.inbox_done, kebas.updates.release = inbox_done, release
+    return done
+
+
 def is_question(message: StoredMessage) -> bool:
     return any(button.get("callback_data", "")[:2] in ("c:", "t:", "d:")
                for button in message.buttons)
+
+
+def node_of(message: StoredMessage) -> str | None:
+    """The node id of the question a message asks (from its buttons' data), if it asks one."""
+    return message.buttons[0]["callback_data"].split(":")[3] if is_question(message) else None
+
+
+def shown(locale: Locale, key: str, **params: Any) -> str:
+    """A text as the bot sends it (HTML-escaped)."""
+    return html.escape(locale.text(key, **params), quote=False)
 
 
 class Runner:
@@ -96,7 +130,7 @@ class Runner:
 
     def node(self) -> str:
         """The node id of the current question (from its buttons' data)."""
-        return self.question().buttons[0]["callback_data"].split(":")[3]
+        return node_of(self.question()) or ""
 
     # --- doing ------------------------------------------------------------------------
 

@@ -124,5 +124,5 @@ async def post(url: str, update: dict, secret: str | None) -> int:
 def start_update(fake: FakeBotAPI, chat_id: int) -> dict:
     """An update as Telegram would post it, not queued anywhere."""
     update_id = fake.send_text(chat_id, "/start")
-    fake._updates.clear()
+    fake.forget_pending()
     return fake.update(update_id)

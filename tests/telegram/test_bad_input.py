@@ -4,7 +4,7 @@ Each case is one kind of input, sent to the same Application as `kebas run` over
 what the runner gets back (locale texts, in order, then where they stand) or that the bot stays
 silent, and that nothing wrong is stored. Every case also checks what no runner may ever see:
 an apology for a crash, an error in the log, a request Telegram refused, a spinning button.
-After the catalogue: the flood limiter, alone with a fake clock and end to end.
+(Floods: test_flood.py.)
 """
 
 from __future__ import annotations
@@ -19,17 +19,18 @@ from typing import Any
 
 import pytest
 
-from bot.channels.telegram.flood import LIMIT, FloodGuard, Verdict
-
-from support.fakebotapi import BOT_USER, FakeBotAPI, StoredMessage
+from support.botapirecords import StoredMessage
+from support.fakebotapi import FakeBotAPI
 from support.harness import (
     PAD_STORY,
     Runner,
-    is_question,
+    finished_updates,
+    node_of,
     rows,
     rows_about,
     running_bot,
 )
+from support.people import BOT_USER
 
 RUNNER = 4242
 FIRST_QUESTION = "Saat atau setelah berlari"  # how the first question (a12_alarm) begins
@@ -89,7 +90,7 @@ def raw(update: Callable[[FakeBotAPI], dict[str, Any]]) -> Act:
     async def act(runner: Runner) -> Arrived:
         body = update(runner.fake)
         pressed = [body["callback_query"]["id"]] if "callback_query" in body else []
-        return Arrived([runner.fake._push(body)], pressed)
+        return Arrived([runner.fake.push(body)], pressed)
     return act
 
 
@@ -399,24 +400,7 @@ async def bot(fake, shipped, db):
 
 @pytest.fixture
 def handled(bot) -> set[int]:
-    """Ids of the updates the bot has finished with (its last step: clearing the inbox, for
-    an update it kept there)."""
-    kebas = bot.bot_data["kebas"]
-    done: set[int] = set()
-    original_done, original_release = kebas.store.inbox_done, kebas.updates.release
-
-    async def inbox_done(update_id: int) -> None:
-        await original_done(update_id)
-        done.add(update_id)
-
-    def release(update_id: int) -> bool:
-        kept = original_release(update_id)
-        if not kept:
-            done.add(update_id)
-        return kept
-
-    kebas.store.inbox_done, kebas.updates.release = inbox_done, release
-    return done
+    return finished_updates(bot)
 
 
 async def stand(runner: Runner, at: str) -> None:
@@ -465,10 +449,6 @@ def shown(shipped, item: Text) -> str:
     return html.escape(said(shipped, item), quote=False)
 
 
-def node_of(message: StoredMessage) -> str | None:
-    return message.buttons[0]["callback_data"].split(":")[3] if is_question(message) else None
-
-
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])
 async def test_bad_input(fake, bot, db, shipped, handled, caplog, case: Case):
     runner = Runner(fake, RUNNER)
@@ -496,7 +476,7 @@ async def test_bad_input(fake, bot, db, shipped, handled, caplog, case: Case):
         assert set(rows_about(db, f"tg:{case.chat}").values()) <= {0}, "nothing about a group"
 
     for press in arrived.presses:
-        answer = _answer_of(fake, press)
+        answer = fake.answer_to(press)
         assert answer is not None, "the button stops spinning"
         assert answer.get("text") == (said(shipped, case.toast) if case.toast else None)
 
@@ -510,99 +490,6 @@ async def test_bad_input(fake, bot, db, shipped, handled, caplog, case: Case):
     assert not [r for r in caplog.records if r.levelname == "ERROR"], "no crash"
 
 
-def _answer_of(fake: FakeBotAPI, callback_id: str) -> dict[str, Any] | None:
-    return next((c.params for c in fake.calls_of("answerCallbackQuery")
-                 if c.params.get("callback_query_id") == callback_id), None)
-
-
 def test_the_catalogue_has_every_kind_once():
     names = [case.name for case in CASES]
     assert len(set(names)) == len(names) >= 25
-
-
-# --- floods ----------------------------------------------------------------------------------
-
-
-def test_the_flood_guard_counts_only_updates_sent_without_waiting():
-    now = [0.0]
-    guard = FloodGuard(limit=5, window=5.0, clock=lambda: now[0])
-    assert [guard.arrived(1, behind=0) for _ in range(100)] == [Verdict.SERVE] * 100, \
-        "a runner who waits for each reply is never flooding, however fast"
-    verdicts = [guard.arrived(1, behind=9) for _ in range(7)]
-    assert verdicts == [Verdict.SERVE] * 5 + [Verdict.WARN, Verdict.QUIET]
-    assert guard.arrived(2, behind=3) is Verdict.SERVE, "other chats are not affected"
-
-
-def test_the_flood_guard_window_slides_and_a_flood_ends_after_a_silent_window():
-    now = [0.0]
-    guard = FloodGuard(limit=5, window=5.0, clock=lambda: now[0])
-    for _ in range(20):  # one unanswered update every 1.1 s: never five in five seconds
-        now[0] += 1.1
-        assert guard.arrived(1, behind=1) is Verdict.SERVE
-    for _ in range(6):
-        guard.arrived(1, behind=1)
-    assert guard.until_calm(1) == 5.0 and not guard.calmed(1)
-    now[0] += 3.0
-    assert guard.arrived(1, behind=0) is Verdict.QUIET, "quiet even when it waits"
-    now[0] += 4.9
-    assert guard.until_calm(1) == pytest.approx(0.1) and not guard.calmed(1)
-    now[0] += 0.1
-    assert guard.calmed(1) and guard.until_calm(1) == 0.0
-    assert [guard.arrived(1, behind=1) for _ in range(5)] == [Verdict.SERVE] * 5, \
-        "after the flood the chat starts afresh"
-
-
-def _option_number(runner: Runner, option_id: str) -> str:
-    data = runner.data_for(option_id)
-    return str(1 + [b["callback_data"] for b in runner.question().buttons].index(data))
-
-
-async def test_a_flood_gets_few_replies_keeps_its_answer_and_never_slows_others(
-        fake, bot, db, shipped):
-    flooder, other = Runner(fake, 148), Runner(fake, 149)
-    await flooder.agree()
-    await other.agree()
-    before = flooder.last_id()
-    none = _option_number(flooder, "none")
-    for _ in range(99):
-        fake.send_text(148, "halo")
-    fake.send_text(148, none)  # a real answer at the end of the flood is not lost
-    asked = time.monotonic()
-    other_before = other.last_id()
-    fake.send_text(149, _option_number(other, "none"))
-    await fake.wait_for(lambda: any(node_of(m) == "a3_saddle" for m in other.sent
-                                    if m.message_id > other_before), timeout=LONG_ENOUGH)
-    assert time.monotonic() - asked < 2.0, "another runner is answered promptly"
-
-    await fake.wait_for(lambda: flooder.node() == "a3_saddle", timeout=LONG_ENOUGH)
-    to_flooder = [m.text for m in flooder.sent if m.message_id > before]
-    notice = shown(shipped, "tg.flood")
-    assert to_flooder.count(notice) == 1, "one notice"
-    # A flood is seen once messages queue up behind one another, so the first one or two may
-    # be served before the queue builds (how soon depends on the machine): each reply is the
-    # explanation and the question (2), plus the notice and the question once calm.
-    assert len(to_flooder) <= 2 * (LIMIT + 2) + 2, f"a bounded number of replies: {to_flooder}"
-    assert rows(db, "SELECT answers.node, value FROM answers JOIN sessions "
-                    "ON sessions.id = session_id WHERE chat_key = 'tg:148'") == [
-        ("a12_alarm", '["none"]')]
-
-    before = flooder.last_id()
-    await flooder.choose("no")
-    assert flooder.node() == "a45_leg", "the dialog goes on as usual after the flood"
-    assert notice not in flooder.texts_after(before)
-
-
-async def test_red_flag_advice_reaches_a_runner_even_in_the_middle_of_a_flood(
-        fake, bot, shipped):
-    flooder = Runner(fake, 150)
-    await flooder.agree()
-    before = flooder.last_id()
-    chest = _option_number(flooder, "chest")
-    for typed in ["halo"] * 15 + [chest] + ["halo"] * 15:
-        fake.send_text(150, typed)
-    await fake.wait_for(lambda: any("Tanda bahaya: DARURAT" in t
-                                    for t in flooder.texts_after(before)), timeout=LONG_ENOUGH)
-    texts = flooder.texts_after(before)
-    assert texts.count(shown(shipped, "tg.flood")) == 1
-    advice = next(t for t in texts if "Tanda bahaya: DARURAT" in t)
-    assert "112 atau 119" in advice

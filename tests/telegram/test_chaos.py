@@ -19,7 +19,8 @@ from telegram.error import NetworkError, RetryAfter
 from bot.storage import SQLiteStore
 
 from support.chaos import Report, Walk, check, run_chaos
-from support.fakebotapi import TOKEN, Chaos, FakeBotAPI
+from support.fakebotapi import TOKEN, FakeBotAPI
+from support.faults import Chaos
 from support.harness import Runner, is_question, rows, running_bot
 from support.process import HoldingFake, ready, start_kebas
 

@@ -12,8 +12,9 @@ from bot.channels.telegram.inbox import replay_payload
 from bot.storage import SQLiteStore
 
 from support.erasure import leftovers
-from support.fakebotapi import BOT_USER, TOKEN
+from support.fakebotapi import TOKEN
 from support.harness import Runner, is_question, rows, running_bot
+from support.people import BOT_USER
 
 BOT = Bot(TOKEN)  # only to rebuild updates; it never connects
 SOMEONE = {"id": 5550001, "is_bot": False, "first_name": "Siti", "last_name": "Rahma",

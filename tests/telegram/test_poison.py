@@ -20,8 +20,9 @@ from telegram import Update
 from telegram.ext import ExtBot
 
 from conftest import leaks, record_text
-from support.fakebotapi import TOKEN, UNREADABLE_POLL, FakeBotAPI, people_words
+from support.fakebotapi import TOKEN, UNREADABLE_POLL, FakeBotAPI
 from support.harness import Runner, running_bot
+from support.people import people_words
 from support.process import ready, start_kebas
 
 CONSENT = "Sebelum mulai"

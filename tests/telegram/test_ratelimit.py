@@ -10,7 +10,7 @@ import datetime as dtm
 
 from telegram.error import RetryAfter
 
-from bot.channels.telegram.app import outgoing_limiter
+from bot.channels.telegram.ratelimit import outgoing_limiter
 
 from support.harness import Runner, running_bot
 

@@ -162,12 +162,12 @@ async def test_a_delete_confirmation_works_for_ten_minutes_and_for_that_consent_
     prompt = runner.sent[-1]
     yes = prompt.buttons[0]["callback_data"]
     assert yes.startswith("h:yes:"), "the button carries its own confirmation"
-    real_clock = kebas.clock
-    kebas.clock = lambda: real_clock() + 11 * 60
+    real_clock = kebas.erasure.clock
+    kebas.erasure.clock = lambda: real_clock() + 11 * 60
     try:
         press = await runner.tap(prompt, yes)
     finally:
-        kebas.clock = real_clock
+        kebas.erasure.clock = real_clock
     expired = next(c for c in fake.calls_of("answerCallbackQuery")
                    if c.params["callback_query_id"] == fake.callback_id(press))
     assert "sudah kedaluwarsa" in expired.params["text"]
@@ -186,8 +186,8 @@ async def test_a_delete_confirmation_works_for_ten_minutes_and_for_that_consent_
 
 
 async def test_memory_per_chat_is_bounded(fake, shipped, db, monkeypatch):
-    import bot.channels.telegram.app as telegram
-    monkeypatch.setattr(telegram, "REMEMBERED_CHATS", 3)
+    import bot.channels.telegram.handler as handler
+    monkeypatch.setattr(handler, "REMEMBERED_CHATS", 3)
     async with running_bot(fake, shipped, db) as app:
         kebas = app.bot_data["kebas"]
         for group in range(-700, -706, -1):

@@ -30,7 +30,8 @@ from bot.cli.main import main as kebas
 from bot.storage import SCHEMA_VERSION, SQLiteStore, lease_name
 
 from support.backends import Backend, fresh_database, postgres_server
-from support.chaos import FIRST_CHAT, ChaosRunner, Report, check, update_chats
+from support.chaos import FIRST_CHAT, ChaosRunner
+from support.chaoscheck import Report, check, update_chats
 from support.fakebotapi import TOKEN, FakeBotAPI
 from support.harness import Runner
 from support.webhook import (
@@ -130,7 +131,7 @@ async def at_the_saddle_question(fake: FakeBotAPI, group: Workers, chat_id: int
     fake.backends = []  # build the next two updates without delivering them
     stray = fake.update(fake.send_text(chat_id, "halo"))
     answer = fake.update(fake.press(chat_id, asked.message_id, runner.data_for("no", asked)))
-    fake._updates.clear()
+    fake.forget_pending()
     return runner, stray, answer
 
 
@@ -416,7 +417,7 @@ async def test_a_typed_answer_delivered_late_is_never_applied_to_a_later_questio
     async with workers(tmp_path, count=2) as (fake, group):
         runner, stray, _answer = await at_the_saddle_question(fake, group, 811)
         typed_4 = fake.update(fake.send_text(811, "4"))
-        fake._updates.clear()
+        fake.forget_pending()
         route = "/telegram"
         fake.delays.append(("sendMessage", 811, 3.0))  # worker 1 holds the chat a while
         first = asyncio.ensure_future(post(group.backends[1] + route, stray, SECRET))
@@ -427,7 +428,7 @@ async def test_a_typed_answer_delivered_late_is_never_applied_to_a_later_questio
         assert (await dying)[0] == 0, "the dead worker never answered Telegram"
         assert await first == 200
         again = fake.update(fake.send_text(811, "4"))
-        fake._updates.clear()
+        fake.forget_pending()
         assert await post(group.backends[1] + route, again, SECRET) == 200
         assert runner.node() == "a45_leg"
         assert await post(group.backends[1] + route, typed_4, SECRET) == 200  # late copy

@@ -68,7 +68,7 @@ def readable(update: Any) -> Any:
         return {"update_id": update_id} if type(update_id) is int else None
 
 
-class KebasBot(ExtBot):
+class KebasBot(ExtBot[Any]):
     """PTB's ExtBot, whose getUpdates waits out Bot API errors itself while the Updater polls."""
 
     # PTB's bots refuse new public attributes once built; these two are set by their methods.

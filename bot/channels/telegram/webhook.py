@@ -37,11 +37,12 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from telegram import Update
-from telegram.ext import Application
 
+from bot.channels.telegram.app import KebasApplication, build_bot
+from bot.channels.telegram.chats import chat_key
 from bot.channels.telegram.polling import readable
 from bot.content.loader import Bundle
-from bot.storage import STORAGE_FAULTS, shown_database
+from bot.storage import STORAGE_FAULTS, SessionStore, shown_database
 
 log = logging.getLogger("kebas.webhook")
 
@@ -73,7 +74,7 @@ class ChatTurns:
     moved the chat on, and the runner would be looking at an old question.
     """
 
-    def __init__(self, store: Any, clock: Callable[[], float] = time.time, *,
+    def __init__(self, store: SessionStore, clock: Callable[[], float] = time.time, *,
                  lease_seconds: float = LEASE_SECONDS,
                  renew_seconds: float = RENEW_SECONDS) -> None:
         self.store, self.clock = store, clock
@@ -326,7 +327,8 @@ def headers_in_time(refusals: Refusals, seconds: float = HEADER_SECONDS) -> type
                 self.transport.close()
 
         def eof_received(self) -> bool | None:
-            return self.http.eof_received()
+            self.http.eof_received()
+            return None  # as H11Protocol: the transport closes
 
         def connection_lost(self, exc: Exception | None) -> None:
             if self.deadline is not None:
@@ -348,7 +350,7 @@ def route_path(public_url: str) -> str:
     return urlsplit(public_url).path or "/"
 
 
-def webhook_app(application: Application, secret: str, path: str,
+def webhook_app(application: KebasApplication, secret: str, path: str,
                 refusals: Refusals | None = None) -> Starlette:
     """The ASGI app of one worker: the Telegram route and `/healthz` (`serve` runs it)."""
     kebas = application.bot_data["kebas"]
@@ -369,7 +371,7 @@ def webhook_app(application: Application, secret: str, path: str,
 
         async def handle() -> None:
             try:
-                async with turns.turn(None if chat is None else f"tg:{chat.id}"):
+                async with turns.turn(None if chat is None else chat_key(chat.id)):
                     await application.process_update(update)  # on_error has any fault in it
             except Exception as exc:  # the chat's turn could not be taken: the database
                 # As in polling: the operator's sentence and the runner's apology (on_error);
@@ -396,7 +398,7 @@ def webhook_app(application: Application, secret: str, path: str,
                      middleware=[Middleware(OneRequestPerConnection)])
 
 
-async def serve(application: Application, server: Any, url: str, secret: str) -> None:
+async def serve(application: KebasApplication, server: Any, url: str, secret: str) -> None:
     """The bot's lifetime around the web server's, as PTB's custom webhook example has it.
 
     The store opens and the webhook is registered before the server listens, so a refusal
@@ -404,7 +406,8 @@ async def serve(application: Application, server: Any, url: str, secret: str) ->
     """
     async with application:  # initialize (getMe) ... shutdown
         try:
-            await application.post_init(application)  # the store, purge, commands, reload
+            if application.post_init is not None:  # the store, purge, commands, reload
+                await application.post_init(application)
             await register(application, url, secret)
             log.info("webhook registered: %s", url)
             await application.start()
@@ -421,10 +424,11 @@ async def serve(application: Application, server: Any, url: str, secret: str) ->
                     signal.signal(stop, handler)
                 await application.stop()
         finally:  # also when starting failed: an open store would keep the process alive
-            await application.post_shutdown(application)  # every step is on disk
+            if application.post_shutdown is not None:  # every step is on disk
+                await application.post_shutdown(application)
 
 
-async def register(application: Application, url: str, secret: str,
+async def register(application: KebasApplication, url: str, secret: str,
                    max_connections: int = 40) -> None:
     """Tell Telegram where to post updates, with the secret it must send along."""
     await application.bot.set_webhook(url=url, secret_token=secret,
@@ -436,7 +440,6 @@ def run_webhook(settings: Any, bundle: Bundle) -> int:
     """Serve Telegram's posts until SIGTERM or Ctrl-C (uvicorn: requests in flight finish)."""
     import uvicorn
 
-    from bot.channels.telegram.app import build_bot
     application = build_bot(settings, bundle, polling=False)
     host, port = settings.listen_address()
     refusals = Refusals()

@@ -1,0 +1,162 @@
+"""The slash commands: one table maps each command, in Indonesian and English, to what it does.
+
+Help, privacy, language and /hapus work before consent; the rest need it, and a runner who has
+not consented is asked for it instead. The admin commands exist only for admins: for anyone
+else they are unknown. /kembali, /ulang and /batal act on the question the runner last saw,
+so one that arrives after something else of the chat was applied is not used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.channels.telegram.bounded import BoundedDict
+from bot.channels.telegram.chats import Chat
+from bot.channels.telegram.erasure import EraseConfirmations
+from bot.channels.telegram.messages import escape, keyboard
+from bot.channels.telegram.reload import ContentReload
+from bot.channels.telegram.replies import Replies
+from bot.channels.telegram.store import TelegramStore
+from bot.conversation import Conversations
+from bot.core import buttons
+from bot.core.engine import Back
+from bot.core.i18n import LANGUAGE_NAMES
+from bot.core.render import Line, Message
+from bot.tools.stats import telegram_summary
+
+STARTS = ("start", "mulai")  # a first /start is welcomed before consent is asked
+
+
+class Commands:
+    """What each command does in a private chat (`COMMAND_TABLE` says which runs when)."""
+
+    def __init__(self, replies: Replies, conversations: Conversations, store: TelegramStore,
+                 reloads: ContentReload, erasure: EraseConfirmations,
+                 question_messages: BoundedDict[int, int], admin_ids: frozenset[int],
+                 retention_days: int) -> None:
+        self.replies = replies
+        self.conversations = conversations
+        self.store = store
+        self.reloads = reloads
+        self.erasure = erasure
+        self.question_messages = question_messages
+        self.admin_ids = admin_ids
+        self.retention_days = retention_days  # said in the privacy and /batal texts
+
+    async def run(self, name: str, update_id: int, here: Chat, bot: Any) -> None:
+        """Do what the command `name` (without its slash) asks, as `COMMAND_TABLE` says."""
+        command = COMMAND_TABLE.get(name)
+        if command is not None and command.admins_only and here.id not in self.admin_ids:
+            command = None
+        if command is not None and command.before_consent:
+            await command.does(self, here, bot, update_id)
+        elif not here.consented:
+            await self.replies.ask_consent(bot, here, again=name not in STARTS)
+        elif command is None:
+            await self.replies.send_texts(bot, here, [here.locale.text("tg.unknown_command")])
+            await self.replies.show_current(bot, here)
+        elif command.acts_on_the_question and await self.replies.late(bot, here, update_id):
+            return
+        else:
+            await command.does(self, here, bot, update_id)
+
+    # --- for admins -------------------------------------------------------------------
+
+    async def reload(self, here: Chat, bot: Any, _update_id: int) -> None:
+        loaded, detail = await self.reloads.reload()
+        locale = self.conversations.locales[here.locale.language]  # as reloaded
+        await self.replies.send_message(
+            bot, here, Message((Line(self.reloads.told(locale, loaded, detail)),)))
+
+    async def stats(self, here: Chat, bot: Any, _update_id: int) -> None:
+        """Usage numbers for an admin: counts and node ids only, never who or what was typed."""
+        rows = await self.store.usage_rows()
+        now = datetime.fromisoformat(self.store.now())
+        await self.replies.send_message(
+            bot, here, telegram_summary(rows, self.conversations.dialog, here.locale, now))
+
+    # --- before consent ---------------------------------------------------------------
+
+    async def help(self, here: Chat, bot: Any, _update_id: int) -> None:
+        await self.replies.send_texts(bot, here, [here.locale.text("tg.help")])
+
+    async def privacy(self, here: Chat, bot: Any, _update_id: int) -> None:
+        await self.replies.send_texts(bot, here, [here.locale.text(
+            "tg.privacy", retention_days=self.retention_days)])
+
+    async def language(self, here: Chat, bot: Any, _update_id: int) -> None:
+        choices = [(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items()
+                   if code in self.conversations.locales]
+        await self.replies.send(bot, here, escape(here.locale.text("tg.language_prompt")),
+                                keyboard(choices))
+
+    async def delete(self, here: Chat, bot: Any, _update_id: int) -> None:
+        """Ask first; the "yes" button carries a confirmation bound to this chat and consent."""
+        locale = here.locale
+        confirmation = self.erasure.issue(here)
+        await self.replies.send(bot, here, escape(locale.text("tg.delete_confirm")), keyboard(
+            [(locale.text("tg.delete_yes"), f"h:yes:{confirmation}"),
+             (locale.text("tg.delete_no"), "h:no")]))
+
+    # --- after consent ----------------------------------------------------------------
+
+    async def start(self, here: Chat, bot: Any, update_id: int) -> None:
+        """Begin, or, in the middle of a session, ask whether to continue or start over."""
+        locale = here.locale
+        current = await self.conversations.current(here.key)
+        step = current.step if current is not None else None
+        if current is not None and step is not None and step.prompt is not None \
+                and step.state["answers"]:
+            session = buttons.to_base36(current.session_id)
+            await self.replies.send(
+                bot, here, escape(locale.text("tg.continue_or_restart")),
+                keyboard([(locale.text("tg.continue"), f"s:continue:{session}"),
+                          (locale.text("tg.restart"), f"s:restart:{session}")]))
+        else:
+            await self.replies.show(bot, here, await self.conversations.begin(
+                here.key, update_id=update_id))
+
+    async def back(self, here: Chat, bot: Any, update_id: int) -> None:
+        await self.replies.show(bot, here, await self.conversations.handle(
+            here.key, Back(), update_id=update_id))
+
+    async def restart(self, here: Chat, bot: Any, update_id: int) -> None:
+        await self.replies.show(bot, here, await self.conversations.begin(
+            here.key, update_id=update_id, fresh=True))
+
+    async def cancel(self, here: Chat, bot: Any, _update_id: int) -> None:
+        cancelled = await self.store.abandon(here.key)
+        self.question_messages.pop(here.id, None)
+        await self.replies.send_texts(bot, here, [here.locale.text(
+            "tg.cancelled" if cancelled else "tg.nothing_to_cancel",
+            retention_days=self.retention_days)])
+
+
+@dataclass(frozen=True)
+class Command:
+    does: Callable[[Commands, Chat, Any, int], Awaitable[None]]
+    before_consent: bool = False  # works for a runner who has not consented (yet)
+    admins_only: bool = False  # for anyone else it is an unknown command
+    # refused when it arrives after something else of the chat was applied
+    acts_on_the_question: bool = False
+
+
+# Every name a runner may type, Indonesian first; those announced to Telegram's command menu
+# are i18n.TELEGRAM_COMMANDS.
+COMMAND_TABLE: dict[str, Command] = {
+    name: command for names, command in (
+        (("muatulang",), Command(Commands.reload, before_consent=True, admins_only=True)),
+        (("statistik",), Command(Commands.stats, before_consent=True, admins_only=True)),
+        (("bantuan", "help"), Command(Commands.help, before_consent=True)),
+        (("privasi", "privacy"), Command(Commands.privacy, before_consent=True)),
+        (("bahasa", "language"), Command(Commands.language, before_consent=True)),
+        (("hapus", "delete"), Command(Commands.delete, before_consent=True)),
+        (STARTS, Command(Commands.start)),
+        (("kembali", "back"), Command(Commands.back, acts_on_the_question=True)),
+        (("ulang", "restart"), Command(Commands.restart, acts_on_the_question=True)),
+        (("batal", "cancel"), Command(Commands.cancel, acts_on_the_question=True)),
+    ) for name in names
+}

@@ -1,0 +1,108 @@
+"""What Kebas's messages look like on Telegram: escaped HTML within Telegram's length limit,
+and the inline keyboards under them.
+
+Pure: nothing here sends. Every text a runner or the content wrote is escaped, so nothing they
+type can format or break a message.
+"""
+
+from __future__ import annotations
+
+import html
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import MessageLimit
+
+from bot.core import buttons
+from bot.core.buttons import Action, ButtonPress
+from bot.core.i18n import Locale
+from bot.core.render import Line, Message, Question
+
+TICK = "✓ "  # before the label of an option ticked on a multiple-choice question
+
+
+def escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def render_html(message: Message) -> str:
+    return "\n".join(f"<b>{escape(line.text)}</b>" if line.strong else escape(line.text)
+                     for line in message.lines)
+
+
+def fit_telegram(message: Message, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """The message as HTML parts of at most `limit` visible characters, split between lines.
+
+    Telegram counts UTF-16 code units, so an emoji may count twice.
+    """
+    parts: list[list[Line]] = [[]]
+    size = 0
+    for line in message.lines:
+        for piece in chunks(line.text, limit):
+            if parts[-1] and size + units(piece) + 1 > limit:
+                parts.append([])
+                size = 0
+            parts[-1].append(Line(piece, line.strong))
+            size += units(piece) + 1
+    return [render_html(Message(tuple(lines))) for lines in parts if lines]
+
+
+def units(text: str) -> int:
+    """The length of `text` as Telegram counts it: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def chunks(text: str, limit: int) -> list[str]:
+    """`text` cut into pieces of at most `limit` units, never inside a character."""
+    if units(text) <= limit:
+        return [text]
+    pieces: list[str] = []
+    piece: list[str] = []
+    size = 0
+    for character in text:
+        width = 2 if ord(character) > 0xFFFF else 1
+        if size + width > limit:
+            pieces.append("".join(piece))
+            piece, size = [], 0
+        piece.append(character)
+        size += width
+    return pieces + ["".join(piece)]
+
+
+def question_html(question: Question) -> str:
+    return render_html(Message(question.lines))
+
+
+def answer_keyboard(question: Question, session_id: int, locale: Locale
+                    ) -> InlineKeyboardMarkup | None:
+    """A question's options as buttons (ticked ones marked), and Selesai under a multiple
+    choice; None for a number, which is typed."""
+    prompt = question.prompt
+    if prompt.kind == "number":
+        return None
+    multi = prompt.kind == "multi"
+    rows = []
+    for button in question.buttons:
+        action = Action.TOGGLE if multi else Action.CHOOSE
+        press = ButtonPress(action, session_id, prompt.step, prompt.node_id, button.id)
+        label = f"{TICK}{button.label}" if button.selected else button.label
+        rows.append([InlineKeyboardButton(label, callback_data=buttons.encode(press))])
+    if multi:
+        done = ButtonPress(Action.DONE, session_id, prompt.step, prompt.node_id, "")
+        rows.append([InlineKeyboardButton(f"➡️ {locale.text('common.done')}",
+                                          callback_data=buttons.encode(done))])
+    return InlineKeyboardMarkup(rows)
+
+
+def ticked(markup: InlineKeyboardMarkup) -> set[str]:
+    """The option ids ticked on a multiple-choice question's keyboard (`answer_keyboard`)."""
+    toggles = [(button.text, button.callback_data) for row in markup.inline_keyboard
+               for button in row]
+    return {data.split(":")[-1] for text, data in toggles
+            if isinstance(data, str) and data.startswith(f"{Action.TOGGLE.value}:")
+            and text.startswith(TICK)}
+
+
+def keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    """One button a row: (label, callback data) each."""
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
+                                 for label, data in choices])

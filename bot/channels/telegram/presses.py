@@ -1,0 +1,275 @@
+"""Button presses: an answer to the question (`bot.core.buttons`), or a control button that
+carries `kind:value[:detail]` (consent, continue or restart, delete, why, language).
+
+Every press is answered (its spinner stops) as soon as its effect is committed, before the
+slower sends; an old, repeated or forged press changes nothing and says so.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery
+from telegram import Message as TgMessage
+
+from bot.channels.telegram.bounded import BoundedDict
+from bot.channels.telegram.chats import CONSENT_VERSION, Chat
+from bot.channels.telegram.erasure import EraseConfirmations
+from bot.channels.telegram.messages import answer_keyboard, ticked
+from bot.channels.telegram.replies import ButtonAnswer, Replies
+from bot.channels.telegram.store import TelegramStore
+from bot.conversation import Conversations, Turn
+from bot.core import buttons
+from bot.core.buttons import Action, ButtonPress
+from bot.core.engine import Choose, Input, Step, StepKind, Submit, Toggle
+from bot.core.i18n import LANGUAGE_NAMES, Locale
+from bot.core.render import compose, why_message
+
+# consent (k), continue/restart (s, with the session), delete (h, with its confirmation),
+# why (w, with the session), language (l)
+CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z-]{1,32}))?")
+
+
+@dataclass
+class Tap:
+    """One button press while it is handled."""
+
+    query: CallbackQuery
+    update_id: int
+    here: Chat
+    bot: Any
+    answer: ButtonAnswer
+
+
+class ButtonPresses:
+    def __init__(self, replies: Replies, conversations: Conversations, store: TelegramStore,
+                 erasure: EraseConfirmations, question_messages: BoundedDict[int, int]) -> None:
+        self.replies = replies
+        self.conversations = conversations
+        self.store = store
+        self.erasure = erasure
+        self.question_messages = question_messages
+
+    async def pressed(self, query: CallbackQuery, update_id: int, here: Chat, bot: Any
+                      ) -> None:
+        """Every press is answered: as soon as its effect is committed, before slow sends."""
+        tap = Tap(query, update_id, here, bot, ButtonAnswer(query))
+        try:
+            data = query.data or ""
+            control = CONTROL.fullmatch(data)
+            press = buttons.decode(data)
+            if control:
+                kind, value, detail = control.groups()
+                handled = CONTROLS.get(kind)
+                if handled is None or not await handled(self, tap, value, detail):
+                    await tap.answer.send(here.locale.text("tg.forged"))
+                    await self.replies.show_current(bot, here)
+            elif press is None:
+                await tap.answer.send(here.locale.text("tg.forged"))
+                await self.replies.show_current(bot, here)
+            elif not here.consented:
+                await tap.answer.send()
+                await self.replies.ask_consent(bot, here, again=True)
+            else:
+                await self.answered(press, tap)
+        finally:
+            await tap.answer.send()
+
+    # --- control buttons: each says whether the press was one it knows ----------------
+
+    async def consent(self, tap: Tap, value: str, _detail: str | None) -> bool:
+        here, bot, locale = tap.here, tap.bot, tap.here.locale
+        if value not in ("agree", "decline"):
+            return False
+        if here.consented:
+            # a second tap, or an old consent message: consent stands until /hapus
+            await tap.answer.send(locale.text("tg.already_recorded"))
+            if value == "decline":
+                await self.replies.send_texts(bot, here, [locale.text("tg.already_consented")])
+            elif here.id not in self.question_messages and await self.not_begun(here):
+                # redelivered after a restart: the first question may never have gone out
+                await self.replies.show(bot, here, await self.conversations.begin(
+                    here.key, update_id=tap.update_id))
+        elif value == "agree":
+            await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
+                                         consent_at=self.store.now(),
+                                         language=here.locale.language)
+            here.consented = True
+            await tap.answer.send()
+            await self.replies.record(tap.query, locale.text("tg.consent_agree"), here)
+            await self.replies.send_texts(bot, here, [locale.text("tg.consent_given")])
+            await self.replies.show(bot, here, await self.conversations.begin(
+                here.key, update_id=tap.update_id))
+        else:
+            await tap.answer.send()
+            await self.replies.record(tap.query, locale.text("tg.consent_decline"), here)
+            await self.replies.send_texts(bot, here, [locale.text("tg.declined")])
+        return True
+
+    async def resume(self, tap: Tap, value: str, session: str | None) -> bool:
+        """Continue the session or start over (the choice /start offers mid-session)."""
+        here, bot, locale = tap.here, tap.bot, tap.here.locale
+        if not here.consented or value not in ("continue", "restart"):
+            return False
+        current = await self.conversations.current(here.key)
+        if current is None or session != buttons.to_base36(current.session_id):
+            await tap.answer.send(locale.text("error.stale_button"))
+            await self.replies.show_current(bot, here)
+            return True
+        fresh = value == "restart"
+        await tap.answer.send()
+        await self.replies.record(tap.query, locale.text("tg.restart" if fresh else "tg.continue"),
+                                  here)
+        await self.replies.show(bot, here, await self.conversations.begin(
+            here.key, fresh=fresh, update_id=tap.update_id))
+        return True
+
+    async def erase(self, tap: Tap, value: str, confirmation: str | None) -> bool:
+        here, bot, locale = tap.here, tap.bot, tap.here.locale
+        if value == "yes" and not self.erasure.confirmed(here, confirmation):
+            await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
+        elif value == "yes":
+            await self.store.forget(here.key)
+            here.consented = False
+            self.question_messages.pop(here.id, None)
+            await tap.answer.send()
+            await self.replies.record(tap.query, locale.text("tg.delete_yes"), here)
+            await self.replies.send_texts(bot, here, [locale.text("tg.deleted")])
+        elif value == "no":
+            await tap.answer.send()
+            await self.replies.record(tap.query, locale.text("tg.delete_no"), here)
+            await self.replies.send_texts(bot, here, [locale.text("tg.delete_kept")])
+        else:
+            return False
+        return True
+
+    async def why(self, tap: Tap, value: str, session: str | None) -> bool:
+        """Why this advice: the result's reasons, for the session the button was sent with."""
+        here, locale = tap.here, tap.here.locale
+        if value != "why" or not here.consented:
+            return False
+        current = await self.conversations.current(here.key)
+        step = current.step if current is not None else None
+        outcome = step.outcome if step is not None else None
+        if current is None or outcome is None or session != buttons.to_base36(
+                current.session_id):
+            await tap.answer.send(locale.text("error.stale_button"))
+            return True
+        await tap.answer.send()
+        why = why_message(outcome, current.dialog or self.conversations.dialog, locale)
+        await self.replies.send_message(tap.bot, here, why)
+        return True
+
+    async def language(self, tap: Tap, value: str, _detail: str | None) -> bool:
+        here = tap.here
+        if value not in self.conversations.locales:
+            return False
+        here.locale = self.conversations.locales[value]
+        if here.consented:
+            await self.store.update_chat(here.key, language=value)
+        await tap.answer.send()
+        await self.replies.record(tap.query, LANGUAGE_NAMES.get(value, value), here)
+        await self.replies.send_texts(tap.bot, here, [here.locale.text("tg.language_set")])
+        await self.replies.show_current(tap.bot, here)
+        return True
+
+    async def not_begun(self, here: Chat) -> bool:
+        """No question answered yet in a session that is not over (or no session at all)."""
+        current = await self.conversations.current(here.key)
+        step = current.step if current is not None else None
+        return step is None or (step.prompt is not None and not step.state["answers"])
+
+    # --- answers to the question ------------------------------------------------------
+
+    async def answered(self, press: ButtonPress, tap: Tap) -> None:
+        here, bot, answer, locale = tap.here, tap.bot, tap.answer, tap.here.locale
+        current = await self.conversations.current(here.key)
+        if current is None:
+            await answer.send(locale.text("error.stale_button"))  # e.g. after /batal
+            await self.replies.send_texts(bot, here, [locale.text("tg.after_outcome")])
+            return
+        if press.action is Action.DONE and ticks_differ(tap.query.message, current, press):
+            # Submit only what the runner sees: this copy's ticks are out of date.
+            await answer.send(locale.text("error.stale_button"))
+            await self.replies.show_current(bot, here)
+            return
+        turn = await self.conversations.handle(here.key, given(press), update_id=tap.update_id,
+                                               session_id=press.session, read=current)
+        step = turn.step
+        if turn.duplicate or step is None:
+            await answer.send(locale.text("tg.already_recorded"))
+            await self.replies.show(bot, here, turn)
+            return
+        if step.kind is StepKind.STALE:
+            if press.session == turn.session_id and repeats_last_answer(step, press):
+                await answer.send(locale.text("tg.already_recorded"))  # a double tap
+                return
+            await answer.send(locale.text("error.stale_button"))
+            await self.replies.show_current(bot, here)
+            return
+        if step.kind is StepKind.TOGGLED and step.prompt is not None:
+            await answer.send()
+            question = compose(step, locale)[1]
+            if question is not None:
+                await self.replies.edit_markup(
+                    tap.query, answer_keyboard(question, turn.session_id, locale), here)
+            return
+        if step.kind is StepKind.INVALID:
+            await answer.send(first_text(step, locale))
+            if step.said and step.said[0].key == "error.not_an_option":
+                await self.replies.show_current(bot, here)  # a well-formed but unknown option
+            return
+        await answer.send()
+        message = tap.query.message
+        if step.answer is not None and message is not None:
+            await self.replies.record_answer(bot, here, message.message_id, step)
+        await self.replies.show(bot, here, turn)
+
+
+# kind -> what its buttons do; a press none of them knows is forged
+CONTROLS: dict[str, Callable[[ButtonPresses, Tap, str, str | None], Awaitable[bool]]] = {
+    "k": ButtonPresses.consent,
+    "s": ButtonPresses.resume,
+    "h": ButtonPresses.erase,
+    "w": ButtonPresses.why,
+    "l": ButtonPresses.language,
+}
+
+
+def given(press: ButtonPress) -> Input:
+    """What the press means to the engine, bound to the question it was made for."""
+    place = (press.node_id, press.step)
+    if press.action is Action.CHOOSE:
+        return Choose(press.option_id, at=place)
+    if press.action is Action.TOGGLE:
+        return Toggle(press.option_id, at=place)
+    return Submit(at=place)
+
+
+def ticks_differ(message: object, current: Turn, press: ButtonPress) -> bool:
+    """Done under ticks other than the choices kept: an older copy of the question (sent
+    again after a restart), or one whose last edit failed."""
+    step = current.step
+    prompt = step.prompt if step is not None else None
+    markup = message.reply_markup if isinstance(message, TgMessage) else None
+    if markup is None or step is None or prompt is None or current.session_id != press.session \
+            or prompt.place != (press.node_id, press.step):
+        return False
+    return ticked(markup) != set(step.state.get("draft") or [])
+
+
+def repeats_last_answer(step: Step, press: ButtonPress) -> bool:
+    answers = step.state["answers"]
+    if not answers or press.step != len(answers) - 1 or answers[-1]["node"] != press.node_id:
+        return False
+    value = answers[-1]["value"]
+    return press.action is Action.DONE or value == press.option_id or (
+        isinstance(value, list) and press.option_id in value)
+
+
+def first_text(step: Step, locale: Locale) -> str | None:
+    messages, _ = compose(step, locale)
+    return messages[0].plain if messages else None

@@ -1,0 +1,247 @@
+"""What a chat is sent: texts, its question with buttons, its result, and the edits that turn an
+answered question into a record of the answer.
+
+Sending retries network trouble and gives up loudly; a runner who blocked the bot is marked
+and not sent to again (`Blocked`); a flooding chat is sent only what must not wait.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardMarkup
+from telegram import Message as TgMessage
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError
+
+from bot.channels.telegram.bounded import BoundedDict
+from bot.channels.telegram.chats import Chat
+from bot.channels.telegram.messages import (
+    answer_keyboard,
+    escape,
+    fit_telegram,
+    keyboard,
+    question_html,
+)
+from bot.channels.telegram.store import TelegramStore
+from bot.conversation import Conversations, Turn
+from bot.core import buttons
+from bot.core.engine import SayKind, Step, StepKind
+from bot.core.render import Message, Question, answer_label, compose, outcome_messages, question_of
+
+log = logging.getLogger("kebas.telegram")
+
+SEND_ATTEMPTS = 4  # network trouble is retried this often in all, 0.5 s longer each time
+
+
+class Blocked(Exception):
+    """The runner blocked the bot; stop sending to them."""
+
+
+class ButtonAnswer:
+    """Answers a callback query once, with the first text given (a toast), or none."""
+
+    def __init__(self, query: CallbackQuery) -> None:
+        self.query = query
+        self.done = False
+
+    async def send(self, text: str | None = None) -> None:
+        if self.done:
+            return
+        self.done = True
+        try:
+            await self.query.answer(text=text[:200] if text else None)
+        except TelegramError as exc:  # too late or answered twice: nothing to do
+            log.info("could not answer a button press: %s", type(exc).__name__)
+
+
+async def answer_quietly(query: CallbackQuery) -> None:
+    """Stop a button's spinner, saying nothing."""
+    await ButtonAnswer(query).send()
+
+
+class Replies:
+    """Everything Kebas sends to a private chat, in the chat's language."""
+
+    def __init__(self, store: TelegramStore, conversations: Conversations,
+                 question_messages: BoundedDict[int, int], retention_days: int) -> None:
+        self.store = store
+        self.conversations = conversations
+        # chat id -> the message holding its current question, to record a typed answer there
+        self.question_messages = question_messages
+        self.retention_days = retention_days  # said in the consent text
+
+    # --- sending ----------------------------------------------------------------------
+
+    async def send(self, bot: Any, here: Chat, text: str,
+                   markup: InlineKeyboardMarkup | None = None, *,
+                   essential: bool = False) -> TgMessage | None:
+        """Send HTML, retrying network trouble a few times, then give up loudly.
+
+        Flood waits (429) never get here: `outgoing_limiter` waits them out. A runner who
+        blocked us is marked and not retried. A flooding chat is sent only what is
+        `essential` (None is returned for the rest).
+        """
+        if here.quiet and not essential:
+            return None
+        for attempt in range(1, SEND_ATTEMPTS + 1):
+            try:
+                sent: TgMessage = await bot.send_message(here.id, text, reply_markup=markup)
+                return sent
+            except Forbidden as exc:
+                await self.mark_blocked(here)
+                raise Blocked() from exc
+            except BadRequest:
+                raise
+            except NetworkError as exc:
+                if attempt == SEND_ATTEMPTS:
+                    raise
+                pause = 0.5 * attempt
+                log.info("sending to chat %s failed (%s); retrying in %.1f s", here.id,
+                         type(exc).__name__, pause)
+                await asyncio.sleep(pause)
+        raise AssertionError("unreachable")
+
+    async def send_texts(self, bot: Any, here: Chat, texts: list[str]) -> None:
+        """Plain texts (escaped), one message each."""
+        for text in texts:
+            await self.send(bot, here, escape(text))
+
+    async def send_message(self, bot: Any, here: Chat, message: Message, *,
+                           essential: bool = False) -> None:
+        """A rendered message, in as many parts as Telegram's length limit needs."""
+        for part in fit_telegram(message):
+            await self.send(bot, here, part, essential=essential)
+
+    async def mark_blocked(self, here: Chat) -> None:
+        if here.consented:
+            await self.store.update_chat(here.key, blocked_at=self.store.now())
+
+    # --- editing ----------------------------------------------------------------------
+
+    async def edit(self, here: Chat, editing: Callable[[], Awaitable[Any]]) -> None:
+        """Edits are cosmetic: a failure is logged and the conversation goes on.
+
+        A flooding chat gets none; its question comes again, up to date, once it calms down.
+        """
+        if here.quiet:
+            return
+        try:
+            await editing()
+        except Forbidden as exc:
+            await self.mark_blocked(here)
+            raise Blocked() from exc
+        except TelegramError as exc:
+            if "not modified" not in str(exc).lower():
+                log.info("could not edit a message in chat %s: %s", here.id,
+                         type(exc).__name__)
+
+    async def edit_markup(self, query: CallbackQuery, markup: InlineKeyboardMarkup | None,
+                          here: Chat) -> None:
+        await self.edit(here, lambda: query.edit_message_reply_markup(markup))
+
+    async def record(self, query: CallbackQuery, label: str, here: Chat) -> None:
+        """Show the choice made on a control message (consent, language...), without buttons."""
+        message = query.message
+        if not isinstance(message, TgMessage) or not message.text:
+            return
+        text = f"{message.text_html}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
+        await self.edit(here, lambda: query.edit_message_text(text))
+
+    async def record_answer(self, bot: Any, here: Chat, message_id: int, step: Step) -> None:
+        """Turn the answered question into a record of the answer, without buttons."""
+        if step.asked is None or step.answer is None:
+            return
+        question = question_html(question_of(step.asked, here.locale))
+        label = answer_label(step.asked, step.answer.value, here.locale)
+        text = f"{question}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
+        await self.edit(here, lambda: bot.edit_message_text(text, chat_id=here.id,
+                                                            message_id=message_id))
+        if self.question_messages.get(here.id) == message_id:
+            del self.question_messages[here.id]
+
+    # --- showing ----------------------------------------------------------------------
+
+    async def show(self, bot: Any, here: Chat, turn: Turn) -> None:
+        """Send what a step says, then its question (as buttons) or its result.
+
+        A repeated update (Telegram redelivers after a crash) shows where the runner stands,
+        since the reply to the first delivery may never have gone out.
+        """
+        step = turn.step
+        if step is None:
+            return
+        if turn.duplicate and step.outcome is None:
+            await self.show_current(bot, here)
+            return
+        messages, question = compose(step, here.locale)
+        if turn.duplicate and step.outcome is not None:
+            # the whole result again: its first sending may have been cut short
+            messages = outcome_messages(step.outcome, here.locale)
+        for message, urgent in zip(messages, cannot_wait(step, len(messages))):
+            await self.send_message(bot, here, message, essential=urgent)
+        if question is not None:
+            await self.send_question(bot, here, question, turn.session_id)
+        elif step.outcome is not None:
+            self.question_messages.pop(here.id, None)
+            await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
+                            keyboard([(here.locale.text("tg.why_button"),
+                                       f"w:why:{buttons.to_base36(turn.session_id)}")]),
+                            essential=step.kind is StepKind.ANSWERED)
+
+    async def show_current(self, bot: Any, here: Chat) -> None:
+        """Where the runner stands: the current question again, or the result's summary."""
+        if not here.consented:
+            await self.ask_consent(bot, here, again=True)
+            return
+        current = await self.conversations.current(here.key)
+        step = current.step if current is not None else None
+        if current is not None and step is not None and step.prompt is not None:
+            question = compose(step, here.locale)[1]
+            if question is not None:
+                await self.send_question(bot, here, question, current.session_id)
+        elif step is not None and step.outcome is not None:
+            await self.send_message(bot, here, outcome_messages(step.outcome, here.locale)[0])
+            await self.send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+        else:
+            await self.send_texts(bot, here, [here.locale.text("tg.after_outcome")])
+
+    async def send_question(self, bot: Any, here: Chat, question: Question,
+                            session_id: int) -> None:
+        sent = await self.send(bot, here, question_html(question),
+                               answer_keyboard(question, session_id, here.locale))
+        if sent is not None:
+            self.question_messages[here.id] = sent.message_id
+
+    async def ask_consent(self, bot: Any, here: Chat, again: bool) -> None:
+        locale = here.locale
+        if not again:
+            await self.send_texts(bot, here, [locale.text("tg.welcome")])
+        text = locale.text("tg.need_consent") if again else locale.text(
+            "tg.consent", retention_days=self.retention_days)
+        await self.send(bot, here, escape(text), keyboard(
+            [(locale.text("tg.consent_agree"), "k:agree"),
+             (locale.text("tg.consent_decline"), "k:decline")]))
+
+    async def late(self, bot: Any, here: Chat, update_id: int) -> bool:
+        """Whether this text was sent before something of the chat already applied: Telegram
+        delivers it late (a webhook worker died holding it), and the question it answered is
+        gone; if so, the runner is told and shown where they stand. Buttons carry their own
+        question; typed text and commands do not."""
+        newest = await self.store.newest_update(here.key)
+        if newest is None or newest <= update_id:
+            return False
+        log.info("update %s of chat %s arrived after update %s was applied; not used",
+                 update_id, here.id, newest)
+        await self.send_texts(bot, here, [here.locale.text("tg.late")])
+        await self.show_current(bot, here)
+        return True
+
+
+def cannot_wait(step: Step, count: int) -> list[bool]:
+    """Which of a step's `count` messages a flooding chat still gets: red-flag advice and a
+    result just reached. `compose` puts what the step says first, then the result."""
+    said = [said.kind is SayKind.RED_FLAG for said in step.said]
+    return said + [step.kind is StepKind.ANSWERED] * (count - len(said))
