@@ -33,7 +33,8 @@ for folder in (ROOT, ROOT / "tests"):
 
 from bot.content.loader import load_bundle  # noqa: E402
 
-from support.chaos import ChaosRunner, Report, Walk, check  # noqa: E402
+from support.chaos import ChaosRunner  # noqa: E402
+from support.chaoscheck import Report, Walk, check  # noqa: E402
 from support.fakebotapi import TOKEN, Call, FakeBotAPI  # noqa: E402
 
 FIRST_CHAT = 800_000

@@ -22,8 +22,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from bot.core import engine
-from bot.core.engine import Input, Step, StepKind
+from bot.core.engine import Step, StepKind
 from bot.core.i18n import VARS_PREFIX, Locale
+from bot.core.inputs import Input, Restart
 from bot.core.model import Dialog, dialog_text_keys
 from bot.storage import FINISHED, Conflict, SessionStore, StoredSession
 
@@ -73,7 +74,7 @@ class Conversations:
         if stored is None or stored.status == FINISHED:
             step, dialog = engine.start(self.dialog), self.dialog
         elif fresh:
-            step, dialog = engine.step(self.dialog, stored.state, engine.Restart()), self.dialog
+            step, dialog = engine.step(self.dialog, stored.state, Restart()), self.dialog
         else:
             dialog = await self._dialog_of(stored)
             step = engine.resume(dialog, stored.state)

@@ -11,9 +11,11 @@ import sys
 from typing import TextIO
 
 from bot.conversation import Conversations, Turn
-from bot.core.engine import Back, Input, Outcome, Restart, Step, plain_number
+from bot.core.engine import Step
 from bot.core.i18n import Locale
+from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
+from bot.core.outcome import Outcome
 from bot.core.render import Message, Question, answer_label, compose, why_message
 from bot.core.typed_input import typed_input
 

@@ -26,7 +26,6 @@ from bot.core.inputs import (
     Submit,
     Toggle,
     Typed,
-    answer_input,
     parse_number,
     plain_number,
     valid_value,
@@ -52,15 +51,6 @@ from bot.core.outcome import (
     flag_view,
 )
 from bot.core.state import State, copied_state, fresh_state
-
-# The steps and what they show are defined here; the rest is re-exported for the channels,
-# tools and storage that import it from the engine.
-__all__ = [
-    "Answer", "ChoiceView", "DialogBroken", "Prompt", "Say", "SayKind", "Step", "StepKind",
-    "TextRef", "current", "replay", "resume", "same_dialog", "start", "step",
-    "Back", "Choose", "ChooseMany", "Input", "Restart", "Submit", "Toggle", "Typed",
-    "answer_input", "plain_number", "valid_value", "Facts", "facts_of", "Outcome", "State",
-]
 
 
 class DialogBroken(Exception):

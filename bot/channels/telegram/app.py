@@ -11,7 +11,7 @@ import contextlib
 import hashlib
 import logging
 import signal
-from typing import Any, cast
+from typing import Any
 
 from telegram import BotCommand, LinkPreviewOptions, Update
 from telegram.constants import ParseMode
@@ -20,13 +20,19 @@ from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.handler import KebasTelegram
-from bot.channels.telegram.messages import fit_telegram, render_html
 from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
 from bot.channels.telegram.ratelimit import outgoing_limiter
-from bot.channels.telegram.store import TelegramStore, storage_fault
+from bot.channels.telegram.store import storage_fault
 from bot.content.loader import Bundle, default_paths
 from bot.core.i18n import TELEGRAM_COMMANDS, Locale
-from bot.storage import STORAGE_FAULTS, StorageError, open_store, retention, shown_database, utc_now
+from bot.storage import (
+    STORAGE_FAULTS,
+    StorageError,
+    open_store,
+    retention,
+    shown_database,
+    utc_now,
+)
 
 log = logging.getLogger("kebas.telegram")
 
@@ -39,7 +45,7 @@ HTTP_CONNECTIONS = 16
 KebasApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # tests/core/test_render.py imports these from here; they live in `messages` now.
-__all__ = ["HTTP_CONNECTIONS", "build_bot", "fit_telegram", "render_html", "run_polling"]
+__all__ = ["HTTP_CONNECTIONS", "build_bot", "run_polling"]
 
 
 def application(kebas: KebasTelegram, token: str, base_url: str, base_file_url: str, *,
@@ -87,8 +93,7 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
     The store opens before the first update (post_init) and closes after the last
     (post_shutdown), so every answer is on disk before the process ends.
     """
-    # Both stores keep the inbox (`TelegramStore`); `open_store` is typed by what all share.
-    store = cast(TelegramStore, open_store(settings.kebas_db))
+    store = open_store(settings.kebas_db)
     kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
                           content_paths=settings.content_paths(default_paths()),
                           admin_ids=frozenset(settings.kebas_admin_ids),

@@ -19,12 +19,12 @@ from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.messages import escape, keyboard
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Replies
-from bot.channels.telegram.store import TelegramStore
 from bot.conversation import Conversations
 from bot.core import buttons
-from bot.core.engine import Back
 from bot.core.i18n import LANGUAGE_NAMES
+from bot.core.inputs import Back
 from bot.core.render import Line, Message
+from bot.storage import SessionStore
 from bot.tools.stats import telegram_summary
 
 STARTS = ("start", "mulai")  # a first /start is welcomed before consent is asked
@@ -33,7 +33,7 @@ STARTS = ("start", "mulai")  # a first /start is welcomed before consent is aske
 class Commands:
     """What each command does in a private chat (`COMMAND_TABLE` says which runs when)."""
 
-    def __init__(self, replies: Replies, conversations: Conversations, store: TelegramStore,
+    def __init__(self, replies: Replies, conversations: Conversations, store: SessionStore,
                  reloads: ContentReload, erasure: EraseConfirmations,
                  question_messages: BoundedDict[int, int], admin_ids: frozenset[int],
                  retention_days: int) -> None:

@@ -35,14 +35,14 @@ from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.presses import ButtonPresses
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Blocked, Replies, answer_quietly
-from bot.channels.telegram.store import TelegramStore, storage_fault
+from bot.channels.telegram.store import storage_fault
 from bot.conversation import Conversations
-from bot.core.engine import Back, Input, Place, Restart
 from bot.core.i18n import Locale, pick_language
+from bot.core.inputs import Back, Input, Place, Restart
 from bot.core.model import Dialog
 from bot.core.render import compose
 from bot.core.typed_input import typed_input
-from bot.storage import STORAGE_FAULTS
+from bot.storage import STORAGE_FAULTS, SessionStore
 
 log = logging.getLogger("kebas.telegram")
 
@@ -55,7 +55,7 @@ REMEMBERED_CHATS = 10_000
 class KebasTelegram:
     """The bot's state, shared by every update, and the handler PTB calls for each one."""
 
-    def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: TelegramStore,
+    def __init__(self, dialog: Dialog, locales: dict[str, Locale], store: SessionStore,
                  content_paths: list[Path] | None = None,
                  admin_ids: frozenset[int] = frozenset(), retention_days: int = 90,
                  send_rate: float = FloodLimit.MESSAGES_PER_SECOND,

@@ -27,8 +27,8 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram.chats import chat_key
-from bot.channels.telegram.store import TelegramStore, storage_fault
-from bot.storage import STORAGE_FAULTS
+from bot.channels.telegram.store import storage_fault
+from bot.storage import STORAGE_FAULTS, SessionStore
 
 log = logging.getLogger("kebas.telegram")
 
@@ -82,7 +82,7 @@ class DurableUpdates(asyncio.Queue[object]):
     deleted (`done`); leftovers are replayed at start (`replay`).
     """
 
-    def __init__(self, store: TelegramStore, on_stop: Callable[[], None] = lambda: None
+    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None
                  ) -> None:
         super().__init__()
         self.store = store

@@ -20,13 +20,14 @@ from bot.channels.telegram.chats import CONSENT_VERSION, Chat
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.messages import answer_keyboard, ticked
 from bot.channels.telegram.replies import ButtonAnswer, Replies
-from bot.channels.telegram.store import TelegramStore
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.buttons import Action, ButtonPress
-from bot.core.engine import Choose, Input, Step, StepKind, Submit, Toggle
+from bot.core.engine import Step, StepKind
 from bot.core.i18n import LANGUAGE_NAMES, Locale
+from bot.core.inputs import Choose, Input, Submit, Toggle
 from bot.core.render import compose, why_message
+from bot.storage import SessionStore
 
 # consent (k), continue/restart (s, with the session), delete (h, with its confirmation),
 # why (w, with the session), language (l)
@@ -45,7 +46,7 @@ class Tap:
 
 
 class ButtonPresses:
-    def __init__(self, replies: Replies, conversations: Conversations, store: TelegramStore,
+    def __init__(self, replies: Replies, conversations: Conversations, store: SessionStore,
                  erasure: EraseConfirmations, question_messages: BoundedDict[int, int]) -> None:
         self.replies = replies
         self.conversations = conversations

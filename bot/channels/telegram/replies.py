@@ -25,11 +25,11 @@ from bot.channels.telegram.messages import (
     keyboard,
     question_html,
 )
-from bot.channels.telegram.store import TelegramStore
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.engine import SayKind, Step, StepKind
 from bot.core.render import Message, Question, answer_label, compose, outcome_messages, question_of
+from bot.storage import SessionStore
 
 log = logging.getLogger("kebas.telegram")
 
@@ -65,7 +65,7 @@ async def answer_quietly(query: CallbackQuery) -> None:
 class Replies:
     """Everything Kebas sends to a private chat, in the chat's language."""
 
-    def __init__(self, store: TelegramStore, conversations: Conversations,
+    def __init__(self, store: SessionStore, conversations: Conversations,
                  question_messages: BoundedDict[int, int], retention_days: int) -> None:
         self.store = store
         self.conversations = conversations
