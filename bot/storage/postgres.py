@@ -248,11 +248,12 @@ class PostgresStore(StoreBase):
             log.warning("could not vacuum after deleting personal data (it is deleted; its "
                         "space is reused once autovacuum runs): %s", exc)
 
-    async def purge(self, older_than: datetime, *, always_rebuild: bool = True) -> Purged:
-        """Delete what retention no longer allows; VACUUM as SQLite rebuilds (see there)."""
+    async def purge(self, older_than: datetime, *,
+                    unless_rebuilt_since: datetime | None = None) -> Purged:
+        """Delete what retention no longer allows, then VACUUM, every time: unlike SQLite's
+        rebuild it holds no copy of the database in memory (`unless_rebuilt_since` is moot)."""
         purged = await self._write(queries.purge(older_than))
-        if always_rebuild or purged.total:
-            await self._vacuum()
+        await self._vacuum()
         return purged
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:

@@ -19,9 +19,10 @@ JOB_NAME = "retention"
 
 
 async def purge_expired(store: SessionStore, days: int, now: datetime, *,
-                        always_rebuild: bool = True) -> Purged:
+                        unless_rebuilt_since: datetime | None = None) -> Purged:
     """Delete what was last touched more than `days` before `now` (`SessionStore.purge`)."""
-    purged = await store.purge(now - timedelta(days=days), always_rebuild=always_rebuild)
+    purged = await store.purge(now - timedelta(days=days),
+                               unless_rebuilt_since=unless_rebuilt_since)
     if purged.total:
         log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
                  "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
@@ -36,6 +37,7 @@ async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
     async def purge(_context: Any) -> None:
         await purge_expired(store, days, clock())
 
-    await purge_expired(store, days, clock(), always_rebuild=False)
+    now = clock()
+    await purge_expired(store, days, now, unless_rebuilt_since=now - EVERY_DAY)
     application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
                                         name=JOB_NAME)

@@ -124,14 +124,29 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
         "DELETE FROM chat_leases",
         "INSERT INTO secrets (name, value) VALUES ('lease_key', {random_key})",
     ],
+    [
+        # When the SQLite file was last rebuilt to leave no older copy of deleted rows
+        # (`SQLiteStore.purge`): the purge at start rebuilds only if it deleted something or
+        # this is over a day old. A new, empty database counts as rebuilt now; one upgraded
+        # with people's data in it as never (''), so its first start rebuilds it.
+        # (PostgreSQL has the table too, for one schema; its VACUUM runs every time.)
+        "CREATE TABLE upkeep (task TEXT PRIMARY KEY, done_at TEXT NOT NULL)",
+        "INSERT INTO upkeep (task, done_at) SELECT 'rebuild', CASE WHEN "
+        "EXISTS (SELECT 1 FROM sessions) OR EXISTS (SELECT 1 FROM chats) OR "
+        "EXISTS (SELECT 1 FROM processed_updates) OR EXISTS (SELECT 1 FROM inbox) "
+        "THEN '' ELSE {now} END",
+    ],
 ]
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
-               "random_key": "lower(hex(randomblob(32)))"},
+               "random_key": "lower(hex(randomblob(32)))",
+               "now": "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '+00:00'"},
     # 244 random bits from PostgreSQL's strong random source (gen_random_uuid is v4)
     "postgresql": {"id": "BIGSERIAL PRIMARY KEY", "big": "BIGINT", "real": "DOUBLE PRECISION",
                    "random_key": "replace(gen_random_uuid()::text, '-', '') || "
-                                 "replace(gen_random_uuid()::text, '-', '')"},
+                                 "replace(gen_random_uuid()::text, '-', '')",
+                   "now": "to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS') "
+                          "|| '+00:00'"},
 }
 
 

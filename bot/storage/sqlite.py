@@ -216,6 +216,8 @@ class SQLiteStore(StoreBase):
         async with self._lock:
             try:
                 await self.db.execute("VACUUM")
+                await self.db.execute("UPDATE upkeep SET done_at = ? WHERE task = 'rebuild'",
+                                      (self.now(),))
             except sqlite3.Error as exc:  # e.g. no room for a second copy of the database
                 log.warning("copies of deleted rows may stay in %s until the next erasure "
                             "or the daily purge: it could not be rebuilt (%s)", self.path,
@@ -226,17 +228,24 @@ class SQLiteStore(StoreBase):
                         "or the daily purge: another program kept reading the database (a "
                         "backup tool, an open sqlite3 shell, kebas stats)", self.path)
 
-    async def purge(self, older_than: datetime, *, always_rebuild: bool = True) -> Purged:
+    async def purge(self, older_than: datetime, *,
+                    unless_rebuilt_since: datetime | None = None) -> Purged:
         """Delete what retention no longer allows (`queries.purge`), and every older copy.
 
         The rebuild also runs with nothing purged (the daily run: the handled updates' older
-        copies go), unless `always_rebuild` is off: the run at start does not hold a copy of
-        the whole database in memory just to find nothing new to erase.
+        copies go), except when the file was rebuilt after `unless_rebuilt_since`: the run at
+        start does not hold a copy of the whole database in memory to find nothing to erase.
         """
         purged = await self._write(queries.purge(older_than))
-        if always_rebuild or purged.total:
+        if purged.total or unless_rebuilt_since is None \
+                or await self._rebuilt_before(unless_rebuilt_since):
             await self._erase_older_copies()
         return purged
+
+    async def _rebuilt_before(self, moment: datetime) -> bool:
+        (done_at,), = await self.db.execute(
+            "SELECT done_at FROM upkeep WHERE task = 'rebuild'")
+        return bool(done_at < queries.stamp(moment))
 
     async def export_rows(self) -> tuple[str, list[ExportRow]]:
         """The export key and every session, oldest first."""

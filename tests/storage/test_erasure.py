@@ -28,7 +28,7 @@ from bot.channels.telegram import app as telegram_channel
 from bot.cli.main import main
 from bot.conversation import Conversations
 from bot.core.inputs import Choose, ChooseMany, Typed
-from bot.storage import PERSONAL_COLUMNS, SCHEMA_VERSION, SQLiteStore
+from bot.storage import PERSONAL_COLUMNS, SQLiteStore
 from bot.storage.retention import JOB_NAME
 
 from support.backends import Backend, fresh_database
@@ -296,11 +296,11 @@ async def test_an_older_database_forgets_the_leases_that_named_chats(backend):
     chat = f"tg:{CHAT}"
     async with backend.store():
         pass
-    await as_schema(backend, SCHEMA_VERSION - 1)
+    await as_schema(backend, LEASE_KEY_SCHEMA - 1)
     await backend.execute(f"INSERT INTO chat_leases (chat_key, holder, until) "
                           f"VALUES ('{chat}', 'an older worker', 1e12)")
     async with backend.store() as store:
-        assert store.migrated_from == SCHEMA_VERSION - 1
+        assert store.migrated_from == LEASE_KEY_SCHEMA - 1
         assert await backend.rows("SELECT * FROM chat_leases") == []
         assert await store.take_lease(chat, "worker", 100.0, 3.0), "not held by the old row"
         await store.purge(datetime.now(UTC) - timedelta(days=90))  # as at start
@@ -350,12 +350,16 @@ async def test_on_postgresql_no_chat_key_or_typed_text_is_sampled_for_the_planne
 
 # The schema before the migration that stops the planner's samples (the ninth).
 BEFORE_NO_SAMPLES = 8
+LEASE_KEY_SCHEMA = 10  # leases named by a keyed hash
+UPKEEP_SCHEMA = 11  # when the SQLite file was last rebuilt
 
 
 async def as_schema(backend: Backend, version: int) -> None:
     """Make a database of this Kebas look like one of an older schema (at least the one
     that made chat_leases): without the lease key that came after it."""
     await backend.execute("DELETE FROM secrets WHERE name = 'lease_key'")
+    if version < UPKEEP_SCHEMA:
+        await backend.execute("DROP TABLE upkeep")
     await backend.execute(f"UPDATE kebas_schema SET version = {version}"
                           if backend.kind == "postgres" else f"PRAGMA user_version = {version}")
 
