@@ -1,8 +1,9 @@
 """One conversation driver for every channel: load the session, step the engine, commit, reply.
 
-Telegram, the terminal chat, the scenario runner and the tests all go through `Conversations`,
-so they share one behaviour: the step is committed before its output is returned, and an
-update that was already applied is not applied again (the runner is shown where they stand).
+Telegram and the terminal chat go through `Conversations` (the scenarios, proofs and tools
+drive the pure engine directly: they store nothing), so every channel shares one behaviour:
+the step is committed before its output is returned, and an update that was already applied
+is not applied again (the runner is shown where they stand).
 
 A session stays on the dialog it started with, even after the dialog is edited: every dialog
 a session started on is kept in the store (by content hash), with the texts it used, and used

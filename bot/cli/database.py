@@ -7,7 +7,7 @@ import argparse
 import re
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import TYPE_CHECKING
 
 from bot.cli.shared import (
     EXIT_OK,
@@ -53,15 +53,8 @@ def store_path(args: argparse.Namespace, *, existing: bool = True) -> tuple[str,
     return db, settings
 
 
-@runtime_checkable
-class Migrating(Protocol):
-    """A store that says which schema version it found when it opened (both stores do)."""
-
-    migrated_from: int | None
-
-
 async def schema_found(store: SessionStore) -> int | None:
-    return store.migrated_from if isinstance(store, Migrating) else None
+    return store.migrated_from
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -83,8 +76,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_purge(args: argparse.Namespace) -> int:
     """Delete sessions past retention now, as the running bot does once a day."""
-    from bot.storage import utc_now
-    from bot.storage.retention import purge_expired
+    from bot.storage import purge_expired, utc_now
     found = store_path(args)
     if isinstance(found, int):
         return found

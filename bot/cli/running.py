@@ -85,8 +85,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             from bot.channels.telegram.webhook import (
                 run_webhook,  # Starlette and uvicorn only here
             )
-            return run_webhook(settings, bundle)
-        return run_polling(settings, bundle)
+            # not listening: e.g. the port is taken (uvicorn has said why)
+            return EXIT_OK if run_webhook(settings, bundle) else EXIT_PROBLEMS
+        run_polling(settings, bundle)
+        return EXIT_OK
     except StorageError as exc:
         complain(f"{exc}. Not starting the bot.")
         return EXIT_STORAGE

@@ -66,7 +66,7 @@ class Bundle:
     files: list[str] = field(default_factory=list)
     unloaded_dialogs: list[str] = field(default_factory=list)  # files that had to be refused
     signoffs: list[SignOff] = field(default_factory=list)  # dialogs/signoff.yaml
-    content_hash: str = ""  # of every dialog and text: what a sign-off names (bot.signoff)
+    content_hash: str = ""  # of every dialog and text: what a sign-off names (bot.content.signoff)
 
     @property
     def signed_off(self) -> SignOff | None:

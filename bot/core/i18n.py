@@ -93,7 +93,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
-        # the review status, filled into {reviewed} (bot.signoff)
+        # the review status, filled into {reviewed} (bot.content.signoff)
         "signoff.draft": (), "signoff.reviewed": ("reviewer", "registration", "date"),
         # /statistik (admins)
         "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),

@@ -25,10 +25,14 @@ from bot.storage.protocol import (
     StoredSession,
     UsageRow,
 )
+from bot.storage.retention import JOB_NAME, purge_expired, purge_now_and_daily
 from bot.storage.schema import PERSONAL_COLUMNS, SCHEMA_VERSION
 from bot.storage.sqlite import SQLiteStore
 
 __all__ = [
+    "JOB_NAME",
+    "purge_expired",
+    "purge_now_and_daily",
     "ABANDONED",
     "ACTIVE",
     "ChatSettings",

@@ -97,7 +97,7 @@ class Purged:
 
 @dataclass(frozen=True)
 class ExportRow:
-    """One session as the anonymised export reads it; `chat_key` never leaves `bot.export`."""
+    """One session as the anonymised export reads it; `chat_key` never leaves `bot.tools.export`."""
 
     chat_key: str
     session_id: int

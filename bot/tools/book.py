@@ -83,8 +83,8 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
                  picture: str | None, generated: date, content_hash: str | None = None
                  ) -> dict[str, Any]:
     """Everything the template shows, as plain data. `picture` is the flow as SVG text;
-    `content_hash` is what a sign-off of this content names (bot.signoff; the bundle's, which
-    covers every language, not only those in the book)."""
+    `content_hash` is what a sign-off of this content names (bot.content.signoff; the
+    bundle's, which covers every language, not only those in the book)."""
     texts = Texts(locales)
     first = locales[0]
     chrome = chrome_for(first.language)

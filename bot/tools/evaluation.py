@@ -20,10 +20,6 @@ from bot.core.engine import StepKind
 from bot.core.inputs import answer_input
 from bot.core.model import Dialog, TriageLevel
 
-# Published comparisons (docs/clinical-evaluation.md): share of vignettes, as fractions.
-SEMIGRAN_2015 = {"exact triage": 0.57, "emergency recognised": 0.80, "cause first": 0.34}
-GILBERT_2020 = {"safe triage (Ada)": 0.97, "safe triage (GPs)": 0.97}
-
 
 @dataclass(frozen=True)
 class Vignette:

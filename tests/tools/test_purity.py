@@ -24,6 +24,11 @@ def command_work(path: Path) -> list[str]:
         elif isinstance(node, ast.ImportFrom) and (
                 node.module in COMMAND_ONLY or (node.module or "").startswith("bot.cli")):
             found.append(f"line {node.lineno}: from {node.module} import ...")
+        elif isinstance(node, ast.ImportFrom) and node.module == "sys":
+            found += [f"line {node.lineno}: from sys import {alias.name}"
+                      for alias in node.names if f"sys.{alias.name}" in COMMAND_ONLY]
+        elif isinstance(node, ast.Name) and node.id == "SystemExit":
+            found.append(f"line {node.lineno}: SystemExit")
         elif isinstance(node, ast.Name) and node.id == "print":
             found.append(f"line {node.lineno}: print")
         elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) \
@@ -40,7 +45,9 @@ def test_a_tool_neither_parses_arguments_nor_prints_nor_exits(path):
 def test_the_check_sees_each_kind_of_command_work(tmp_path):
     sample = tmp_path / "sample.py"
     sample.write_text("import argparse\nimport sys\nfrom bot.cli.main import main\n"
-                      "print('x')\nsys.stderr.write('y')\nsys.exit(1)\n")
+                      "print('x')\nsys.stderr.write('y')\nsys.exit(1)\n"
+                      "from sys import stdout, path\nraise SystemExit(2)\n")
     assert command_work(sample) == ["line 1: import argparse", "line 3: from bot.cli.main "
                                     "import ...", "line 4: print", "line 5: sys.stderr",
-                                    "line 6: sys.exit"]
+                                    "line 6: sys.exit", "line 7: from sys import stdout",
+                                    "line 8: SystemExit"]

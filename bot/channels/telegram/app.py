@@ -19,17 +19,17 @@ from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
 from telegram.request import HTTPXRequest
 
+from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.handler import KebasTelegram
 from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
 from bot.channels.telegram.ratelimit import outgoing_limiter
-from bot.channels.telegram.store import storage_fault
 from bot.content.loader import Bundle, default_paths
 from bot.core.i18n import TELEGRAM_COMMANDS, Locale
 from bot.storage import (
     STORAGE_FAULTS,
     StorageError,
     open_store,
-    retention,
+    purge_now_and_daily,
     shown_database,
     utc_now,
 )
@@ -44,7 +44,6 @@ HTTP_CONNECTIONS = 16
 
 KebasApplication = Application[Any, Any, Any, Any, Any, Any]
 
-# tests/core/test_render.py imports these from here; they live in `messages` now.
 __all__ = ["HTTP_CONNECTIONS", "build_bot", "run_polling"]
 
 
@@ -107,7 +106,7 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
     async def start_up(application: KebasApplication) -> None:
         await store.open()
         try:
-            await retention.purge_now_and_daily(application, store,
+            await purge_now_and_daily(application, store,
                                                 settings.kebas_retention_days, utc_now)
         except STORAGE_FAULTS as exc:  # e.g. locked by another program: refuse, clearly
             raise StorageError(storage_fault(store, exc)) from exc
@@ -131,10 +130,9 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
     return app
 
 
-def run_polling(settings: Any, bundle: Bundle) -> int:
+def run_polling(settings: Any, bundle: Bundle) -> None:
     app = build_bot(settings, bundle)
     log.info("Kebas is starting: dialog %s v%s, database %s", bundle.dialog().id,
              bundle.dialog().version, shown_database(settings.kebas_db))
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     log.info("Kebas stopped")
-    return 0

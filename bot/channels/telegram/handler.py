@@ -28,6 +28,7 @@ from bot.channels.telegram.bounded import BoundedDict
 from bot.channels.telegram.chats import Chat, chat_key, read_chat
 from bot.channels.telegram.commands import Commands
 from bot.channels.telegram.erasure import EraseConfirmations
+from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.flood import FloodGuard, Verdict
 from bot.channels.telegram.inbox import DurableUpdates
 from bot.channels.telegram.messages import escape
@@ -35,7 +36,6 @@ from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.presses import ButtonPresses
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Blocked, Replies, answer_quietly
-from bot.channels.telegram.store import storage_fault
 from bot.conversation import Conversations
 from bot.core.i18n import Locale, pick_language
 from bot.core.inputs import Back, Input, Place, Restart

@@ -27,7 +27,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.channels.telegram.chats import chat_key
-from bot.channels.telegram.store import storage_fault
+from bot.channels.telegram.faults import storage_fault
 from bot.storage import STORAGE_FAULTS, SessionStore
 
 log = logging.getLogger("kebas.telegram")

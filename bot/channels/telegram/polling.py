@@ -118,8 +118,7 @@ def _update_id(update: object) -> object:
     return getattr(update, "update_id", type(update).__name__)
 
 
-# (logger, message) -> its arguments without the payload. aiosqlite, at DEBUG, shows the values
-# of reads (not of writes, which are functions): no name or typed text is read by value.
+# (logger, message) -> its arguments without the payload (tests/conftest.py scans every log).
 PAYLOAD_FREE: dict[tuple[str, str], Callable[..., tuple[object, ...]]] = {
     **{(bot, message): arguments for bot in ("telegram.Bot", "telegram.ext.ExtBot")
        for message, arguments in (

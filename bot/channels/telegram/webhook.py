@@ -48,7 +48,6 @@ log = logging.getLogger("kebas.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 HEALTH_PATH = "/healthz"
-EXIT_NOT_LISTENING = 1  # e.g. the port is taken; uvicorn has said why
 # How long a worker holds a chat without renewing: a chat held by a worker that died is free
 # again this long after the worker's last renewal at most. A living worker renews it every
 # RENEW_SECONDS for as long as the update takes (a flood wait can take long).
@@ -436,8 +435,9 @@ async def register(application: KebasApplication, url: str, secret: str,
                                       max_connections=max_connections)
 
 
-def run_webhook(settings: Any, bundle: Bundle) -> int:
-    """Serve Telegram's posts until SIGTERM or Ctrl-C (uvicorn: requests in flight finish)."""
+def run_webhook(settings: Any, bundle: Bundle) -> bool:
+    """Serve Telegram's posts until SIGTERM or Ctrl-C (uvicorn: requests in flight finish);
+    whether it listened at all."""
     import uvicorn
 
     application = build_bot(settings, bundle, polling=False)
@@ -465,7 +465,7 @@ def run_webhook(settings: Any, bundle: Bundle) -> int:
         uvicorn_log.removeFilter(counted)
         refusals.report()  # what was counted since the last line
     log.info("Kebas stopped")
-    return 0 if server.started else EXIT_NOT_LISTENING
+    return bool(server.started)  # False: it never listened (e.g. the port is taken)
 
 
 def webhook_info(info: Any) -> str:
