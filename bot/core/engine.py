@@ -38,6 +38,7 @@ from bot.core.model import (
     NumberQuestion,
     OutcomeNode,
     QuestionNode,
+    RedFlag,
     TriageLevel,
     is_question,
     options_of,
@@ -317,13 +318,20 @@ def _record(dialog: Dialog, state: State, node: QuestionNode, value: Any
                  for flag in fired)
     produced: Produced = answers_produced(dialog, state) if fired else []
     views = tuple(flag_view(flag, produced) for flag in fired)
-    stopping = [flag for flag in fired if flag.stop_at]
-    stop_at = max(stopping, key=lambda flag: flag.level.rank).stop_at if stopping else None
-    entered, outcome, passed = _enter(dialog, state, stop_at or _next_of(node, facts))
+    entered, outcome, passed = _enter(dialog, state, stop_of(fired) or next_of(node, facts))
     return said + entered, views, outcome, passed
 
 
-def _next_of(node: QuestionNode | InfoNode, facts: Facts) -> str:
+def stop_of(fired: list[RedFlag]) -> str | None:
+    """The ending red flags that fired together stop at: the most urgent one's (the first
+    listed of equals); None if none of them stops the questions."""
+    stopping = [flag for flag in fired if flag.stop_at]
+    return max(stopping, key=lambda flag: flag.level.rank).stop_at if stopping else None
+
+
+def next_of(node: QuestionNode | InfoNode, facts: Facts) -> str:
+    """Where the dialog goes after `node` with these facts: its first branch that holds, or
+    its `next`."""
     for branch in node.branches:
         if holds(branch.when, facts):
             return branch.next
@@ -338,7 +346,7 @@ def _enter(dialog: Dialog, state: State, node_id: str
     node = dialog.node(node_id)
     while isinstance(node, InfoNode):
         said.append(Say(node.text))
-        node = dialog.node(_next_of(node, state["facts"]))
+        node = dialog.node(next_of(node, state["facts"]))
         if node.id in passed:
             raise DialogBroken(f"info nodes loop for ever at '{node.id}'")
         passed.append(node.id)

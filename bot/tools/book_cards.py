@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from bot.core import graph, proofs
+from bot.core import engine, graph, proofs
 from bot.core.conditions import describe, fact_tests, facts_read, holds, test_values
 from bot.core.i18n import UI_TEXTS, Locale
 from bot.core.model import (
@@ -191,18 +191,17 @@ def _uses(condition: Condition, facts: dict[str, Any]) -> bool:
 def _leads_to(node: Any, facts: dict[str, Any], flags: list[RedFlag]) -> str | None:
     """Where one answer goes, when that answer alone decides it; None when others matter too."""
     alone = set(facts)
-    for flag in flags:
-        if flag.stop_at and facts_read(flag.when) <= alone and holds(flag.when, facts):
-            return flag.stop_at
+    stop_at = engine.stop_of([flag for flag in flags if facts_read(flag.when) <= alone
+                              and holds(flag.when, facts)])
+    if stop_at:
+        return stop_at
     if any(flag.stop_at and _uses(flag.when, facts) for flag in flags):
         return None
     branches = getattr(node, "branches", [])
     if branches and (isinstance(node, MultiQuestion)  # ticked together, options route as a set
                      or any(facts_read(branch.when) - alone for branch in branches)):
         return None
-    target: str = next((branch.next for branch in branches if holds(branch.when, facts)),
-                       node.next)
-    return target
+    return engine.next_of(node, facts)
 
 
 def _flag_ref(flag: Any, levels: dict[TriageLevel, Level]) -> FlagRef:

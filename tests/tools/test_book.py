@@ -24,8 +24,9 @@ import pytest
 from bot.cli import review
 from bot.cli.main import main as kebas
 from bot.content.loader import load_bundle
-from bot.core import graph, proofs
-from bot.core.model import InfoNode, OutcomeNode, is_question
+from bot.core import engine, graph, proofs
+from bot.core.inputs import ChooseMany
+from bot.core.model import InfoNode, OutcomeNode, TriageLevel, is_question
 from bot.tools import book
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -368,3 +369,20 @@ def test_headless_chromium_prints_the_book(in_root, tmp_path, shipped):
     dialog = shipped.dialog()
     assert sum(cards(dom).values()) == (len(dialog.nodes) + len(dialog.red_flags)
                                         + len(dialog.causes))
+
+
+def test_an_option_that_stops_at_two_endings_leads_where_the_engine_goes(shipped):
+    """The engine ends at the most urgent stopping red flag among those that fire; the book
+    took the first listed. An urgent one listed first must not hide the emergency ending."""
+    dialog = shipped.dialog()
+    chest_flag = next(flag for flag in dialog.red_flags if flag.id == "rf_chest_pain")
+    also = chest_flag.model_copy(update={"id": "rf_chest_urgent", "level": TriageLevel.URGENT,
+                                         "stop_at": "end_result"})
+    variant = dialog.model_copy(update={"red_flags": [also, *dialog.red_flags]})
+    context = book.book_context(variant, [shipped.locales["id"]], proofs.prove(variant), None,
+                                TODAY)
+    alarm = next(card for card in context["screening"] if card.id == "a12_alarm")
+    chest = next(option for option in alarm.options if option.id == "chest")
+    step = engine.step(variant, engine.start(variant).state, ChooseMany(("chest",)))
+    assert step.outcome is not None and step.outcome.node_id == "end_emergency"
+    assert chest.leads_to == "end_emergency"
