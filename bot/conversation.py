@@ -122,9 +122,9 @@ class Conversations:
 
     async def _dialog_of(self, stored: StoredSession) -> Dialog:
         """The dialog the session started on, if it is still known; else the newest."""
-        content_hash = stored.state.get("hash")
-        if content_hash is None:
+        if "hash" not in stored.state:  # saved before dialog versions were kept
             return self.dialog
+        content_hash = stored.state["hash"]
         if content_hash not in self._dialogs:
             kept = await self.store.dialog_definition(content_hash)
             if kept is None:

@@ -172,7 +172,7 @@ def step(dialog: Dialog, state: State, given: Input) -> Step:
         if isinstance(given, Toggle):
             return _toggle(dialog, state, node, given.option_id)
         if isinstance(given, Submit):
-            return _submit_many(dialog, state, node, tuple(state.get("draft", [])))
+            return _submit_many(dialog, state, node, tuple(state["draft"]))
         if isinstance(given, ChooseMany):
             return _submit_many(dialog, state, node, given.option_ids)
         if isinstance(given, Choose):
@@ -207,9 +207,9 @@ def resume(dialog: Dialog, state: State) -> Step:
     Same dialog version: carry on. Another version: replay the answers on the new dialog; if
     they no longer fit, start again and say why.
     """
-    if same_dialog(dialog, state) and state.get("node") in dialog.node_by_id:
+    if same_dialog(dialog, state) and state["node"] in dialog.node_by_id:
         return _show(dialog, copied_state(state), StepKind.RESUMED, (_notice("info.resumed"),))
-    replayed = replay(dialog, [Answer(a["node"], a["value"]) for a in state.get("answers", [])])
+    replayed = replay(dialog, [Answer(a["node"], a["value"]) for a in state["answers"]])
     if replayed is not None:
         return _show(dialog, replayed, StepKind.RESUMED, (_notice("info.resumed"),))
     return _start_over(dialog)
@@ -218,7 +218,7 @@ def resume(dialog: Dialog, state: State) -> Step:
 def same_dialog(dialog: Dialog, state: State) -> bool:
     if "hash" in state:
         return state["hash"] == dialog.content_hash
-    return (state.get("dialog"), state.get("version")) == (dialog.id, dialog.version)
+    return (state["dialog"], state["version"]) == (dialog.id, dialog.version)
 
 
 def replay(dialog: Dialog, answers: list[Answer]) -> State | None:
@@ -260,7 +260,7 @@ def _toggle(dialog: Dialog, state: State, node: MultiQuestion, option_id: str) -
     option = next((o for o in node.options if o.id == option_id), None)
     if option is None:
         return _invalid(dialog, state, "error.not_an_option")
-    draft = list(state.get("draft", []))
+    draft = list(state["draft"])
     if option_id in draft:
         draft.remove(option_id)
     elif option.exclusive:
@@ -360,7 +360,7 @@ def _prompt(state: State, node: QuestionNode) -> Prompt:
     if isinstance(node, NumberQuestion):
         return Prompt(node.id, node.type, node.text, len(state["answers"]), (),
                       node.min, node.max, node.integer, node.unit)
-    draft = set(state.get("draft", []))
+    draft = set(state["draft"])
     choices = tuple(ChoiceView(option.id, option.text, option.id in draft, option.exclusive)
                     for option in options_of(node))
     return Prompt(node.id, node.type, node.text, len(state["answers"]), choices)

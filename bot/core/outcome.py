@@ -13,7 +13,7 @@ from typing import Any
 from bot.core.conditions import facts_read, holds
 from bot.core.facts import facts_of
 from bot.core.model import Condition, Dialog, Facts, OutcomeNode, RedFlag, TriageLevel
-from bot.core.state import State
+from bot.core.state import Because, OutcomeSummary, State
 
 Evidence = tuple[tuple[str, Any], ...]  # (question id, answer) pairs behind a conclusion
 # each distinct answer, as a (question id, answer) pair, with the names of the facts it set
@@ -62,7 +62,7 @@ class Outcome:
     level_from: tuple[LevelSource, ...] = ()   # why the level is what it is
     several_causes: str | None = None          # key, when no cause is ahead of the others
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self) -> OutcomeSummary:
         """What is stored with the session: the result and the trace of why."""
         return {"node": self.node_id, "level": self.level.value,
                 "red_flags": [{"id": flag.id, "because": _listed(flag.because)}
@@ -73,7 +73,7 @@ class Outcome:
                                for source in self.level_from]}
 
 
-def _listed(evidence: Evidence) -> list[list[Any]]:
+def _listed(evidence: Evidence) -> Because:
     return [[node_id, value] for node_id, value in evidence]
 
 

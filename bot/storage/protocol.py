@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Any, Protocol, Self, TypedDict
 
 from bot.core.engine import Step
-from bot.core.state import SessionState
+from bot.core.state import OutcomeSummary, SessionState
 
 Clock = Callable[[], datetime]
 
@@ -106,7 +106,7 @@ class ExportRow:
     status: str
     state: SessionState
     triage: str | None
-    outcome: dict[str, Any] | None
+    outcome: OutcomeSummary | None
     started_at: datetime
     finished_at: datetime | None
 

@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 from bot.core.engine import Step, StepKind
-from bot.core.state import SessionState
+from bot.core.state import OutcomeSummary, SessionState, stored_outcome, stored_state
 from bot.storage.protocol import (
     ABANDONED,
     ACTIVE,
@@ -31,6 +31,7 @@ from bot.storage.protocol import (
     LoggedAnswer,
     Purged,
     Saved,
+    StorageError,
     StoredSession,
     UsageRow,
 )
@@ -77,8 +78,20 @@ LATEST_REVISION = ("SELECT id, revision FROM sessions WHERE chat_key = ? AND sta
 
 
 def read_state(text: str) -> SessionState:
-    state: SessionState = json.loads(text)
-    return state
+    """The one place a state read from the database becomes a `SessionState`: checked, and
+    given today's shape (an older Kebas's state lacks keys: `state.stored_state`)."""
+    try:
+        return stored_state(json.loads(text))
+    except ValueError as error:  # the message names a key or a position, never a value
+        raise StorageError(f"a stored session state is not one Kebas wrote: {error}") from None
+
+
+def read_outcome(text: str) -> OutcomeSummary:
+    """A result summary read from the sessions table, as `read_state` reads a state."""
+    try:
+        return stored_outcome(json.loads(text))
+    except ValueError as error:
+        raise StorageError(f"a stored session result is not one Kebas wrote: {error}") from None
 
 
 def latest(chat_key: str) -> Plan[StoredSession | None]:
@@ -297,10 +310,10 @@ def usage_row(dialog_id: str, dialog_version: int, status: str, node: str,
               triage: str | None, outcome: str | None, state: str, started_at: str,
               finished_at: str | None) -> UsageRow:
     saved = read_state(state)
-    ending = json.loads(outcome).get("node", node) if outcome else None
+    ending = read_outcome(outcome)["node"] if outcome else None
     return UsageRow(dialog_id, dialog_version, status, node, triage, ending,
-                    tuple(answer["node"] for answer in saved.get("answers", [])),
-                    tuple(saved.get("fired", [])), datetime.fromisoformat(started_at),
+                    tuple(answer["node"] for answer in saved["answers"]),
+                    tuple(saved["fired"]), datetime.fromisoformat(started_at),
                     datetime.fromisoformat(finished_at) if finished_at else None)
 
 
@@ -316,7 +329,7 @@ def export_row(chat_key: str, session_id: int, dialog_id: str, version: int, sta
                state: str, triage: str | None, outcome: str | None, started: str,
                finished: str | None) -> ExportRow:
     return ExportRow(chat_key, session_id, dialog_id, version, status, read_state(state),
-                     triage, json.loads(outcome) if outcome else None,
+                     triage, read_outcome(outcome) if outcome else None,
                      datetime.fromisoformat(started),
                      datetime.fromisoformat(finished) if finished else None)
 

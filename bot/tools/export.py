@@ -65,11 +65,11 @@ def anonymise(key: str, rows: list[ExportRow]) -> list[ExportedSession]:
     sessions = []
     for row in rows:
         answers = {}
-        for answer in row.state.get("answers", []):
-            value = exportable(answer.get("value"))
-            if value is not None and OPTION_ID.fullmatch(str(answer.get("node", ""))):
+        for answer in row.state["answers"]:
+            value = exportable(answer["value"])
+            if value is not None and OPTION_ID.fullmatch(answer["node"]):
                 answers[answer["node"]] = value
-        outcome = row.outcome or {}
+        outcome = row.outcome
         minutes = (None if row.finished_at is None else
                    round((row.finished_at - row.started_at).total_seconds() / 60))
         sessions.append(ExportedSession(
@@ -77,9 +77,10 @@ def anonymise(key: str, rows: list[ExportRow]) -> list[ExportedSession]:
             dialog=row.dialog_id, version=row.dialog_version, status=row.status,
             started=row.started_at.date().isoformat(),
             finished=row.finished_at.date().isoformat() if row.finished_at else None,
-            minutes_to_result=minutes, triage=row.triage, ending=outcome.get("node"),
-            red_flags=[flag["id"] for flag in outcome.get("red_flags", [])],
-            causes=[cause["id"] for cause in outcome.get("causes", [])],
+            minutes_to_result=minutes, triage=row.triage,
+            ending=outcome["node"] if outcome else None,
+            red_flags=[flag["id"] for flag in outcome["red_flags"]] if outcome else [],
+            causes=[cause["id"] for cause in outcome["causes"]] if outcome else [],
             answers=answers))
     return sessions
 

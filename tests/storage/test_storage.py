@@ -4,6 +4,7 @@ duplicate updates, deletion, two processes at once. (SQLite-only cases say so.)"
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import sqlite3
 import stat
@@ -23,6 +24,7 @@ from bot.storage import (
     SQLiteStore,
     StorageError,
 )
+from bot.tools.export import anonymise
 
 
 @pytest.fixture
@@ -367,3 +369,85 @@ async def test_the_export_reads_every_session_with_its_key(store, dialog):
     assert [(row.chat_key, len(row.state["answers"])) for row in exported] == [
         ("tg:1", 1), ("tg:2", 0)]
     assert (await store.export_rows())[0] == key
+
+
+async def stored_as_written_before(backend, chat_key, change):
+    """Rewrite the chat's latest session as an older Kebas saved it: `change(state, outcome)`
+    edits the parsed state and result summary in place."""
+    (session_id, state, outcome), = await backend.rows(
+        "SELECT id, state, outcome FROM sessions WHERE chat_key = ? ORDER BY id DESC LIMIT 1",
+        chat_key)
+    state, outcome = json.loads(state), json.loads(outcome) if outcome else None
+    change(state, outcome)
+
+    def literal(value):
+        return "NULL" if value is None else "'" + json.dumps(value).replace("'", "''") + "'"
+
+    await backend.execute(f"UPDATE sessions SET state = {literal(state)}, "
+                          f"outcome = {literal(outcome)} WHERE id = {session_id}")
+
+
+async def test_a_session_saved_before_dialog_versions_were_kept_still_resumes(backend, dialog):
+    """States saved before issue 5 have no `hash`: the session is matched to its dialog by id
+    and version, goes on, and is written back without one."""
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("cli:old")
+        await talk.handle("cli:old", Choose("no"))
+    await stored_as_written_before(backend, "cli:old", lambda state, _: state.pop("hash"))
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        assert "hash" not in (await store.latest("cli:old")).state
+        resumed = (await talk.begin("cli:old")).step
+        assert resumed.kind is StepKind.RESUMED and resumed.prompt.node_id == "calf"
+        answered = (await talk.handle("cli:old", Choose("no"))).step
+        assert answered.kind is StepKind.ANSWERED and answered.prompt.node_id == "where"
+        stored = await store.latest("cli:old")
+        assert "hash" not in stored.state
+        assert stored.state["answers"] == [{"node": "chest", "value": "no"},
+                                           {"node": "calf", "value": "no"}]
+        newer = dialog.model_copy(update={"version": 2})
+        replayed = (await Conversations(newer, store).current("cli:old")).step
+        assert replayed.kind is StepKind.RESUMED and replayed.state["version"] == 2
+
+
+async def test_a_result_stored_in_the_first_shape_is_still_read(backend, dialog):
+    """The first result summaries listed red flags by id alone, with no trace of why (no
+    `because`, no `level_from`): the export and the usage statistics still read them."""
+    async with backend.store() as store:
+        talk = Conversations(dialog, store)
+        await talk.begin("tg:9")
+        turns = [await talk.handle("tg:9", given) for given in (
+            Choose("no"), Choose("swollen"), ChooseMany(("sole",)), Typed("30"), Choose("laces"))]
+        assert turns[-1].step.finished
+
+    def first_shape(state, outcome):
+        for summary in (state["outcome"], outcome):
+            summary["red_flags"] = [flag["id"] for flag in summary["red_flags"]]
+            summary["causes"] = [{"id": cause["id"], "points": cause["points"]}
+                                 for cause in summary["causes"]]
+            del summary["level_from"]
+
+    await stored_as_written_before(backend, "tg:9", first_shape)
+    async with backend.store() as store:
+        (row,) = (await store.export_rows())[1]
+        assert row.outcome["red_flags"] == [{"id": "rf_dvt", "because": []}]
+        assert row.outcome["level_from"] == [] and row.state["outcome"] == row.outcome
+        assert all(cause["because"] == [] for cause in row.outcome["causes"])
+        (exported,) = anonymise("00" * 32, [row])
+        assert (exported.ending, exported.red_flags) == ("result", ["rf_dvt"])
+        assert exported.causes == [cause["id"] for cause in row.outcome["causes"]] != []
+        (usage,) = await store.usage_rows()
+        assert (usage.outcome, usage.fired) == ("result", ("rf_dvt",))
+
+
+async def test_a_stored_state_no_kebas_wrote_is_a_storage_fault_that_quotes_no_answer(
+        store, backend, dialog):
+    talk = Conversations(dialog, store)
+    await talk.begin("tg:10")
+    await talk.handle("tg:10", Choose("no"))
+    await backend.execute("""UPDATE sessions SET state = '{"dialog": "engine_test", '
+                          || '"version": 1, "node": "calf", "answers": "Saya Budi"}'""")
+    with pytest.raises(StorageError, match="'answers' is str, not list") as raised:
+        await talk.begin("tg:10")
+    assert "Budi" not in str(raised.value)
