@@ -8,12 +8,15 @@ with every collaborator faked, so a command missing from the table fails here by
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from bot.channels.telegram.chats import Chat
 from bot.channels.telegram.commands import COMMAND_TABLE, STARTS, Commands
+from bot.core import buttons
+from bot.core.buttons import Erase, Language, Resume
 from bot.core.i18n import TELEGRAM_COMMANDS, Locale
 
 LOCALE = Locale("id", "id.yaml", {"tg.unknown_command": "Perintah tidak dikenal",
@@ -33,6 +36,7 @@ class Calls:
     """Every collaborator of `Commands` in one fake, recording what it was asked to do."""
 
     late_now: bool = False
+    session: Any = None  # what `current` gives: no session unless a test sets one
     made: list[tuple[Any, ...]] = field(default_factory=list)
     locales: dict[str, Locale] = field(default_factory=lambda: {"id": LOCALE})
 
@@ -40,6 +44,8 @@ class Calls:
         async def record(*args: Any, **kwargs: Any) -> Any:
             self.made.append((name, *[a for a in args if not isinstance(a, Chat)],
                               *sorted(kwargs.items())))
+            if name == "current":
+                return self.session
             return (True, "v2") if name == "reload" else None
         return record
 
@@ -125,3 +131,24 @@ async def test_start_is_never_late():
     calls = Calls(late_now=True)
     await commands(calls).run("start", 40, chat(), bot=None)
     assert "late" not in calls.names() and "show" in calls.names()
+
+
+def buttons_sent(calls: Calls) -> list[str]:
+    """The callback data of every button the commands sent, in order."""
+    return [button.callback_data for call in calls.made if call[0] == "send"
+            for row in call[-1].inline_keyboard for button in row]
+
+
+@pytest.mark.parametrize(("name", "sent", "read"), [
+    ("bahasa", ["l:id", "l:en"], [Language("id"), Language("en")]),
+    ("hapus", ["h:yes:confirmation", "h:no"],
+     [Erase(yes=True, confirmation="confirmation"), Erase(yes=False)]),
+    ("start", ["s:continue:1z", "s:restart:1z"],
+     [Resume(71, fresh=False), Resume(71, fresh=True)]),
+])
+async def test_the_control_buttons_a_command_sends_are_the_codecs(name, sent, read):
+    calls = Calls(locales={"id": LOCALE, "en": LOCALE}, session=SimpleNamespace(
+        session_id=71, step=SimpleNamespace(prompt=object(), state={"answers": [{}]})))
+    await commands(calls).run(name, 40, chat(), bot=None)
+    assert buttons_sent(calls) == sent, "the data sent stays byte for byte what it was"
+    assert [buttons.decode_control(data) for data in sent] == read

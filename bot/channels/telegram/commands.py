@@ -88,8 +88,8 @@ class Commands:
             "tg.privacy", retention_days=self.retention_days)])
 
     async def language(self, here: Chat, bot: Any, _update_id: int) -> None:
-        choices = [(name, f"l:{code}") for code, name in LANGUAGE_NAMES.items()
-                   if code in self.conversations.locales]
+        choices = [(name, buttons.encode_control(buttons.Language(code)))
+                   for code, name in LANGUAGE_NAMES.items() if code in self.conversations.locales]
         await self.replies.send(bot, here, escape(here.locale.text("tg.language_prompt")),
                                 keyboard(choices))
 
@@ -98,8 +98,9 @@ class Commands:
         locale = here.locale
         confirmation = self.erasure.issue(here)
         await self.replies.send(bot, here, escape(locale.text("tg.delete_confirm")), keyboard(
-            [(locale.text("tg.delete_yes"), f"h:yes:{confirmation}"),
-             (locale.text("tg.delete_no"), "h:no")]))
+            [(locale.text("tg.delete_yes"),
+              buttons.encode_control(buttons.Erase(yes=True, confirmation=confirmation))),
+             (locale.text("tg.delete_no"), buttons.encode_control(buttons.Erase(yes=False)))]))
 
     # --- after consent ----------------------------------------------------------------
 
@@ -110,11 +111,13 @@ class Commands:
         step = current.step if current is not None else None
         if current is not None and step is not None and step.prompt is not None \
                 and step.state["answers"]:
-            session = buttons.to_base36(current.session_id)
+            session = current.session_id
             await self.replies.send(
-                bot, here, escape(locale.text("tg.continue_or_restart")),
-                keyboard([(locale.text("tg.continue"), f"s:continue:{session}"),
-                          (locale.text("tg.restart"), f"s:restart:{session}")]))
+                bot, here, escape(locale.text("tg.continue_or_restart")), keyboard(
+                    [(locale.text("tg.continue"),
+                      buttons.encode_control(buttons.Resume(session, fresh=False))),
+                     (locale.text("tg.restart"),
+                      buttons.encode_control(buttons.Resume(session, fresh=True)))]))
         else:
             await self.replies.show(bot, here, await self.conversations.begin(
                 here.key, update_id=update_id))

@@ -28,6 +28,7 @@ from telegram.constants import ChatType
 
 from bot.channels.telegram.chats import chat_key
 from bot.channels.telegram.faults import storage_fault
+from bot.core import buttons
 from bot.storage import STORAGE_FAULTS, SessionStore
 
 log = logging.getLogger("kebas.telegram")
@@ -143,7 +144,7 @@ class DurableUpdates(asyncio.Queue[object]):
         if query is None and (message is None or message.text is None
                               or message.forward_origin is not None):
             return None
-        if query is None or not (query.data or "").startswith("k:"):
+        if query is None or not isinstance(buttons.decode_control(query.data), buttons.Consent):
             settings = await self.store.chat(chat_key(chat.id))
             if settings is None or not settings.consent_version:
                 return None

@@ -1,5 +1,5 @@
-"""Button presses: an answer to the question (`bot.core.buttons`), or a control button that
-carries `kind:value[:detail]` (consent, continue or restart, delete, why, language).
+"""Button presses: an answer to the question or a control button (consent, continue or
+restart, delete, why, language), as `bot.core.buttons` reads its data.
 
 Every press is answered (its spinner stops) as soon as its effect is committed, before the
 slower sends; an old, repeated or forged press changes nothing and says so.
@@ -7,8 +7,6 @@ slower sends; an old, repeated or forged press changes nothing and says so.
 
 from __future__ import annotations
 
-import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,16 +20,12 @@ from bot.channels.telegram.messages import answer_keyboard, ticked
 from bot.channels.telegram.replies import ButtonAnswer, Replies
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
-from bot.core.buttons import Action, ButtonPress
+from bot.core.buttons import Action, ButtonPress, Consent, Control, Erase, Language, Resume, Why
 from bot.core.engine import Step, StepKind
 from bot.core.i18n import LANGUAGE_NAMES, Locale
 from bot.core.inputs import Choose, Input, Submit, Toggle
 from bot.core.render import compose, why_message
 from bot.storage import SessionStore
-
-# consent (k), continue/restart (s, with the session), delete (h, with its confirmation),
-# why (w, with the session), language (l)
-CONTROL = re.compile(r"([a-z]):([a-z_]+)(?::([0-9a-z-]{1,32}))?")
 
 
 @dataclass
@@ -60,12 +54,10 @@ class ButtonPresses:
         tap = Tap(query, update_id, here, bot, ButtonAnswer(query))
         try:
             data = query.data or ""
-            control = CONTROL.fullmatch(data)
+            control = buttons.decode_control(data)
             press = buttons.decode(data)
-            if control:
-                kind, value, detail = control.groups()
-                handled = CONTROLS.get(kind)
-                if handled is None or not await handled(self, tap, value, detail):
+            if control is not None:
+                if not await self.controlled(tap, control):
                     await tap.answer.send(here.locale.text("tg.forged"))
                     await self.replies.show_current(bot, here)
             elif press is None:
@@ -81,20 +73,30 @@ class ButtonPresses:
 
     # --- control buttons: each says whether the press was one it knows ----------------
 
-    async def consent(self, tap: Tap, value: str, _detail: str | None) -> bool:
+    async def controlled(self, tap: Tap, control: Control) -> bool:
+        """Do what a control button asks; False for a press none of them takes (forged)."""
+        if isinstance(control, Consent):
+            return await self.consent(tap, control)
+        if isinstance(control, Resume):
+            return await self.resume(tap, control)
+        if isinstance(control, Erase):
+            return await self.erase(tap, control)
+        if isinstance(control, Why):
+            return await self.why(tap, control)
+        return await self.language(tap, control)
+
+    async def consent(self, tap: Tap, control: Consent) -> bool:
         here, bot, locale = tap.here, tap.bot, tap.here.locale
-        if value not in ("agree", "decline"):
-            return False
         if here.consented:
             # a second tap, or an old consent message: consent stands until /hapus
             await tap.answer.send(locale.text("tg.already_recorded"))
-            if value == "decline":
+            if not control.agree:
                 await self.replies.send_texts(bot, here, [locale.text("tg.already_consented")])
             elif here.id not in self.question_messages and await self.not_begun(here):
                 # redelivered after a restart: the first question may never have gone out
                 await self.replies.show(bot, here, await self.conversations.begin(
                     here.key, update_id=tap.update_id))
-        elif value == "agree":
+        elif control.agree:
             await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
                                          consent_at=self.store.now(),
                                          language=here.locale.language)
@@ -110,53 +112,49 @@ class ButtonPresses:
             await self.replies.send_texts(bot, here, [locale.text("tg.declined")])
         return True
 
-    async def resume(self, tap: Tap, value: str, session: str | None) -> bool:
+    async def resume(self, tap: Tap, control: Resume) -> bool:
         """Continue the session or start over (the choice /start offers mid-session)."""
         here, bot, locale = tap.here, tap.bot, tap.here.locale
-        if not here.consented or value not in ("continue", "restart"):
+        if not here.consented:
             return False
         current = await self.conversations.current(here.key)
-        if current is None or session != buttons.to_base36(current.session_id):
+        if current is None or control.session != current.session_id:
             await tap.answer.send(locale.text("error.stale_button"))
             await self.replies.show_current(bot, here)
             return True
-        fresh = value == "restart"
         await tap.answer.send()
-        await self.replies.record(tap.query, locale.text("tg.restart" if fresh else "tg.continue"),
-                                  here)
+        await self.replies.record(
+            tap.query, locale.text("tg.restart" if control.fresh else "tg.continue"), here)
         await self.replies.show(bot, here, await self.conversations.begin(
-            here.key, fresh=fresh, update_id=tap.update_id))
+            here.key, fresh=control.fresh, update_id=tap.update_id))
         return True
 
-    async def erase(self, tap: Tap, value: str, confirmation: str | None) -> bool:
+    async def erase(self, tap: Tap, control: Erase) -> bool:
         here, bot, locale = tap.here, tap.bot, tap.here.locale
-        if value == "yes" and not self.erasure.confirmed(here, confirmation):
+        if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
-        elif value == "yes":
+        elif control.yes:
             await self.store.forget(here.key)
             here.consented = False
             self.question_messages.pop(here.id, None)
             await tap.answer.send()
             await self.replies.record(tap.query, locale.text("tg.delete_yes"), here)
             await self.replies.send_texts(bot, here, [locale.text("tg.deleted")])
-        elif value == "no":
+        else:
             await tap.answer.send()
             await self.replies.record(tap.query, locale.text("tg.delete_no"), here)
             await self.replies.send_texts(bot, here, [locale.text("tg.delete_kept")])
-        else:
-            return False
         return True
 
-    async def why(self, tap: Tap, value: str, session: str | None) -> bool:
+    async def why(self, tap: Tap, control: Why) -> bool:
         """Why this advice: the result's reasons, for the session the button was sent with."""
         here, locale = tap.here, tap.here.locale
-        if value != "why" or not here.consented:
+        if not here.consented:
             return False
         current = await self.conversations.current(here.key)
         step = current.step if current is not None else None
         outcome = step.outcome if step is not None else None
-        if current is None or outcome is None or session != buttons.to_base36(
-                current.session_id):
+        if current is None or outcome is None or control.session != current.session_id:
             await tap.answer.send(locale.text("error.stale_button"))
             return True
         await tap.answer.send()
@@ -164,8 +162,8 @@ class ButtonPresses:
         await self.replies.send_message(tap.bot, here, why)
         return True
 
-    async def language(self, tap: Tap, value: str, _detail: str | None) -> bool:
-        here = tap.here
+    async def language(self, tap: Tap, control: Language) -> bool:
+        here, value = tap.here, control.code
         if value not in self.conversations.locales:
             return False
         here.locale = self.conversations.locales[value]
@@ -228,16 +226,6 @@ class ButtonPresses:
         if step.answer is not None and message is not None:
             await self.replies.record_answer(bot, here, message.message_id, step)
         await self.replies.show(bot, here, turn)
-
-
-# kind -> what its buttons do; a press none of them knows is forged
-CONTROLS: dict[str, Callable[[ButtonPresses, Tap, str, str | None], Awaitable[bool]]] = {
-    "k": ButtonPresses.consent,
-    "s": ButtonPresses.resume,
-    "h": ButtonPresses.erase,
-    "w": ButtonPresses.why,
-    "l": ButtonPresses.language,
-}
 
 
 def given(press: ButtonPress) -> Input:

@@ -188,7 +188,7 @@ class Replies:
             self.question_messages.pop(here.id, None)
             await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
                             keyboard([(here.locale.text("tg.why_button"),
-                                       f"w:why:{buttons.to_base36(turn.session_id)}")]),
+                                       buttons.encode_control(buttons.Why(turn.session_id)))]),
                             essential=step.kind is StepKind.ANSWERED)
 
     async def show_current(self, bot: Any, here: Chat) -> None:
@@ -222,8 +222,9 @@ class Replies:
         text = locale.text("tg.need_consent") if again else locale.text(
             "tg.consent", retention_days=self.retention_days)
         await self.send(bot, here, escape(text), keyboard(
-            [(locale.text("tg.consent_agree"), "k:agree"),
-             (locale.text("tg.consent_decline"), "k:decline")]))
+            [(locale.text("tg.consent_agree"), buttons.encode_control(buttons.Consent(True))),
+             (locale.text("tg.consent_decline"),
+              buttons.encode_control(buttons.Consent(False)))]))
 
     async def late(self, bot: Any, here: Chat, update_id: int) -> bool:
         """Whether this text was sent before something of the chat already applied: Telegram
