@@ -247,7 +247,7 @@ def ticks_differ(message: object, current: Turn, press: ButtonPress) -> bool:
     if markup is None or step is None or prompt is None or current.session_id != press.session \
             or prompt.place != (press.node_id, press.step):
         return False
-    return ticked(markup) != set(step.state.get("draft") or [])
+    return ticked(markup) != set(step.state["draft"])
 
 
 def repeats_last_answer(step: Step, press: ButtonPress) -> bool:
