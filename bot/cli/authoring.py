@@ -21,7 +21,7 @@ from bot.cli.shared import (
     put_text,
 )
 from bot.content.checks import has_errors
-from bot.content.loader import default_paths, load_bundle
+from bot.content.loader import load_bundle
 from bot.core.i18n import pick_language
 from bot.core.model import dialog_json_schema
 
@@ -58,7 +58,7 @@ def cmd_scenarios(args: argparse.Namespace) -> int:
         run_scenarios,
     )
     from bot.core.proofs import prove
-    content = default_paths()
+    content = given_paths(None)
     bundle = load_usable(content)
     if bundle is None:
         return EXIT_PROBLEMS

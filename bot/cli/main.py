@@ -58,9 +58,35 @@ def _settings(command: argparse.ArgumentParser,
     command.add_argument("--env-file", default=".env", help=what)
 
 
+def version_text() -> str:
+    """This package's version, and the id, version and content hash of each shipped dialog."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from bot.content.loader import load_bundle, shipped_paths
+    try:
+        package = version("kebas")
+    except PackageNotFoundError:  # run from a checkout that was never installed
+        package = "unknown"
+    bundle = load_bundle(shipped_paths())
+    dialogs = [f"dialog {loaded.dialog.id} version {loaded.dialog.version}, content "
+               f"{loaded.dialog.content_hash}" for loaded in bundle.dialogs]
+    return "\n".join([f"kebas {package}", *dialogs])
+
+
+class _Version(argparse.Action):
+    """`kebas --version`: worked out only when asked (it reads the shipped dialog)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: object, option_string: str | None = None) -> None:
+        print(version_text())
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="kebas", description="Kebas: a triage and education "
                                      "bot for runners whose lower leg goes numb.")
+    parser.add_argument("--version", action=_Version, nargs=0,
+                        help="show the version of Kebas and of the shipped dialog, then exit")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     def command(name: str, summary: str, run: Command) -> argparse.ArgumentParser:

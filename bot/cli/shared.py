@@ -46,8 +46,17 @@ def complain(message: str) -> None:
 
 
 def given_paths(values: list[str] | None) -> list[Path]:
-    """The content folders named on the command line, or dialogs/ and locales/."""
-    return [Path(value) for value in values] if values else default_paths()
+    """The content a command works on, found in one order for every command: the paths on the
+    command line, else KEBAS_DIALOGS / KEBAS_LOCALES (environment or .env), else dialogs/ and
+    locales/ in the working directory, else the ones shipped with Kebas."""
+    if values:
+        return [Path(value) for value in values]
+    from bot.settings import SettingsProblem, read_settings
+    try:
+        settings = read_settings(".env")
+    except SettingsProblem:  # a setting this command does not use; `kebas run` names it
+        return default_paths()
+    return settings.content_paths(default_paths())
 
 
 def load_checked(paths: list[Path], **checks: Any

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -286,12 +287,26 @@ def parse_locale(text: str, file: str, language: str) -> tuple[Locale | None, li
 # --- files ------------------------------------------------------------------------------
 
 
+def shipped_paths() -> list[Path]:
+    """The dialog and locales shipped with Kebas.
+
+    Run from a checkout (an editable install), they are its top-level `dialogs/` and `locales/`;
+    installed from a wheel, they are the copy packaged inside it as `bot/dialogs` and
+    `bot/locales` (pyproject.toml maps the same folders there).
+    """
+    checkout = Path(__file__).resolve().parents[2]
+    if (checkout / "dialogs").is_dir() and (checkout / "locales").is_dir():
+        return [checkout / "dialogs", checkout / "locales"]
+    package = resources.files("bot")
+    return [Path(str(package / "dialogs")), Path(str(package / "locales"))]
+
+
 def default_paths(base: Path | None = None) -> list[Path]:
     """`dialogs/` and `locales/` in the working directory, else the ones shipped with Kebas."""
-    for root in (base or Path.cwd(), Path(__file__).resolve().parents[2]):
-        if (root / "dialogs").is_dir() and (root / "locales").is_dir():
-            return [root / "dialogs", root / "locales"]
-    return [(base or Path.cwd()) / "dialogs", (base or Path.cwd()) / "locales"]
+    root = base or Path.cwd()
+    if (root / "dialogs").is_dir() and (root / "locales").is_dir():
+        return [root / "dialogs", root / "locales"]
+    return shipped_paths()
 
 
 def _display(path: Path) -> str:
