@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from pythonjsonlogger.json import JsonFormatter
+
 REDACTED = "<TOKEN>"
 
 
@@ -46,9 +48,17 @@ class ExplainedElsewhere(logging.Filter):
         return True
 
 
-def configure(token: str, level: int = logging.INFO) -> None:
+def configure(token: str, level: str = "INFO", format: str = "text") -> None:
+    """The root logger for a running bot: `level` and up, as text or as JSON (one object a
+    line: time, level, logger, message, and any fields a line adds), the token blanked."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    if format == "json":
+        handler.setFormatter(JsonFormatter(
+            "%(asctime)s %(levelname)s %(name)s %(message)s",
+            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+    else:
+        handler.setFormatter(
+            logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(ExplainedElsewhere())
     handler.addFilter(RedactToken(token))
     root = logging.getLogger()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -43,6 +43,17 @@ class Settings(BaseSettings):
     kebas_webhook_secret: SecretStr | None = None
     kebas_listen: str = "127.0.0.1:8443"
     kebas_workers: int = Field(default=1, ge=1, le=64)
+    # What the log shows and how: text for a person, json (one object a line) for a shipper.
+    kebas_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    kebas_log_format: Literal["text", "json"] = "text"
+
+    @field_validator("kebas_log_level", "kebas_log_format", mode="before")
+    @classmethod
+    def _any_case(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if value.lower() in {"debug", "info", "warning", "error"} \
+            else value.lower()
 
     @field_validator("kebas_db", mode="before")
     @classmethod

@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot import logsafe
     from bot.channels.telegram.app import run_polling
-    logsafe.configure(settings.token)
+    logsafe.configure(settings.token, settings.kebas_log_level, settings.kebas_log_format)
     try:
         if settings.kebas_webhook_url:
             from bot.channels.telegram.webhook import (
@@ -116,7 +116,7 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
     from bot import logsafe
     from bot.channels.telegram.webhook import webhook_info
-    logsafe.configure(settings.token)
+    logsafe.configure(settings.token, settings.kebas_log_level, settings.kebas_log_format)
 
     async def act() -> str:
         async with Bot(settings.token, base_url=settings.telegram_api_base_url) as bot:
