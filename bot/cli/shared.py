@@ -147,13 +147,9 @@ def _write_private(path: Path, data: bytes) -> None:
 
 async def with_store(db: str | Path, job: Callable[[SessionStore], Awaitable[T]],
                      **options: Any) -> T:
-    """Open the store `db` names (as `async with` would), do `job` on it, close it."""
-    store = open_store(db, **options)
-    await store.open()
-    try:
+    """Open the store `db` names, do `job` on it, close it."""
+    async with open_store(db, **options) as store:
         return await job(store)
-    finally:
-        await store.close()
 
 
 def on_store(work: Coroutine[Any, Any, T], db: str | Path,

@@ -101,16 +101,19 @@ class ButtonPresses:
                                          consent_at=self.store.now(),
                                          language=here.locale.language)
             here.consented = True
-            await tap.answer.send()
-            await self.replies.record(tap.query, locale.text("tg.consent_agree"), here)
-            await self.replies.send_texts(bot, here, [locale.text("tg.consent_given")])
+            await self.settled(tap, locale.text("tg.consent_agree"), "tg.consent_given")
             await self.replies.show(bot, here, await self.conversations.begin(
                 here.key, update_id=tap.update_id))
         else:
-            await tap.answer.send()
-            await self.replies.record(tap.query, locale.text("tg.consent_decline"), here)
-            await self.replies.send_texts(bot, here, [locale.text("tg.declined")])
+            await self.settled(tap, locale.text("tg.consent_decline"), "tg.declined")
         return True
+
+    async def settled(self, tap: Tap, chosen: str, then: str) -> None:
+        """A control button done with: the tap answered, the choice shown on its message, and
+        the text `then` (a key, in the chat's language now) sent."""
+        await tap.answer.send()
+        await self.replies.record(tap.query, chosen, tap.here)
+        await self.replies.send_texts(tap.bot, tap.here, [tap.here.locale.text(then)])
 
     async def resume(self, tap: Tap, control: Resume) -> bool:
         """Continue the session or start over (the choice /start offers mid-session)."""
@@ -130,20 +133,16 @@ class ButtonPresses:
         return True
 
     async def erase(self, tap: Tap, control: Erase) -> bool:
-        here, bot, locale = tap.here, tap.bot, tap.here.locale
+        here, locale = tap.here, tap.here.locale
         if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
             await self.store.forget(here.key)
             here.consented = False
             self.question_messages.pop(here.id, None)
-            await tap.answer.send()
-            await self.replies.record(tap.query, locale.text("tg.delete_yes"), here)
-            await self.replies.send_texts(bot, here, [locale.text("tg.deleted")])
+            await self.settled(tap, locale.text("tg.delete_yes"), "tg.deleted")
         else:
-            await tap.answer.send()
-            await self.replies.record(tap.query, locale.text("tg.delete_no"), here)
-            await self.replies.send_texts(bot, here, [locale.text("tg.delete_kept")])
+            await self.settled(tap, locale.text("tg.delete_no"), "tg.delete_kept")
         return True
 
     async def why(self, tap: Tap, control: Why) -> bool:
@@ -169,9 +168,7 @@ class ButtonPresses:
         here.locale = self.conversations.locales[value]
         if here.consented:
             await self.store.update_chat(here.key, language=value)
-        await tap.answer.send()
-        await self.replies.record(tap.query, LANGUAGE_NAMES.get(value, value), here)
-        await self.replies.send_texts(tap.bot, here, [here.locale.text("tg.language_set")])
+        await self.settled(tap, LANGUAGE_NAMES.get(value, value), "tg.language_set")
         await self.replies.show_current(tap.bot, here)
         return True
 
