@@ -29,15 +29,14 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from support.botapiprofile import BotProfileMethods
 from support.botapirecords import Call, StoredMessage
 from support.botapirules import (
     NOT_MODIFIED,
     TelegramBadRequest,
     decoded,
-    validate_commands,
     validate_markup,
     validate_text,
-    validate_webhook,
 )
 from support.faults import Chaos
 from support.people import BOT_USER, HANDED_OUT, people_words
@@ -46,7 +45,7 @@ TOKEN = "123456789:AAFakeTokenForKebasTests_0123456789x"
 
 
 @dataclass
-class FakeBotAPI:
+class FakeBotAPI(BotProfileMethods):
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
@@ -197,31 +196,6 @@ class FakeBotAPI:
             self._changed.notify_all()
 
     # --- Bot API methods --------------------------------------------------------------
-
-    async def _api_getMe(self, params: dict[str, Any]) -> dict[str, Any]:
-        return BOT_USER
-
-    async def _api_deleteWebhook(self, params: dict[str, Any]) -> bool:
-        self.webhook = {}
-        return True
-
-    async def _api_setWebhook(self, params: dict[str, Any]) -> bool:
-        validate_webhook(params)
-        self.webhook = dict(params)
-        return True
-
-    async def _api_getWebhookInfo(self, params: dict[str, Any]) -> dict[str, Any]:
-        info: dict[str, Any] = {"url": self.webhook.get("url", ""),
-                                "has_custom_certificate": False,
-                                "pending_update_count": len(self._deliveries)}
-        for name in ("max_connections", "allowed_updates"):
-            if name in self.webhook:
-                info[name] = self.webhook[name]
-        return info
-
-    async def _api_setMyCommands(self, params: dict[str, Any]) -> bool:
-        validate_commands(params.get("commands") or [])
-        return True
 
     async def _api_sendChatAction(self, params: dict[str, Any]) -> bool:
         return True
