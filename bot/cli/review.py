@@ -6,8 +6,10 @@ from __future__ import annotations
 import argparse
 import re
 import sys
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from datetime import date
+from typing import TYPE_CHECKING
 
 from bot.cli.shared import (
     EXIT_OK,
@@ -22,6 +24,9 @@ from bot.cli.shared import (
 )
 from bot.content.loader import Bundle
 from bot.core.i18n import pick_language
+
+if TYPE_CHECKING:
+    from bot.tools.diff import Progress as DiffProgress
 
 LANGUAGE_CODE = re.compile(r"^[a-z]{2,3}$")
 
@@ -100,6 +105,40 @@ def cmd_book(args: argparse.Namespace) -> int:
 # --- kebas diff -------------------------------------------------------------------------------
 
 
+@contextmanager
+def diff_progress(dialog_id: str) -> Iterator[DiffProgress]:
+    """A live line on standard error while `kebas diff` explores, when that is a terminal;
+    in a pipe or a log, nothing: the report alone is the output."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        SpinnerColumn,
+        TaskID,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from bot.tools.diff import EVERY_PATH
+
+    screen = Console(stderr=True)
+    if not screen.is_terminal:
+        yield lambda _phase, _done, _total: None
+        return
+    tasks: dict[str, TaskID] = {}
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),
+             TextColumn("{task.fields[count]}"), TimeElapsedColumn(), console=screen,
+             transient=True) as bar:
+        def progress(phase: str, done: int, total: int | None) -> None:
+            if phase not in tasks:
+                what = ("exploring answer paths" if phase == EVERY_PATH else "sampling causes")
+                tasks[phase] = bar.add_task(f"{dialog_id}: {what}", total=total, count="")
+            count = (f"{done:,} situations" if phase == EVERY_PATH
+                     else f"{done}/{total}")
+            bar.update(tasks[phase], completed=done, total=total, count=count)
+        yield progress
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
     """Compare each dialog both versions hold; exit 1 when an answer path changes."""
     from rich.console import Console
@@ -144,8 +183,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
         any_change = False
         for dialog_id in ids:
             try:
-                report = compare(old_bundle.dialog(dialog_id), new_bundle.dialog(dialog_id),
-                                 samples=max(args.samples, 0))
+                with diff_progress(dialog_id) as progress:
+                    report = compare(old_bundle.dialog(dialog_id), new_bundle.dialog(dialog_id),
+                                     samples=max(args.samples, 0), progress=progress)
             except DiffTooLarge as exc:
                 complain(f"{dialog_id} has too many distinct situations to compare (more than "
                          f"{exc.args[0]:,})")

@@ -16,12 +16,14 @@ listed.
      steered past the red flags towards each cause and each calm ending in turn, so every
      cause gets to lead on the way to every ending.
 
-`compare` is pure; `diff_report` puts its result in words for `kebas diff`.
+`compare` is pure; `diff_report` puts its result in words for `kebas diff`. The first pass
+can take a minute on the shipped dialog, so `compare` tells a `Progress` how far it has got.
 """
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +46,17 @@ from bot.core.model import (
 
 OLD, NEW = 0, 1
 SIDE_NAMES = ("old", "new")
+
+# Told (phase, done, total) as the comparison goes: "every path" counts the situations
+# explored so far (the total is unknown until the end: None), "sample" the paths drawn.
+Progress = Callable[[str, int, "int | None"], None]
+EVERY_PATH, SAMPLE = "every path", "sample"
+EXPLORED_STRIDE = 500   # situations between two reports: often enough to see it move
+SAMPLED_STRIDE = 25
+
+
+def _silent(phase: str, done: int, total: int | None) -> None:
+    """The `Progress` of a caller that does not watch."""
 
 
 @dataclass(frozen=True)
@@ -223,9 +236,11 @@ class _Walker:
 
 
 class _Comparison:
-    def __init__(self, old: Dialog, new: Dialog, with_causes: bool, limit: int = 0) -> None:
+    def __init__(self, old: Dialog, new: Dialog, with_causes: bool, limit: int = 0,
+                 progress: Progress = _silent) -> None:
         self.sides = (_Side(old, with_causes), _Side(new, with_causes))
         self.limit = limit
+        self.progress = progress
         self.memo: dict[Any, Found] = {}
         self.moves: dict[tuple[int, Any, str], _Walker | None] = {}
         self._classes: dict[tuple[str, int | None], list[tuple[Any, int]]] = {}
@@ -240,7 +255,10 @@ class _Comparison:
         return _Walker(step.state, Result.of(side.dialog, step.outcome, side.with_causes))
 
     def run(self) -> Found:
-        return self.explore(self.first(), {})
+        self.progress(EVERY_PATH, 0, None)
+        found = self.explore(self.first(), {})
+        self.progress(EVERY_PATH, len(self.memo), len(self.memo))
+        return found
 
     def sample(self, count: int, seed: int) -> Found:
         """`count` joint paths: a third with every answer drawn at random among the classes,
@@ -255,6 +273,8 @@ class _Comparison:
         targets = [(cause, ending) for cause in causes for ending in [None, *endings]]
         found: Found = {}
         for number in range(count):
+            if number % SAMPLED_STRIDE == 0:
+                self.progress(SAMPLE, number, count)
             target = targets[number % len(targets)] if targets and number % 3 else None
             walkers = self.first()
             given: dict[Any, Any] = {}
@@ -275,6 +295,7 @@ class _Comparison:
             elif len(path) < len(found[pair][1]):
                 found[pair][1] = tuple(path)
             found[pair][0] += 1
+        self.progress(SAMPLE, count, count)
         return found
 
     STEER_CLASSES = 16   # answer classes weighed per question: enough to steer, cheap to do
@@ -336,6 +357,8 @@ class _Comparison:
                     found[pair][1] = (step,) + example
                 found[pair][0] += count * paths
         self.memo[key] = found
+        if len(self.memo) % EXPLORED_STRIDE == 0:
+            self.progress(EVERY_PATH, len(self.memo), None)
         return found
 
     def advance(self, index: int, walker: _Walker, given: dict[Any, Any]) -> _Walker:
@@ -443,16 +466,17 @@ def _candidates(nodes: list[Any], sides: list[_Side]) -> list[tuple[Any, int]]:
 
 
 def compare(old: Dialog, new: Dialog, samples: int = 2000, seed: int = 1,
-            limit: int = 500_000) -> DiffReport:
+            limit: int = 500_000, progress: Progress = _silent) -> DiffReport:
     """Every answer path for endings, red flags and their level; a sample for causes."""
     report = DiffReport(old, new, Pass(), Pass())
     if old.content_hash == new.content_hash:
         return report
-    for (before, after), (paths, example) in _Comparison(old, new, False, limit).run().items():
+    every_path = _Comparison(old, new, False, limit, progress).run()
+    for (before, after), (paths, example) in every_path.items():
         report.every_path.add(before, after, paths, example)
     if samples:
-        for (before, after), (paths, example) in _Comparison(old, new, True).sample(
-                samples, seed).items():
+        sampled = _Comparison(old, new, True, progress=progress).sample(samples, seed)
+        for (before, after), (paths, example) in sampled.items():
             report.sampled.add(before, after, paths, example)
     report.every_path.sort()
     report.sampled.sort()
