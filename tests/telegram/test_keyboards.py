@@ -62,6 +62,14 @@ def test_a_multiple_choice_keeps_its_rows_as_options_are_ticked_and_done_stays_a
     assert done is not None and done.action is Action.DONE
 
 
+def test_the_last_option_of_a_multiple_choice_is_alone_at_the_bottom_as_the_errors_say():
+    # error.pick_at_least_one: "if none applies, choose the bottom answer"
+    markup = answer_keyboard(asked("multi", "left", "right", "none"), 5, LOCALE)
+    assert labels(markup) == [["Kiri", "Kanan"], ["Tidak ada"], ["➡️ Selesai"]]
+    single = answer_keyboard(asked("choice", "left", "right", "none"), 5, LOCALE)
+    assert labels(single) == [["Kiri", "Kanan", "Tidak ada"]], "one choice: no such rule"
+
+
 def test_control_buttons_that_are_short_share_a_row_too():
     markup = keyboard([("Saya setuju", "k:agree"), ("Tidak setuju", "k:decline")])
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
@@ -105,6 +113,7 @@ def test_every_row_of_the_shipped_dialog_fits_a_phone_and_keeps_every_option_in_
         rows = labels(markup)
         if question.prompt.kind == "multi":
             assert rows.pop() == [f"➡️ {locale.text('common.done')}"]
+            assert len(rows[-1]) == 1, "the bottom answer is one answer"
         for row in rows:
             if len(row) > 1:
                 assert fits_one_row(row), (language, question.prompt.node_id, row)

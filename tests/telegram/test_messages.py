@@ -79,7 +79,7 @@ def test_a_multiple_choice_shows_its_ticks_and_done_and_the_ticks_read_back():
                              5, LOCALE)
     assert markup is not None
     texts = [[button.text for button in row] for row in markup.inline_keyboard]
-    assert texts == [[f"{TICK}Calf", "Foot", f"{TICK}Toe"], ["➡️ Selesai"]]
+    assert texts == [[f"{TICK}Calf", "Foot"], [f"{TICK}Toe"], ["➡️ Selesai"]]
     done = buttons.decode(markup.inline_keyboard[-1][0].callback_data)
     assert done is not None and done.action is Action.DONE
     assert ticked(markup) == {"calf", "toe"}

@@ -87,10 +87,11 @@ def answer_keyboard(question: Question, session_id: int, locale: Locale
         callback_data=buttons.encode(ButtonPress(action, session_id, prompt.step,
                                                  prompt.node_id, button.id)))
         for button in question.buttons]
-    # Rows are laid out as if every option were ticked, so that no button moves under the
-    # runner's finger when a tick comes or goes.
+    # A multiple choice is laid out as if every option were ticked, so that no button moves
+    # under the runner's finger when a tick comes or goes; its last option ("none of these")
+    # stands alone, the one "choose the bottom answer" (error.pick_at_least_one) means.
     widest = [f"{TICK}{button.label}" if multi else button.label for button in question.buttons]
-    rows = in_phone_rows(options, widest)
+    rows = in_phone_rows(options, widest, alone={len(options) - 1} if multi else set())
     if multi:
         done = ButtonPress(Action.DONE, session_id, prompt.step, prompt.node_id, "")
         rows.append([InlineKeyboardButton(f"➡️ {locale.text('common.done')}",
@@ -113,9 +114,9 @@ def keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
         [InlineKeyboardButton(label, callback_data=data) for label, data in choices]))
 
 
-def in_phone_rows(keys: list[InlineKeyboardButton], measured: list[str] | None = None
-                  ) -> list[list[InlineKeyboardButton]]:
+def in_phone_rows(keys: list[InlineKeyboardButton], measured: list[str] | None = None,
+                  alone: set[int] | None = None) -> list[list[InlineKeyboardButton]]:
     """The buttons in rows that fit a phone (bot.core.layout), in their order; measured by
     their own labels, or by `measured` ones (the same labels ticked)."""
     labels = measured if measured is not None else [key.text for key in keys]
-    return [[keys[place] for place in row] for row in in_rows(labels)]
+    return [[keys[place] for place in row] for row in in_rows(labels, alone or set())]
