@@ -88,7 +88,7 @@ async def test_bad_answers_are_explained_and_the_question_is_asked_again(shipped
     after = output[output.index("Jawaban Anda: Ya, sudah hilang"):]
     assert after.count("Sejak kapan keluhan kebas ini ada?") == 3, "asked, then twice again"
     assert "Jawaban itu tidak ada di pilihan." in after
-    assert "Silakan jawab dengan menekan salah satu tombol, atau ketik nomor" in after
+    assert "Jawaban yang Anda ketik tidak cocok dengan pilihan mana pun." in after
     assert "Jawaban Anda" not in after[len("Jawaban Anda: Ya, sudah hilang"):]
 
 

@@ -259,7 +259,7 @@ async def test_the_inbox_keeps_nothing_before_consent_and_never_a_name(fake, shi
         await runner.agree()
         fake.send(504, {"contact": {"phone_number": "+62 812 0000 1111", "first_name": "Budi"}})
         fake.send(504, {"location": {"latitude": -6.2, "longitude": 106.8}})
-        await runner.type("tiga puluh", expect="Silakan jawab dengan menekan")
+        await runner.type("tiga puluh", expect="tidak cocok dengan pilihan mana pun")
         await fake.settled()
     assert kept, "a consented runner's text is kept until handled"
     joined = "\n".join(kept)

@@ -64,12 +64,12 @@ def test_lines_that_fit_stay_in_one_message_and_escaping_does_not_count():
     assert fit_telegram(Message(())) == []
 
 
-def test_a_choice_has_one_button_a_row_carrying_its_press():
+def test_a_choice_has_its_short_buttons_side_by_side_each_carrying_its_press():
     markup = answer_keyboard(question("choice", ("yes", False), ("no", False)), 77, LOCALE)
     assert markup is not None
     rows = markup.inline_keyboard
-    assert [[button.text for button in row] for row in rows] == [["Yes"], ["No"]]
-    press = buttons.decode(rows[1][0].callback_data)
+    assert [[button.text for button in row] for row in rows] == [["Yes", "No"]]
+    press = buttons.decode(rows[0][1].callback_data)
     assert press is not None and (press.action, press.session, press.step, press.node_id,
                                   press.option_id) == (Action.CHOOSE, 77, 3, "pain", "no")
 
@@ -78,8 +78,8 @@ def test_a_multiple_choice_shows_its_ticks_and_done_and_the_ticks_read_back():
     markup = answer_keyboard(question("multi", ("calf", True), ("foot", False), ("toe", True)),
                              5, LOCALE)
     assert markup is not None
-    texts = [row[0].text for row in markup.inline_keyboard]
-    assert texts == [f"{TICK}Calf", "Foot", f"{TICK}Toe", "➡️ Selesai"]
+    texts = [[button.text for button in row] for row in markup.inline_keyboard]
+    assert texts == [[f"{TICK}Calf", "Foot"], [f"{TICK}Toe"], ["➡️ Selesai"]]
     done = buttons.decode(markup.inline_keyboard[-1][0].callback_data)
     assert done is not None and done.action is Action.DONE
     assert ticked(markup) == {"calf", "toe"}
@@ -89,8 +89,8 @@ def test_a_number_is_typed_so_it_has_no_buttons():
     assert answer_keyboard(question("number"), 1, LOCALE) is None
 
 
-def test_a_control_keyboard_is_one_button_a_row():
+def test_a_control_keyboard_puts_short_buttons_side_by_side():
     markup = keyboard([("Saya setuju", "k:agree"), ("Tidak", "k:decline")])
-    assert [(row[0].text, row[0].callback_data) for row in markup.inline_keyboard] == [
-        ("Saya setuju", "k:agree"), ("Tidak", "k:decline")]
+    assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
+        [("Saya setuju", "k:agree"), ("Tidak", "k:decline")]]
     assert ticked(markup) == set(), "only a multiple choice's toggles are ticks"

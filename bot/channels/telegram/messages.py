@@ -15,6 +15,7 @@ from telegram.constants import MessageLimit
 from bot.core import buttons
 from bot.core.buttons import Action, ButtonPress
 from bot.core.i18n import Locale
+from bot.core.layout import in_rows
 from bot.core.render import Line, Message, Question
 
 TICK = "✓ "  # before the label of an option ticked on a multiple-choice question
@@ -74,18 +75,23 @@ def question_html(question: Question) -> str:
 
 def answer_keyboard(question: Question, session_id: int, locale: Locale
                     ) -> InlineKeyboardMarkup | None:
-    """A question's options as buttons (ticked ones marked), and Selesai under a multiple
-    choice; None for a number, which is typed."""
+    """A question's options as buttons (ticked ones marked), short ones side by side, and
+    Selesai alone under a multiple choice; None for a number, which is typed."""
     prompt = question.prompt
     if prompt.kind == "number":
         return None
     multi = prompt.kind == "multi"
-    rows = []
-    for button in question.buttons:
-        action = Action.TOGGLE if multi else Action.CHOOSE
-        press = ButtonPress(action, session_id, prompt.step, prompt.node_id, button.id)
-        label = f"{TICK}{button.label}" if button.selected else button.label
-        rows.append([InlineKeyboardButton(label, callback_data=buttons.encode(press))])
+    action = Action.TOGGLE if multi else Action.CHOOSE
+    options = [InlineKeyboardButton(
+        f"{TICK}{button.label}" if button.selected else button.label,
+        callback_data=buttons.encode(ButtonPress(action, session_id, prompt.step,
+                                                 prompt.node_id, button.id)))
+        for button in question.buttons]
+    # A multiple choice is laid out as if every option were ticked, so that no button moves
+    # under the runner's finger when a tick comes or goes; its last option ("none of these")
+    # stands alone, the one "choose the bottom answer" (error.pick_at_least_one) means.
+    widest = [f"{TICK}{button.label}" if multi else button.label for button in question.buttons]
+    rows = in_phone_rows(options, widest, alone={len(options) - 1} if multi else set())
     if multi:
         done = ButtonPress(Action.DONE, session_id, prompt.step, prompt.node_id, "")
         rows.append([InlineKeyboardButton(f"➡️ {locale.text('common.done')}",
@@ -103,6 +109,14 @@ def ticked(markup: InlineKeyboardMarkup) -> set[str]:
 
 
 def keyboard(choices: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    """One button a row: (label, callback data) each."""
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]
-                                 for label, data in choices])
+    """Control buttons, (label, callback data) each, short ones side by side."""
+    return InlineKeyboardMarkup(in_phone_rows(
+        [InlineKeyboardButton(label, callback_data=data) for label, data in choices]))
+
+
+def in_phone_rows(keys: list[InlineKeyboardButton], measured: list[str] | None = None,
+                  alone: set[int] | None = None) -> list[list[InlineKeyboardButton]]:
+    """The buttons in rows that fit a phone (bot.core.layout), in their order; measured by
+    their own labels, or by `measured` ones (the same labels ticked)."""
+    labels = measured if measured is not None else [key.text for key in keys]
+    return [[keys[place] for place in row] for row in in_rows(labels, alone or set())]
