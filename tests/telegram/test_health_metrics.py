@@ -21,7 +21,7 @@ from conftest import scannable
 from support.fakebotapi import HANDED_OUT, TOKEN
 from support.harness import PAD_STORY, Runner, rows, running_bot
 from support.process import ready, start_kebas
-from support.webhook import SECRET, free_port, post, start_update, workers
+from support.webhook import free_port, post, start_update, workers
 
 ROOT = Path(__file__).resolve().parents[2]
 ADMIN = 918273600
