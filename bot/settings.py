@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     # What the log shows and how: text for a person, json (one object a line) for a shipper.
     kebas_log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     kebas_log_format: Literal["text", "json"] = "text"
+    # Long polling: where /healthz and /metrics are served (HOST:PORT); unset, no port opens.
+    # A webhook worker serves them beside its Telegram route instead (KEBAS_LISTEN).
+    kebas_health_listen: str | None = None
 
     @field_validator("kebas_log_level", "kebas_log_format", mode="before")
     @classmethod
@@ -81,15 +84,25 @@ class Settings(BaseSettings):
         return self.kebas_webhook_secret.get_secret_value() if self.kebas_webhook_secret else ""
 
     def listen_address(self) -> tuple[str, int]:
-        host, _, port = self.kebas_listen.rpartition(":")
-        if not host or not port.isdigit() or not 0 < int(port) < 65536:
-            raise SettingsProblem(f"KEBAS_LISTEN (or --listen) must be HOST:PORT, e.g. "
-                                  f"0.0.0.0:8443; got {self.kebas_listen!r}")
-        return host.strip("[]"), int(port)
+        return host_and_port(self.kebas_listen, "KEBAS_LISTEN (or --listen)", "0.0.0.0:8443")
+
+    def health_address(self) -> tuple[str, int] | None:
+        """Where long polling serves /healthz and /metrics, if anywhere."""
+        if not self.kebas_health_listen:
+            return None
+        return host_and_port(self.kebas_health_listen, "KEBAS_HEALTH_LISTEN", "127.0.0.1:9464")
 
     def content_paths(self, defaults: list[Path]) -> list[Path]:
         dialogs, locales = defaults
         return [self.kebas_dialogs or dialogs, self.kebas_locales or locales]
+
+
+def host_and_port(value: str, name: str, example: str) -> tuple[str, int]:
+    """HOST:PORT as (host, port), an IPv6 host's brackets dropped; else what to write."""
+    host, _, port = value.rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise SettingsProblem(f"{name} must be HOST:PORT, e.g. {example}; got {value!r}")
+    return host.strip("[]"), int(port)
 
 
 def read_settings(env_file: str | Path | None = ".env") -> Settings:

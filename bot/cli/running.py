@@ -59,6 +59,8 @@ def _bot_settings(args: argparse.Namespace, *, webhook: bool | None = False
                 setattr(settings, name, getattr(args, option))
         if webhook or (webhook is None and settings.kebas_webhook_url):
             check_webhook(settings)
+        elif webhook is None:  # long polling: where it serves /healthz and /metrics, if set
+            settings.health_address()
     except SettingsProblem as exc:
         complain(str(exc))
         return EXIT_USAGE
@@ -79,6 +81,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from bot import logsafe
     from bot.channels.telegram.app import run_polling
+    from bot.settings import SettingsProblem
     logsafe.configure(settings.token, settings.kebas_log_level, settings.kebas_log_format)
     try:
         if settings.kebas_webhook_url:
@@ -92,6 +95,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     except StorageError as exc:
         complain(f"{exc}. Not starting the bot.")
         return EXIT_STORAGE
+    except SettingsProblem as exc:  # found only at start: e.g. the health port is taken
+        complain(f"{exc}. Not starting the bot.")
+        return EXIT_USAGE
     except InvalidToken:
         complain("the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
                  "@BotFather (or /revoke it there and use the new one).")

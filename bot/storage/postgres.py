@@ -260,3 +260,9 @@ class PostgresStore(StoreBase):
         async with self._connection() as db:
             key = await carry_out(db, queries.secret("export_key"))
             return key, await carry_out(db, queries.export_sessions())
+
+    # --- monitoring (/metrics) ----------------------------------------------------------
+
+    async def count_active(self) -> int:
+        """Sessions in progress, of every worker on the database."""
+        return await self._scan(queries.count_active())

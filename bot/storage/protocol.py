@@ -181,3 +181,7 @@ class SessionStore(Protocol):
     async def purge(self, older_than: datetime, *,
                     unless_rebuilt_since: datetime | None = None) -> Purged: ...
     async def export_rows(self) -> tuple[str, list[ExportRow]]: ...
+
+    # monitoring (/metrics)
+    async def count_active(self) -> int:
+        """How many sessions are in progress: begun, neither finished nor cancelled."""

@@ -350,3 +350,12 @@ def purge(older_than: datetime) -> Plan[Purged]:
         Statement("DELETE FROM chat_leases WHERE until < ?", (older_than.timestamp(),)),
     ])
     return Purged(sessions=sessions, answers=answers_, chats=chats, updates=updates)
+
+
+# --- monitoring (/metrics) ------------------------------------------------------------------
+
+
+def count_active() -> Plan[int]:
+    """How many sessions are in progress (a restart's abandoned one is not)."""
+    row = yield Statement("SELECT count(*) FROM sessions WHERE status = ?", (ACTIVE,), "row")
+    return int(row[0])

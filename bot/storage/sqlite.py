@@ -257,3 +257,9 @@ class SQLiteStore(StoreBase):
                                    f"(or kebas purge) once to bring it up to date") from exc
             rows = await self.db.run(lambda db: carry_out(db, queries.export_sessions()))
         return key, rows
+
+    # --- monitoring (/metrics) ----------------------------------------------------------
+
+    async def count_active(self) -> int:
+        """Sessions in progress; a count over the table, on the writer's thread (`_scan`)."""
+        return await self._scan(queries.count_active())

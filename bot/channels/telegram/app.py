@@ -21,6 +21,7 @@ from telegram.request import HTTPXRequest
 
 from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.handler import KebasTelegram
+from bot.channels.telegram.metrics import FloodWaitsCounted
 from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
 from bot.channels.telegram.ratelimit import outgoing_limiter
 from bot.content.loader import Bundle, default_paths
@@ -58,7 +59,8 @@ def application(kebas: KebasTelegram, token: str, base_url: str, base_file_url: 
                    request=HTTPXRequest(connection_pool_size=HTTP_CONNECTIONS,
                                         pool_timeout=None),
                    get_updates_request=UnreadableSkipped(connection_pool_size=1),
-                   rate_limiter=outgoing_limiter(kebas.send_rate),
+                   rate_limiter=FloodWaitsCounted(outgoing_limiter(kebas.send_rate),
+                                                  kebas.metrics),
                    defaults=Defaults(parse_mode=ParseMode.HTML,
                                      link_preview_options=LinkPreviewOptions(is_disabled=True)))
     builder = (ApplicationBuilder().bot(bot)
@@ -90,7 +92,9 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
     """The Application `kebas run` runs; tests drive this same object against a fake server.
 
     The store opens before the first update (post_init) and closes after the last
-    (post_shutdown), so every answer is on disk before the process ends.
+    (post_shutdown), so every answer is on disk before the process ends. Long polling with
+    KEBAS_HEALTH_LISTEN serves /healthz and /metrics meanwhile (a webhook worker serves them
+    beside its route).
     """
     store = open_store(settings.kebas_db)
     kebas = KebasTelegram(bundle.dialog(), bundle.locales, store,
@@ -102,8 +106,15 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
                               b"kebas /hapus confirmation\0" + settings.token.encode()).digest())
     app = application(kebas, settings.token, settings.telegram_api_base_url,
                       settings.base_file_url, polling=polling)
+    address = settings.health_address() if polling else None
+    health = None
+    if address is not None:
+        from bot.channels.telegram.health import HealthServer  # uvicorn only when asked
+        health = HealthServer(kebas, address)
 
     async def start_up(application: KebasApplication) -> None:
+        if health is not None:  # first: a port that cannot be had is refused before all else
+            await health.start()
         await store.open()
         try:
             await purge_now_and_daily(application, store,
@@ -118,10 +129,14 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
             asyncio.get_running_loop().add_signal_handler(
                 signal.SIGHUP, lambda: application.create_task(
                     kebas.reloads.reload_and_tell_admins(application.bot)))
+        kebas.not_ready = None
 
     async def close_store(_application: KebasApplication) -> None:
+        kebas.not_ready = "Kebas is stopping"
         with contextlib.suppress(NotImplementedError, RuntimeError):
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+        if health is not None:
+            await health.stop()
         await store.close()
 
     app.post_init = start_up

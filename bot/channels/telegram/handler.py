@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import time
 import traceback
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +33,7 @@ from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.flood import FloodGuard, Verdict
 from bot.channels.telegram.inbox import DurableUpdates
 from bot.channels.telegram.messages import escape
+from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.presses import ButtonPresses
 from bot.channels.telegram.reload import ContentReload
@@ -64,6 +66,9 @@ class KebasTelegram:
         self.admin_ids = admin_ids
         self.retention_days = retention_days  # said in the consent and privacy texts
         self.send_rate = send_rate
+        self.metrics = BotMetrics(dialog)  # this bot's own registry: /metrics
+        # why /healthz is 503 before the bot has started and once it stops (None: started)
+        self.not_ready: str | None = "Kebas is starting"
         self.conversations = Conversations(dialog, store, locales)  # serves dialog and texts
         self.processor = PerChatUpdates()
         self.updates = DurableUpdates(store, on_stop=self.processor.stop_soon)
@@ -74,9 +79,10 @@ class KebasTelegram:
         self.question_messages: BoundedDict[int, int] = BoundedDict(REMEMBERED_CHATS)
         # signs /hapus confirmations; every worker of one bot must share the key (build_bot)
         self.erasure = EraseConfirmations(erase_key or os.urandom(32))
-        self.reloads = ContentReload(self.conversations, content_paths, admin_ids)
+        self.reloads = ContentReload(self.conversations, content_paths, admin_ids,
+                                     self.metrics)
         self.replies = Replies(store, self.conversations, self.question_messages,
-                               retention_days)
+                               retention_days, self.metrics)
         self.commands = Commands(self.replies, self.conversations, store, self.reloads,
                                  self.erasure, self.question_messages, admin_ids,
                                  retention_days)
@@ -94,10 +100,12 @@ class KebasTelegram:
 
     async def health_problem(self) -> str | None:
         """Why this process cannot serve runners now (for /healthz), or None."""
+        if self.not_ready is not None:
+            return self.not_ready
         try:
             await self.store.ping()
         except STORAGE_FAULTS as exc:
-            return storage_fault(self.store, exc)
+            return storage_fault(self.store, exc, self.metrics)
         return None
 
     # --- every update -----------------------------------------------------------------
@@ -105,13 +113,16 @@ class KebasTelegram:
     async def on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         if self.processor.cut:
             return  # kept in the inbox (if it matters): replayed at the next start
+        began = time.monotonic()
         try:
             await self.handle(update, context)
         except asyncio.CancelledError:
             raise  # the bot stops: it stays in the inbox, replayed at the next start
         except BaseException:
+            self.metrics.handled(update, None)
             await self.updates.done(update.update_id)
             raise
+        self.metrics.handled(update, time.monotonic() - began)
         await self.updates.done(update.update_id)
 
     async def handle(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -140,6 +151,7 @@ class KebasTelegram:
         here.quiet = verdict is not Verdict.SERVE
         try:
             if verdict is Verdict.WARN:
+                self.metrics.chat_floods.inc()
                 # first: the flood must end and the question come again even if this send fails
                 context.application.create_task(self.after_flood(bot, chat.id, language_code))
                 await self.replies.send(bot, here, escape(here.locale.text("tg.flood")),
@@ -265,7 +277,7 @@ class KebasTelegram:
         if isinstance(error, STORAGE_FAULTS):  # the operator's to mend: say what and where
             log.error("storage fault while handling update %s: %s; the runner was asked to "
                       "try again", getattr(update, "update_id", "?"),
-                      storage_fault(self.store, error))
+                      storage_fault(self.store, error, self.metrics))
         else:
             where = "".join(traceback.format_tb(error.__traceback__)) if error else ""
             log.error("handling update %s failed: %s\n%s", getattr(update, "update_id", "?"),
@@ -283,6 +295,7 @@ class KebasTelegram:
         try:
             await context.bot.send_message(update.effective_chat.id,
                                            escape(locale.text("tg.sorry")))
+            self.metrics.replies.inc()
         except TelegramError as exc:
             log.warning("could not apologise: %s", type(exc).__name__)
 

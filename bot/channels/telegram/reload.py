@@ -11,6 +11,7 @@ from typing import Any
 from telegram.error import TelegramError
 
 from bot.channels.telegram.messages import escape
+from bot.channels.telegram.metrics import BotMetrics
 from bot.content.gate import gated_bundle
 from bot.conversation import Conversations
 from bot.core.i18n import Locale, pick_language
@@ -22,12 +23,19 @@ SHOWN_PROBLEMS = 10  # a refused reload names this many of its problems, and cou
 
 class ContentReload:
     def __init__(self, conversations: Conversations, content_paths: list[Path] | None,
-                 admin_ids: frozenset[int]) -> None:
+                 admin_ids: frozenset[int], metrics: BotMetrics) -> None:
         self.conversations = conversations  # serves the dialog and texts reloaded
         self.content_paths = content_paths
         self.admin_ids = admin_ids
+        self.metrics = metrics  # reloads served or refused; the dialog served
 
     async def reload(self) -> tuple[bool, str]:
+        """Reload (`gated`), counted in the metrics as served or refused."""
+        served, detail = await self.gated()
+        self.metrics.reloaded(served, self.conversations.dialog)
+        return served, detail
+
+    async def gated(self) -> tuple[bool, str]:
         """Serve the edited dialogs and texts, but only if they pass check, proofs and scenarios.
 
         Sessions in progress keep the dialog version they started with (Conversations).

@@ -25,6 +25,7 @@ from bot.channels.telegram.messages import (
     keyboard,
     question_html,
 )
+from bot.channels.telegram.metrics import BotMetrics
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.engine import SayKind, Step, StepKind
@@ -66,8 +67,10 @@ class Replies:
     """Everything Kebas sends to a private chat, in the chat's language."""
 
     def __init__(self, store: SessionStore, conversations: Conversations,
-                 question_messages: BoundedDict[int, int], retention_days: int) -> None:
+                 question_messages: BoundedDict[int, int], retention_days: int,
+                 metrics: BotMetrics) -> None:
         self.store = store
+        self.metrics = metrics  # replies sent, sends retried
         self.conversations = conversations
         # chat id -> the message holding its current question, to record a typed answer there
         self.question_messages = question_messages
@@ -89,6 +92,7 @@ class Replies:
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
                 sent: TgMessage = await bot.send_message(here.id, text, reply_markup=markup)
+                self.metrics.replies.inc()
                 return sent
             except Forbidden as exc:
                 await self.mark_blocked(here)
@@ -99,6 +103,7 @@ class Replies:
                 if attempt == SEND_ATTEMPTS:
                     raise
                 pause = 0.5 * attempt
+                self.metrics.send_retries.inc()
                 log.info("sending to chat %s failed (%s); retrying in %.1f s", here.id,
                          type(exc).__name__, pause)
                 await asyncio.sleep(pause)

@@ -34,12 +34,13 @@ from urllib.parse import urlsplit
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 from telegram import Update
 
 from bot.channels.telegram.app import KebasApplication, build_bot
 from bot.channels.telegram.chats import chat_key
+from bot.channels.telegram.health import health_routes
 from bot.channels.telegram.polling import readable
 from bot.content.loader import Bundle
 from bot.storage import STORAGE_FAULTS, SessionStore, shown_database
@@ -47,7 +48,6 @@ from bot.storage import STORAGE_FAULTS, SessionStore, shown_database
 log = logging.getLogger("kebas.webhook")
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
-HEALTH_PATH = "/healthz"
 # How long a worker holds a chat without renewing: a chat held by a worker that died is free
 # again this long after the worker's last renewal at most. A living worker renews it every
 # RENEW_SECONDS for as long as the update takes (a flood wait can take long).
@@ -143,14 +143,17 @@ class Refusals:
     """
 
     def __init__(self, every: float = REFUSALS_EVERY,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 counted: Callable[[str], None] = lambda _reason: None) -> None:
         self.every, self.clock = every, clock
+        self.counted = counted  # told of each refusal as it comes (/metrics)
         self.counts: Counter[str] = Counter()
         self.last: float | None = None  # when the last line was logged
         self.pending: asyncio.TimerHandle | None = None
 
     def refused(self, reason: str) -> None:
         self.counts[reason] += 1
+        self.counted(reason)
         now = self.clock()
         if self.last is None or now - self.last >= self.every:
             self.report()
@@ -351,11 +354,12 @@ def route_path(public_url: str) -> str:
 
 def webhook_app(application: KebasApplication, secret: str, path: str,
                 refusals: Refusals | None = None) -> Starlette:
-    """The ASGI app of one worker: the Telegram route and `/healthz` (`serve` runs it)."""
+    """The ASGI app of one worker: the Telegram route, `/healthz` and `/metrics` (`serve`
+    runs it)."""
     kebas = application.bot_data["kebas"]
     expected = secret.encode()
     turns = ChatTurns(kebas.store)
-    refusals = refusals or Refusals()
+    refusals = refusals or Refusals(counted=kebas.metrics.webhook_refusal)
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "").encode()
@@ -384,16 +388,7 @@ def webhook_app(application: KebasApplication, secret: str, path: str,
         await application.update_processor.process_update(update, handle())
         return Response(status_code=200)
 
-    async def health(_request: Request) -> Response:
-        problem = await kebas.health_problem()
-        body: dict[str, Any] = {"status": "ok" if problem is None else "unavailable",
-                                "dialog": f"{kebas.dialog.id} v{kebas.dialog.version}"}
-        if problem is not None:
-            body["problem"] = problem
-        return JSONResponse(body, status_code=200 if problem is None else 503)
-
-    return Starlette(routes=[Route(path, receive, methods=["POST"]),
-                             Route(HEALTH_PATH, health, methods=["GET"])],
+    return Starlette(routes=[Route(path, receive, methods=["POST"]), *health_routes(kebas)],
                      middleware=[Middleware(OneRequestPerConnection)])
 
 
@@ -442,7 +437,10 @@ def run_webhook(settings: Any, bundle: Bundle) -> bool:
 
     application = build_bot(settings, bundle, polling=False)
     host, port = settings.listen_address()
-    refusals = Refusals()
+    refusals = Refusals(counted=application.bot_data["kebas"].metrics.webhook_refusal)
+    if settings.kebas_health_listen:
+        log.warning("KEBAS_HEALTH_LISTEN is not used with a webhook: /healthz and /metrics "
+                    "are served beside the webhook, on %s:%d", host, port)
     app = webhook_app(application, settings.webhook_secret,
                       route_path(settings.kebas_webhook_url), refusals)
     log.info("Kebas is starting (webhook): dialog %s v%s, database %s, listening on %s:%d",
