@@ -254,7 +254,8 @@ async def test_a_locked_database_shows_in_storage_errors(fake, served, tmp_path)
         other.execute("COMMIT")
     finally:
         other.close()
-    assert (await scrape(base))("kebas_storage_errors_total") == 1
+    # two writes failed: keeping the tap in the inbox, then its step
+    assert (await scrape(base))("kebas_storage_errors_total") == 2
 
 
 def damaged_store(_original):
@@ -335,3 +336,20 @@ async def test_a_webhook_worker_serves_metrics_beside_its_telegram_route(tmp_pat
         assert scraped("kebas_webhook_refused_total", reason="wrong secret") == 1
         shows_nobody(scraped, *CHATS)
         assert (await health(base))[0] == 200
+
+
+async def test_an_update_the_inbox_cannot_keep_shows_in_storage_errors(fake, served):
+    """Before a step runs, its update is kept in the inbox; that write failing is counted too
+    (the update is handled all the same)."""
+    app, base = served
+    runner = Runner(fake, CHATS[0])
+    await runner.agree()
+    store = app.bot_data["kebas"].store
+    original = store.inbox_add
+    store.inbox_add = damaged_store(original)
+    try:
+        await runner.type("/bantuan", expect="")
+        await fake.settled()
+    finally:
+        store.inbox_add = original
+    assert (await scrape(base))("kebas_storage_errors_total") == 1

@@ -71,7 +71,8 @@ class KebasTelegram:
         self.not_ready: str | None = "Kebas is starting"
         self.conversations = Conversations(dialog, store, locales)  # serves dialog and texts
         self.processor = PerChatUpdates()
-        self.updates = DurableUpdates(store, on_stop=self.processor.stop_soon)
+        self.updates = DurableUpdates(store, on_stop=self.processor.stop_soon,
+                                      metrics=self.metrics)
         self.flood = FloodGuard()
         # groups told that Kebas works in private chats only (the value is unused)
         self.groups_told: BoundedDict[int, None] = BoundedDict(REMEMBERED_CHATS)

@@ -28,6 +28,7 @@ from telegram.constants import ChatType
 
 from bot.channels.telegram.chats import chat_key
 from bot.channels.telegram.faults import storage_fault
+from bot.channels.telegram.metrics import BotMetrics
 from bot.core import buttons
 from bot.storage import STORAGE_FAULTS, SessionStore
 
@@ -83,10 +84,11 @@ class DurableUpdates(asyncio.Queue[object]):
     deleted (`done`); leftovers are replayed at start (`replay`).
     """
 
-    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None
-                 ) -> None:
+    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None,
+                 metrics: BotMetrics | None = None) -> None:
         super().__init__()
         self.store = store
+        self.metrics = metrics  # a failing write counts as a storage error
         self.held: set[int] = set()  # ids of the updates kept in the inbox, until handled
         # The Application puts a stop marker (not an update) here when it begins to stop.
         self.on_stop = on_stop
@@ -103,8 +105,8 @@ class DurableUpdates(asyncio.Queue[object]):
             kept = await self.kept_of(item)
             fresh = kept is None or await self.store.inbox_add(item.update_id, *kept)
         except STORAGE_FAULTS as exc:
-            log.warning("update %s is handled without the inbox: %s",
-                        getattr(item, "update_id", "?"), storage_fault(self.store, exc))
+            log.warning("update %s is handled without the inbox: %s", getattr(
+                item, "update_id", "?"), storage_fault(self.store, exc, self.metrics))
             kept, fresh = None, True  # not kept: nothing to delete afterwards
         if kept is not None and fresh:
             self.held.add(item.update_id)
@@ -125,7 +127,7 @@ class DurableUpdates(asyncio.Queue[object]):
                 await self.store.inbox_done(update_id)
         except STORAGE_FAULTS as exc:  # it stays in the inbox; a replay is applied once
             log.warning("update %s stays in the inbox: %s", update_id,
-                        storage_fault(self.store, exc))
+                        storage_fault(self.store, exc, self.metrics))
 
     async def kept_of(self, item: Update) -> tuple[str, str] | None:
         """The chat's key and what to keep of an update until it is handled, or None when
