@@ -9,6 +9,7 @@ Problems it found, each pointing at the YAML line to fix.
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -16,7 +17,17 @@ from bot.content.loader import Bundle, LoadedDialog
 from bot.content.yamlsource import PathKey
 from bot.core import buttons, graph, proofs
 from bot.core.conditions import fact_tests, test_values
-from bot.core.i18n import DEFAULT_LANGUAGE, UI_TEXTS, VARS_PREFIX, Locale, placeholders
+from bot.core.i18n import (
+    DEFAULT_LANGUAGE,
+    LANGUAGE_NAMES,
+    TEXT_LIMITS,
+    UI_TEXTS,
+    VARS_PREFIX,
+    Locale,
+    command_menu,
+    command_names,
+    placeholders,
+)
 from bot.core.model import (
     Condition,
     MultiQuestion,
@@ -32,6 +43,7 @@ from bot.core.problems import Position, Problem, error, sort_problems, warning
 
 TELEGRAM_TEXT_LIMIT = 4096
 PHONE_TEXT_AIM = 700  # characters: what reads comfortably on a phone screen
+COMMAND_MENTION = re.compile(r"(?<![\w/])/([a-z0-9_]+)")  # "/hapus", not "27/2022"
 
 DialogCheck = Callable[[LoadedDialog], list[Problem]]
 
@@ -49,6 +61,8 @@ def check_bundle(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[P
         problems.extend(check_texts_exist(loaded, bundle.locales))
     problems.extend(check_dialog_ids_unique(bundle))
     problems.extend(check_locales(bundle, code_texts))
+    if code_texts:  # today's code, and so today's command menus
+        problems.extend(check_command_names(bundle.locales))
     return sort_problems(problems)
 
 
@@ -399,9 +413,12 @@ def check_locales(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[
         variables = set(locale.variables)
         for key, text in locale.texts.items():
             position = locale.position(key)
-            if len(text) > TELEGRAM_TEXT_LIMIT:
-                problems.append(error(position, f"text '{key}' has {len(text)} characters; "
-                                      f"Telegram allows {TELEGRAM_TEXT_LIMIT}", "shorten it"))
+            # what Telegram shows about the bot has its own limit, on the text as shown
+            length = len(locale.text(key)) if key in TEXT_LIMITS else len(text)
+            limit = TEXT_LIMITS.get(key, TELEGRAM_TEXT_LIMIT)
+            if length > limit:
+                problems.append(error(position, f"text '{key}' has {length} characters; "
+                                      f"Telegram allows {limit}", "shorten it"))
             elif len(text) > PHONE_TEXT_AIM:
                 problems.append(warning(position, f"text '{key}' has {len(text)} characters, "
                                         f"long for a phone (aim for {PHONE_TEXT_AIM})",
@@ -435,6 +452,24 @@ def check_locales(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[
             for key in sorted(set(reference.texts) - set(locale.texts) - used - set(UI_TEXTS)):
                 problems.append(warning(Position(locale.file, 1, 1), f"text '{key}' from "
                                         f"{reference.file} is missing here", "translate it"))
+    return problems
+
+
+def check_command_names(locales: dict[str, Locale]) -> list[Problem]:
+    """A text names a command as its language's menu does: that is the menu its runners see."""
+    problems = []
+    for language, locale in sorted(locales.items()):
+        menu = command_menu(language)
+        for key, text in locale.texts.items():
+            for name in COMMAND_MENTION.findall(text):
+                own = next((own for command, own in menu.items()
+                            if name in command_names(command)), name)
+                if own != name:
+                    language_name = LANGUAGE_NAMES.get(language, language)
+                    problems.append(error(locale.position(key), f"text '{key}' names /{name}, "
+                                          f"a command's name in another language",
+                                          f"write /{own}: the command menu of {language_name} "
+                                          "clients shows it so"))
     return problems
 
 

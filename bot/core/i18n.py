@@ -18,8 +18,23 @@ DEFAULT_LANGUAGE = "id"
 # how each language names itself, for the language buttons and the review book
 LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
-TELEGRAM_COMMANDS = ("start", "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus",
-                     "bahasa")
+# Telegram's command menu, in the order it shows it. A command's key is its English name and
+# names its description, `command.<key>` in every locale.
+MENU_COMMANDS = ("start", "back", "restart", "cancel", "help", "privacy", "delete", "language")
+# What each language calls the menu commands; a language not listed has the default's names.
+# Every name works in every chat (the Telegram channel's COMMAND_TABLE).
+COMMAND_NAMES: dict[str, dict[str, str]] = {
+    "id": {"start": "mulai", "back": "kembali", "restart": "ulang", "cancel": "batal",
+           "help": "bantuan", "privacy": "privasi", "delete": "hapus", "language": "bahasa"},
+    "en": {key: key for key in MENU_COMMANDS},
+}
+# Every name some language's menu shows.
+TELEGRAM_COMMANDS = tuple(dict.fromkeys(
+    name for names in COMMAND_NAMES.values() for name in names.values()))
+# The most characters Telegram takes for what it shows about the bot (setMyDescription,
+# setMyShortDescription, setMyCommands); a longer text is refused.
+TEXT_LIMITS = {"bot.description": 512, "bot.short_description": 120,
+               **{f"command.{key}": 256 for key in MENU_COMMANDS}}
 
 # key -> the parameters the code passes when it shows that text
 UI_TEXTS: dict[str, frozenset[str]] = {
@@ -102,7 +117,9 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "stats.triage": ("levels",), "stats.outcomes": ("outcomes",),
         "stats.red_flags": ("sessions", "rate", "flags"), "stats.median": ("minutes",),
         "stats.drop_off": ("questions",),
-        **{f"command.{name}": () for name in TELEGRAM_COMMANDS},
+        # what Telegram shows about the bot: its profile and command menu
+        "bot.description": (), "bot.short_description": (),
+        **{f"command.{key}": () for key in MENU_COMMANDS},
     }.items()
 }
 
@@ -156,6 +173,17 @@ class _Fill(dict[str, str]):
 
     def __missing__(self, name: str) -> str:
         return self.texts.get(VARS_PREFIX + name, "{" + name + "}")
+
+
+def command_menu(language: str) -> dict[str, str]:
+    """The menu commands' names in `language`, by key, in menu order."""
+    names = COMMAND_NAMES.get(language, COMMAND_NAMES[DEFAULT_LANGUAGE])
+    return {key: names[key] for key in MENU_COMMANDS}
+
+
+def command_names(key: str) -> tuple[str, ...]:
+    """Every language's name for a menu command (Indonesian first)."""
+    return tuple(dict.fromkeys(names[key] for names in COMMAND_NAMES.values()))
 
 
 def pick_language(requested: str | None, locales: dict[str, Locale]) -> str:

@@ -1,11 +1,13 @@
 """What the real Bot API refuses, checked the way it checks: the fake answers 400 where
-Telegram does (HTML it cannot parse, empty or too long text, bad buttons, a webhook URL or
-command list it would not take), and reads a request's form fields as Telegram reads PTB's."""
+Telegram does (HTML it cannot parse, empty or too long text, bad buttons, a webhook URL,
+command list, description or language code it would not take), and reads a request's form
+fields as Telegram reads PTB's."""
 
 from __future__ import annotations
 
 import html.parser
 import json
+import re
 from typing import Any
 
 ALLOWED_TAGS = {"b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "a", "code", "pre",
@@ -97,16 +99,30 @@ def validate_commands(commands: list[dict[str, Any]]) -> None:
         raise TelegramBadRequest("Bad Request: commands must be 1-100")
     for command in commands:
         name, description = command.get("command", ""), command.get("description", "")
-        if not (1 <= len(name) <= 32 and name == name.lower() and name.replace("_", "")
-                .isalnum()):
+        if not re.fullmatch(r"[a-z0-9_]{1,32}", name):
             raise TelegramBadRequest("Bad Request: BOT_COMMAND_INVALID")
         if not 1 <= len(description) <= 256:
             raise TelegramBadRequest("Bad Request: command description is invalid")
 
 
-JSON_FIELDS = {"reply_markup", "commands", "allowed_updates", "offset", "timeout", "limit",
-               "chat_id", "message_id", "show_alert", "cache_time", "drop_pending_updates",
-               "link_preview_options", "reply_parameters", "disable_notification"}
+def validate_language(params: dict[str, Any]) -> str:
+    """The call's language code: a two-letter ISO 639-1 code, or "" for every language."""
+    code = params.get("language_code") or ""
+    if code and not re.fullmatch(r"[a-z]{2}", code):
+        raise TelegramBadRequest("Bad Request: LANG_CODE_INVALID")
+    return str(code)
+
+
+def validate_description(text: str, limit: int, refusal: str) -> None:
+    """A description or short description: at most `limit` characters ("" removes it)."""
+    if len(text) > limit:
+        raise TelegramBadRequest(f"Bad Request: {refusal}")
+
+
+JSON_FIELDS = {"reply_markup", "commands", "scope", "allowed_updates", "offset", "timeout",
+               "limit", "chat_id", "message_id", "show_alert", "cache_time",
+               "drop_pending_updates", "link_preview_options", "reply_parameters",
+               "disable_notification"}
 
 
 def decoded(key: str, value: Any) -> Any:

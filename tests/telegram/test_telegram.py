@@ -31,13 +31,13 @@ async def bot(fake, shipped, db):
 
 
 async def test_commands_are_registered_in_indonesian_and_english(fake, bot):
-    calls = fake.calls_of("setMyCommands")
-    by_language = {call.params.get("language_code"): call.params["commands"] for call in calls}
-    names = [command["command"] for command in by_language[None]]
-    assert names == ["start", "mulai", "kembali", "ulang", "batal", "bantuan", "privasi",
-                     "hapus", "bahasa"]
-    assert by_language[None][1]["description"] == "Mulai atau lanjutkan tanya-jawab"
-    assert by_language["en"][1]["description"] == "Start or continue"
+    """Indonesian names for every client, English ones for English clients (test_menus.py)."""
+    assert [command["command"] for command in fake.menu()] == [
+        "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus", "bahasa"]
+    assert [command["command"] for command in fake.menu("en")] == [
+        "start", "back", "restart", "cancel", "help", "privacy", "delete", "language"]
+    assert fake.menu()[0]["description"] == "Mulai atau lanjutkan tanya-jawab"
+    assert fake.menu("en")[0]["description"] == "Start or continue"
 
 
 async def test_consent_comes_first_and_nothing_is_stored_before_it(fake, bot, db):

@@ -11,9 +11,17 @@ import contextlib
 import hashlib
 import logging
 import signal
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from telegram import BotCommand, LinkPreviewOptions, Update
+from telegram import (
+    Bot,
+    BotCommand,
+    BotDescription,
+    BotShortDescription,
+    LinkPreviewOptions,
+    Update,
+)
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 from telegram.ext import Application, ApplicationBuilder, Defaults, TypeHandler
@@ -25,7 +33,7 @@ from bot.channels.telegram.metrics import FloodWaitsCounted
 from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
 from bot.channels.telegram.ratelimit import outgoing_limiter
 from bot.content.loader import Bundle, default_paths
-from bot.core.i18n import TELEGRAM_COMMANDS, Locale
+from bot.core.i18n import DEFAULT_LANGUAGE, Locale, command_menu
 from bot.storage import (
     STORAGE_FAULTS,
     StorageError,
@@ -76,16 +84,60 @@ def application(kebas: KebasTelegram, token: str, base_url: str, base_file_url: 
 
 
 async def announce_commands(app: KebasApplication, locales: dict[str, Locale]) -> None:
-    """setMyCommands in Indonesian for everyone, and in English for English clients."""
-    for language, locale in locales.items():
-        commands = [BotCommand(name, locale.text(f"command.{name}"))
-                    for name in TELEGRAM_COMMANDS]
-        try:
-            await app.bot.set_my_commands(
-                commands, language_code=None if language == "id" else language)
-        except TelegramError as exc:
-            log.warning("could not register the command list (%s): %s", language,
-                        type(exc).__name__)
+    """The command menu, description and short description Telegram shows each client: the
+    default language's to every client (no language_code), each other language's to its own.
+
+    Each is read first and set only when it differs: Telegram rate-limits these methods, and
+    every start (each webhook worker's too) would set them all again. They go out without the
+    outgoing limiter, which would wait out a flood wait (an hour or more, for these methods)
+    and hold every message to runners meanwhile. A refusal is a warning: the bot works
+    without them, and tries again at its next start.
+    """
+    main = app.bot
+    try:
+        async with Bot(main.token, base_url=lambda _token: main.base_url,
+                       base_file_url=lambda _token: main.base_file_url) as bot:
+            for language, locale in locales.items():
+                await _announce(bot, language, locale)
+    except TelegramError as exc:  # its getMe, as it opens
+        _not_set("command menus and descriptions", "any", exc)
+
+
+async def _announce(bot: Bot, language: str, locale: Locale) -> None:
+    code = None if language == DEFAULT_LANGUAGE else language
+    menu = tuple(BotCommand(name, locale.text(f"command.{key}"))
+                 for key, name in command_menu(language).items())
+    description = locale.text("bot.description")
+    short = locale.text("bot.short_description")
+    await _unless_same(
+        "command menu", language, menu, lambda: bot.get_my_commands(language_code=code),
+        lambda: bot.set_my_commands(menu, language_code=code))
+    await _unless_same(
+        "description", language, BotDescription(description),
+        lambda: bot.get_my_description(language_code=code),
+        lambda: bot.set_my_description(description, language_code=code))
+    await _unless_same(
+        "short description", language, BotShortDescription(short),
+        lambda: bot.get_my_short_description(language_code=code),
+        lambda: bot.set_my_short_description(short, language_code=code))
+
+
+async def _unless_same(what: str, language: str, wanted: object,
+                       read: Callable[[], Awaitable[object]],
+                       write: Callable[[], Awaitable[object]]) -> None:
+    try:
+        if await read() == wanted:
+            return
+        await write()
+        log.info("set the bot's %s (language %s)", what, language)
+    except TelegramError as exc:
+        _not_set(what, language, exc)
+
+
+def _not_set(what: str, language: str, exc: TelegramError) -> None:
+    log.warning("could not set the bot's %s (language %s): %s: %s; the bot works without "
+                "it, and tries again at its next start", what, language, type(exc).__name__,
+                exc)
 
 
 def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasApplication:

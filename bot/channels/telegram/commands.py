@@ -21,13 +21,13 @@ from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Replies
 from bot.conversation import Conversations
 from bot.core import buttons
-from bot.core.i18n import LANGUAGE_NAMES
+from bot.core.i18n import LANGUAGE_NAMES, command_names
 from bot.core.inputs import Back
 from bot.core.render import Line, Message
 from bot.storage import SessionStore
 from bot.tools.stats import telegram_summary
 
-STARTS = ("start", "mulai")  # a first /start is welcomed before consent is asked
+STARTS = command_names("start")  # a first /mulai or /start is welcomed before consent is asked
 
 
 class Commands:
@@ -147,19 +147,19 @@ class Command:
     acts_on_the_question: bool = False
 
 
-# Every name a runner may type, Indonesian first; those announced to Telegram's command menu
-# are i18n.TELEGRAM_COMMANDS.
+# Every name a runner may type: each menu command under every language's name for it
+# (i18n.COMMAND_NAMES), so a runner's menu and texts work whatever language they are in.
 COMMAND_TABLE: dict[str, Command] = {
     name: command for names, command in (
         (("muatulang",), Command(Commands.reload, before_consent=True, admins_only=True)),
         (("statistik",), Command(Commands.stats, before_consent=True, admins_only=True)),
-        (("bantuan", "help"), Command(Commands.help, before_consent=True)),
-        (("privasi", "privacy"), Command(Commands.privacy, before_consent=True)),
-        (("bahasa", "language"), Command(Commands.language, before_consent=True)),
-        (("hapus", "delete"), Command(Commands.delete, before_consent=True)),
+        (command_names("help"), Command(Commands.help, before_consent=True)),
+        (command_names("privacy"), Command(Commands.privacy, before_consent=True)),
+        (command_names("language"), Command(Commands.language, before_consent=True)),
+        (command_names("delete"), Command(Commands.delete, before_consent=True)),
         (STARTS, Command(Commands.start)),
-        (("kembali", "back"), Command(Commands.back, acts_on_the_question=True)),
-        (("ulang", "restart"), Command(Commands.restart, acts_on_the_question=True)),
-        (("batal", "cancel"), Command(Commands.cancel, acts_on_the_question=True)),
+        (command_names("back"), Command(Commands.back, acts_on_the_question=True)),
+        (command_names("restart"), Command(Commands.restart, acts_on_the_question=True)),
+        (command_names("cancel"), Command(Commands.cancel, acts_on_the_question=True)),
     ) for name in names
 }
