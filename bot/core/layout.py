@@ -20,6 +20,7 @@ BUTTON_PADDING = 2
 # More than three a row reads as a grid of codes, not as answers.
 MOST_IN_A_ROW = 3
 
+TICK = "✓ "  # before the label of an option ticked on a multiple-choice question
 EMOJI_PRESENTATION = "\ufe0f"  # turns the character before it into an emoji ("➡" → "➡️")
 
 

@@ -9,13 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.channels.telegram.messages import TICK, answer_keyboard, keyboard, ticked
+from bot.channels.telegram.messages import answer_keyboard, keyboard, ticked
 from bot.content.loader import load_bundle
 from bot.core import buttons
 from bot.core.buttons import Action
 from bot.core.engine import ChoiceView, Prompt
 from bot.core.i18n import Locale
-from bot.core.layout import fits_one_row
+from bot.core.layout import TICK, fits_one_row
 from bot.core.model import options_of
 from bot.core.render import Question, question_of
 from bot.core.typed_input import option_meant

@@ -15,10 +15,8 @@ from telegram.constants import MessageLimit
 from bot.core import buttons
 from bot.core.buttons import Action, ButtonPress
 from bot.core.i18n import Locale
-from bot.core.layout import in_rows
+from bot.core.layout import TICK, in_rows
 from bot.core.render import Line, Message, Question
-
-TICK = "✓ "  # before the label of an option ticked on a multiple-choice question
 
 
 def escape(text: str) -> str:
