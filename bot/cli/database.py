@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -22,7 +22,14 @@ from bot.cli.shared import (
 )
 from bot.content.loader import default_paths, load_bundle
 from bot.core.i18n import pick_language
-from bot.storage import SessionStore, StorageError, is_file_database, shown_database
+from bot.storage import (
+    SessionStore,
+    StartCount,
+    StorageError,
+    UsageRow,
+    is_file_database,
+    shown_database,
+)
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -127,11 +134,25 @@ def since_date(value: str | None) -> date | None | int:
         return EXIT_USAGE
 
 
+async def usage_and_starts(store: SessionStore, since: datetime | None, dialog_id: str | None
+                           ) -> tuple[list[UsageRow], list[StartCount]]:
+    """The sessions started since then (of one dialog, if named), and the starts from links."""
+    return await store.usage_rows(since, dialog_id), await store.start_counts()
+
+
 def cmd_stats(args: argparse.Namespace) -> int:
-    """The usage numbers as tables (and, with --html, a report with charts)."""
+    """The usage numbers as tables (and, with --html, a report with charts); the starts from
+    links since --since, or over the last days, and of all time."""
     from rich.console import Console
 
-    from bot.tools.stats import html_report, since_moment, usage, usage_tables
+    from bot.tools.stats import (
+        RECENT_DAYS,
+        html_report,
+        link_starts,
+        since_moment,
+        usage,
+        usage_tables,
+    )
     since = since_date(args.since)
     if isinstance(since, int):
         return since
@@ -152,15 +173,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
                  f"their ids")
     locale = bundle.locales.get(pick_language(None, bundle.locales)) if bundle.locales \
         else None
-    rows, status = on_store(with_store(
-        db, lambda store: store.usage_rows(since_moment(since) if since else None, args.dialog),
-        read_only=True), db, faults=(StorageError,))
-    if rows is None:
+    found, status = on_store(with_store(db, lambda store: usage_and_starts(
+        store, since_moment(since) if since else None, args.dialog), read_only=True),
+        db, faults=(StorageError,))
+    if found is None:
         return status
+    rows, starts = found
     numbers = usage(rows, dialog, locale, since)
+    now = datetime.now(UTC)
+    links = link_starts(starts, since or (now - timedelta(days=RECENT_DAYS)).date())
     if args.html:  # first: a terminal that stops reading must not cost the report
-        status = write_output(args.html, html_report(numbers, args.dialog, datetime.now(UTC)))
+        status = write_output(args.html, html_report(numbers, args.dialog, now, links))
     console = Console()
-    for shown in usage_tables(numbers, args.dialog, console.width):
+    for shown in usage_tables(numbers, args.dialog, console.width, links):
         console.print(shown)
     return status

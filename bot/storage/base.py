@@ -25,12 +25,13 @@ from bot.storage.protocol import (
     Expected,
     LoggedAnswer,
     Saved,
+    StartCount,
     StorageError,
     StoredSession,
     UsageRow,
 )
 from bot.storage.queries import Plan
-from bot.storage.schema import SCHEMA_VERSION
+from bot.storage.schema import SCHEMA_VERSION, STARTS_SCHEMA
 
 T = TypeVar("T")
 
@@ -102,6 +103,10 @@ class StoreBase:
 
     async def _scan(self, plan: Plan[T]) -> T:
         """Run a plan that reads many committed rows."""
+        raise NotImplementedError
+
+    async def schema_version(self) -> int:
+        """The version of the schema the database has now."""
         raise NotImplementedError
 
     # --- sessions -------------------------------------------------------------------------
@@ -185,6 +190,20 @@ class StoreBase:
     async def inbox_pending(self) -> list[tuple[int, str]]:
         """Updates received but never handled (the process stopped), oldest first."""
         return await self._scan(queries.inbox_pending())
+
+    # --- starts from links (t.me/<bot>?start=SOURCE) ---------------------------------------
+
+    async def count_start(self, update_id: int, source: str) -> bool:
+        """Count a start from a link today (UTC), once per update (`queries.count_start`):
+        False when this update was counted before. Nothing says who started."""
+        return await self._write(queries.count_start(update_id, source, self.now()[:10]))
+
+    async def start_counts(self) -> list[StartCount]:
+        """Every day's starts from links by source, oldest first; none in a database from
+        before they were counted (a report reads one that is not migrated yet)."""
+        if await self.schema_version() < STARTS_SCHEMA:
+            return []
+        return await self._scan(queries.start_counts())
 
     # --- reports --------------------------------------------------------------------------
 

@@ -252,7 +252,7 @@ class PostgresStore(StoreBase):
                     unless_rebuilt_since: datetime | None = None) -> Purged:
         """Delete what retention no longer allows, then VACUUM, every time: unlike SQLite's
         rebuild it holds no copy of the database in memory (`unless_rebuilt_since` is moot)."""
-        purged = await self._write(queries.purge(older_than))
+        purged = await self._write(queries.purge(older_than, self._clock()))
         await self._vacuum()
         return purged
 

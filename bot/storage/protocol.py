@@ -8,9 +8,10 @@ held to one interface by mypy (`open_store`) and by tests/storage/test_protocol.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Protocol, Self, TypedDict
@@ -79,6 +80,30 @@ class UsageRow:
     fired: tuple[str, ...]       # red flags that fired on its path
     started_at: datetime
     finished_at: datetime | None
+
+
+# What a link's start may be counted as (t.me/<bot>?start=SOURCE, lowercased): Telegram allows
+# [A-Za-z0-9_-]{1,64}; Kebas names at most SOURCES_A_DAY sources a day, of 32 characters at
+# most, and counts any further new one as OTHER_SOURCE, so random payloads cannot grow a table.
+LINK_SOURCE = re.compile(r"[a-z0-9_-]{1,32}")
+SOURCES_A_DAY = 50
+OTHER_SOURCE = "other"
+
+
+def link_source(payload: str) -> str | None:
+    """The source a /start payload names (lowercased), or None when it is not one a link
+    could carry (too long, a space, a character beyond ASCII letters, digits, _ and -)."""
+    source = payload.lower() if payload.isascii() else ""
+    return source if LINK_SOURCE.fullmatch(source) else None
+
+
+@dataclass(frozen=True)
+class StartCount:
+    """How many starts came from one link source on one day (UTC): never who started."""
+
+    day: date
+    source: str
+    starts: int
 
 
 @dataclass(frozen=True)
@@ -175,7 +200,9 @@ class SessionStore(Protocol):
     async def inbox_done(self, update_id: int) -> None: ...
     async def inbox_pending(self) -> list[tuple[int, str]]: ...
 
-    # reports and retention
+    # starts from links (t.me/<bot>?start=SOURCE), and reports and retention
+    async def count_start(self, update_id: int, source: str) -> bool: ...
+    async def start_counts(self) -> list[StartCount]: ...
     async def usage_rows(self, since: datetime | None = None,
                          dialog_id: str | None = None) -> list[UsageRow]: ...
     async def purge(self, older_than: datetime, *,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 from collections.abc import Generator, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, TypeVar
 
 from bot.core.engine import Step, StepKind
@@ -23,6 +23,9 @@ from bot.storage.protocol import (
     ABANDONED,
     ACTIVE,
     FINISHED,
+    LINK_SOURCE,
+    OTHER_SOURCE,
+    SOURCES_A_DAY,
     ChatSettings,
     ChatValue,
     Conflict,
@@ -31,6 +34,7 @@ from bot.storage.protocol import (
     LoggedAnswer,
     Purged,
     Saved,
+    StartCount,
     StorageError,
     StoredSession,
     UsageRow,
@@ -38,6 +42,10 @@ from bot.storage.protocol import (
 from bot.storage.schema import CHAT_COLUMNS
 
 T = TypeVar("T")
+# How long a counted start's update id is kept: Telegram keeps an update it could not
+# deliver 24 hours at most, so no redelivery can come later (the inbox's replays are kept
+# while it holds them). Two days, for a clock that is off.
+REDELIVERY = timedelta(days=2)
 
 
 @dataclass(frozen=True)
@@ -291,6 +299,44 @@ def inbox_pending() -> Plan[list[tuple[int, str]]]:
     return [(int(update_id), payload) for update_id, payload in rows]
 
 
+# --- starts from links (t.me/<bot>?start=SOURCE) --------------------------------------------
+
+
+def count_start(update_id: int, source: str, day: str) -> Plan[bool]:
+    """Count one start from a link on `day`, in one transaction with the record that the
+    update was counted: False (nothing counted) when it was, a redelivery. A source beyond
+    the SOURCES_A_DAY already named that day counts as OTHER_SOURCE. A source no link could
+    carry raises ValueError here (the text is not quoted: a runner may have typed it)."""
+    if not LINK_SOURCE.fullmatch(source):
+        raise ValueError(f"not a link source: it must match {LINK_SOURCE.pattern}")
+    return counted_start(update_id, source, day)
+
+
+def counted_start(update_id: int, source: str, day: str) -> Plan[bool]:
+    if (yield Statement("INSERT INTO counted_starts (update_id, day) VALUES (?, ?) "
+                        "ON CONFLICT (update_id) DO NOTHING", (update_id, day))) == 0:
+        return False
+    # Under concurrent PostgreSQL workers the cap may be passed by one per worker that day.
+    known, named = yield Statement(
+        "SELECT count(CASE WHEN source = ? THEN 1 END), "
+        "count(CASE WHEN source != ? THEN 1 END) FROM start_counts WHERE day = ?",
+        (source, OTHER_SOURCE, day), "row")
+    if not known and named >= SOURCES_A_DAY:
+        source = OTHER_SOURCE
+    yield Statement("INSERT INTO start_counts (day, source, starts) VALUES (?, ?, 1) "
+                    "ON CONFLICT (day, source) DO UPDATE SET starts = start_counts.starts + 1",
+                    (day, source))
+    return True
+
+
+def start_counts() -> Plan[list[StartCount]]:
+    """Every day's starts by source, oldest day first (at most SOURCES_A_DAY + 1 a day)."""
+    rows = yield Statement("SELECT day, source, starts FROM start_counts "
+                           "ORDER BY day, source", (), "rows")
+    return [StartCount(date.fromisoformat(day), source, int(starts))
+            for day, source, starts in rows]
+
+
 # --- reports and retention ------------------------------------------------------------------
 
 
@@ -334,12 +380,13 @@ def export_row(chat_key: str, session_id: int, dialog_id: str, version: int, sta
                      datetime.fromisoformat(finished) if finished else None)
 
 
-def purge(older_than: datetime) -> Plan[Purged]:
+def purge(older_than: datetime, now: datetime) -> Plan[Purged]:
     """Delete what retention no longer allows: sessions last touched before `older_than`
     (with their answers), the update ids of that time, leftover inbox entries and leases,
-    and chats that have nothing left but a language or a consent."""
+    and chats that have nothing left but a language or a consent; and the ids of counted
+    starts no redelivery can repeat any more (`REDELIVERY` before `now`). The counts stay."""
     cutoff = stamp(older_than)
-    answers_, sessions, updates, chats, _inbox, _leases = yield from run_all([
+    answers_, sessions, updates, chats, _inbox, _leases, _counted = yield from run_all([
         Statement("DELETE FROM answers WHERE session_id IN "
                   "(SELECT id FROM sessions WHERE updated_at < ?)", (cutoff,)),
         Statement("DELETE FROM sessions WHERE updated_at < ?", (cutoff,)),
@@ -348,6 +395,8 @@ def purge(older_than: datetime) -> Plan[Purged]:
                   "(SELECT chat_key FROM sessions)", (cutoff,)),
         Statement("DELETE FROM inbox WHERE received_at < ?", (cutoff,)),
         Statement("DELETE FROM chat_leases WHERE until < ?", (older_than.timestamp(),)),
+        Statement("DELETE FROM counted_starts WHERE day < ? AND update_id NOT IN "
+                  "(SELECT update_id FROM inbox)", (stamp(now - REDELIVERY)[:10],)),
     ])
     return Purged(sessions=sessions, answers=answers_, chats=chats, updates=updates)
 

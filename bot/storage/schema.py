@@ -136,7 +136,28 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
         "EXISTS (SELECT 1 FROM processed_updates) OR EXISTS (SELECT 1 FROM inbox) "
         "THEN '' ELSE {now} END",
     ],
+    [
+        # How many starts came from each link (t.me/<bot>?start=SOURCE) each day (UTC):
+        # a number per day and source, and nothing else: no chat, user or session, so it
+        # says only "N starts came from poster-a on day D". Retention keeps it (it is about
+        # no one); at most SOURCES_A_DAY sources a day are named, the rest count as 'other'.
+        """CREATE TABLE start_counts (
+            day TEXT NOT NULL,
+            source TEXT NOT NULL,
+            starts INTEGER NOT NULL,
+            PRIMARY KEY (day, source)
+        )""",
+        # The updates counted there, so one delivered twice (a webhook retry, a replay after
+        # a restart) counts once: the update id and its day, no source and no chat; each goes
+        # once Telegram can no longer deliver it again and the inbox no longer holds it.
+        """CREATE TABLE counted_starts (
+            update_id {big} PRIMARY KEY,
+            day TEXT NOT NULL
+        )""",
+    ],
 ]
+# The schema version from which starts from links are counted.
+STARTS_SCHEMA = 12
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
                "random_key": "lower(hex(randomblob(32)))",

@@ -236,7 +236,7 @@ class SQLiteStore(StoreBase):
         copies go), except when the file was rebuilt after `unless_rebuilt_since`: the run at
         start does not hold a copy of the whole database in memory to find nothing to erase.
         """
-        purged = await self._write(queries.purge(older_than))
+        purged = await self._write(queries.purge(older_than, self._clock()))
         if purged.total or unless_rebuilt_since is None \
                 or await self._rebuilt_before(unless_rebuilt_since):
             await self._erase_older_copies()

@@ -1,9 +1,10 @@
-"""`kebas stats` and `/statistik`: how the bot is used, counted from the sessions table.
+"""`kebas stats` and `/statistik`: how the bot is used, counted from the sessions table and
+the starts from links (t.me/<bot>?start=SOURCE).
 
-A pure core (`usage`) turns plain session rows from the store into numbers; renderers make
-them rich tables for a terminal, an HTML report with charts, or a short Telegram summary.
-Nothing here ever shows who a runner is or anything they typed: only counts, node ids and the
-dialog's own texts.
+A pure core (`usage`, `starts_in`) turns plain rows from the store into numbers; renderers make
+them rich tables for a terminal, an HTML report with charts, or a short Telegram summary with
+the funnel chart. Nothing here ever shows who a runner is or anything they typed: only counts,
+node ids, link sources and the dialog's own texts.
 """
 
 from __future__ import annotations
@@ -21,10 +22,11 @@ from bot.core.graph import edges
 from bot.core.i18n import Locale
 from bot.core.model import Dialog, TriageLevel, is_question
 from bot.core.render import Line, Message, shorten
-from bot.storage import ABANDONED, ACTIVE, FINISHED, UsageRow
+from bot.storage import ABANDONED, ACTIVE, FINISHED, SOURCES_A_DAY, StartCount, UsageRow
 from bot.tools.pages import render_page
 
 LABEL_LENGTH = 60
+LINKS = "t.me/<bot>?start=SOURCE"
 RECENT_DAYS = 30
 TOP = 3  # red flags and drop-off questions named in the Telegram summary
 
@@ -39,6 +41,9 @@ DEFINITIONS = (
     "red-flag rate = sessions in which at least one red flag fired / started",
     "median time to finish: from starting to the result, finished sessions only",
     "times are UTC; a date means from 00:00 UTC that day",
+    f"starts from links: /start from a link {LINKS} (or typed so), per source and day, "
+    f"before consent too and whatever followed; a language code alone (id, en) is no source; "
+    f"past {SOURCES_A_DAY} sources a day, a new one counts as 'other'",
 )
 
 
@@ -192,6 +197,32 @@ def _flag_label(flag_id: str, dialog: Dialog | None, locale: Locale | None) -> s
     return locale.text(flag.title) if flag is not None and locale is not None else flag_id
 
 
+# --- starts from links ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkStarts:
+    """Starts from links by source: (source, since `since`, all time), most in all first."""
+
+    since: date
+    sources: tuple[tuple[str, int, int], ...]
+
+
+def starts_in(counts: Iterable[StartCount], since: date | None = None) -> tuple[Count, ...]:
+    """Starts from links by source on or after `since` (UTC; None: all time), most first."""
+    totals: Counter[str] = Counter()
+    for count in counts:
+        if since is None or count.day >= since:
+            totals[count.source] += count.starts
+    return _counts(totals, lambda source: source)
+
+
+def link_starts(counts: Sequence[StartCount], since: date) -> LinkStarts:
+    recent = {count.id: count.count for count in starts_in(counts, since)}
+    return LinkStarts(since, tuple((count.id, recent.get(count.id, 0), count.count)
+                                   for count in starts_in(counts)))
+
+
 # --- plain words ------------------------------------------------------------------------
 
 
@@ -230,14 +261,26 @@ def summary_rows(numbers: Usage) -> list[tuple[str, str]]:
 # --- terminal ---------------------------------------------------------------------------
 
 
-def usage_tables(numbers: Usage, dialog_id: str | None, width: int) -> list[Any]:
-    """The numbers for a terminal `width` columns wide: rich markup and tables, in order."""
+def usage_tables(numbers: Usage, dialog_id: str | None, width: int,
+                 links: LinkStarts | None = None) -> list[Any]:
+    """The numbers for a terminal `width` columns wide: rich markup and tables, in order
+    (the starts from links too, when given)."""
+    from rich.markup import escape
+
+    shown: list[Any] = [f"[bold]Kebas usage[/bold]: {escape(scope(numbers, dialog_id))}"]
+    shown += [nothing_yet(numbers)] if numbers.empty else _session_tables(numbers, width)
+    if links is not None:
+        shown.append(_links_table(links))
+    if links is not None or not numbers.empty:
+        shown.append("\n".join(f"[dim]{escape(line)}[/dim]" for line in DEFINITIONS))
+    return shown
+
+
+def _session_tables(numbers: Usage, width: int) -> list[Any]:
     from rich.markup import escape
     from rich.table import Table
 
-    shown: list[Any] = [f"[bold]Kebas usage[/bold]: {escape(scope(numbers, dialog_id))}"]
-    if numbers.empty:
-        return [*shown, nothing_yet(numbers)]
+    shown: list[Any] = []
     summary = Table(title="Sessions", show_header=False, title_justify="left")
     summary.add_column("what")
     summary.add_column("number", justify="right")
@@ -271,8 +314,22 @@ def usage_tables(numbers: Usage, dialog_id: str | None, width: int) -> list[Any]
             table.add_row(escape(count.id), str(count.count),
                           percent(count.count / whole if whole else None))
         shown.append(table)
-    shown.append("\n".join(f"[dim]{escape(line)}[/dim]" for line in DEFINITIONS))
     return shown
+
+
+def _links_table(links: LinkStarts) -> Any:
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not links.sources:
+        return f"no starts from links ({LINKS}) yet"
+    table = Table(title=f"Starts from links ({escape(LINKS)})", title_justify="left")
+    table.add_column("source", no_wrap=True)
+    for name in (f"since {links.since.isoformat()}", "all time"):
+        table.add_column(name, justify="right", no_wrap=True)
+    for source, recent, total in links.sources:
+        table.add_row(escape(source), str(recent), str(total))
+    return table
 
 
 # --- HTML -------------------------------------------------------------------------------
@@ -281,34 +338,41 @@ TRIAGE_COLOURS = {"emergency": "#c0392b", "urgent": "#e67e22", "soon": "#f1c40f"
                   "self_care": "#27ae60"}
 
 
-def _png(figure: Any) -> str:
+def _png(figure: Any) -> bytes:
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return buffer.getvalue()
 
 
-def charts(numbers: Usage) -> dict[str, str]:
-    """Base64 PNGs: the funnel, and bars for the triage, outcome and red-flag mix."""
+def funnel_png(numbers: Usage) -> bytes | None:
+    """The funnel as a PNG (the HTML report's and /statistik's photo); None without sessions."""
     from matplotlib.figure import (
         Figure,  # Agg canvas; pyplot's global state is never touched
     )
 
-    pictures: dict[str, str] = {}
-    if numbers.funnel:
-        steps = numbers.funnel
-        figure = Figure(figsize=(8, 1 + 0.32 * len(steps)), layout="constrained")
-        axes = figure.add_subplot()
-        names = [step.node for step in steps]
-        bars = axes.barh(names, [step.reached for step in steps], color="#5b8def",
-                         label="reached")
-        axes.bar_label(bars, padding=3)
-        axes.barh(names, [step.dropped for step in steps], color="#c0392b",
-                  label="dropped here")
-        axes.invert_yaxis()
-        axes.set_xlabel("sessions")
-        axes.set_title("Funnel: sessions reaching each question")
-        axes.legend(loc="lower right")
-        pictures["funnel"] = _png(figure)
+    if not numbers.funnel:
+        return None
+    steps = numbers.funnel
+    figure = Figure(figsize=(8, 1 + 0.32 * len(steps)), layout="constrained")
+    axes = figure.add_subplot()
+    names = [step.node for step in steps]
+    bars = axes.barh(names, [step.reached for step in steps], color="#5b8def",
+                     label="reached")
+    axes.bar_label(bars, padding=3)
+    axes.barh(names, [step.dropped for step in steps], color="#c0392b", label="dropped here")
+    axes.invert_yaxis()
+    axes.set_xlabel("sessions")
+    axes.set_title("Funnel: sessions reaching each question")
+    axes.legend(loc="lower right")
+    return _png(figure)
+
+
+def charts(numbers: Usage) -> dict[str, str]:
+    """Base64 PNGs: the funnel, and bars for the triage, outcome and red-flag mix."""
+    from matplotlib.figure import Figure
+
+    funnel = funnel_png(numbers)
+    pictures: dict[str, bytes] = {} if funnel is None else {"funnel": funnel}
     for name, title, counts, _whole in numbers.mixes():
         if not any(count.count for count in counts):
             continue
@@ -321,14 +385,15 @@ def charts(numbers: Usage) -> dict[str, str]:
         axes.set_xlabel("sessions")
         axes.set_title(title)
         pictures[name] = _png(figure)
-    return pictures
+    return {name: base64.b64encode(png).decode("ascii") for name, png in pictures.items()}
 
 
-def html_report(numbers: Usage, dialog_id: str | None, generated: datetime) -> str:
+def html_report(numbers: Usage, dialog_id: str | None, generated: datetime,
+                links: LinkStarts | None = None) -> str:
     return render_page("stats.html.j2", {
         "usage": numbers, "scope": scope(numbers, dialog_id), "nothing": nothing_yet(numbers),
         "summary": summary_rows(numbers), "charts": {} if numbers.empty else charts(numbers),
-        "definitions": DEFINITIONS, "percent": percent,
+        "links": links, "links_form": LINKS, "definitions": DEFINITIONS, "percent": percent,
         "generated": generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")})
 
 
@@ -336,8 +401,9 @@ def html_report(numbers: Usage, dialog_id: str | None, generated: datetime) -> s
 
 
 def telegram_summary(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Locale,
-                     now: datetime) -> Message:
-    """The last days and all time, in the admin's language, for `/statistik`."""
+                     now: datetime, starts: Sequence[StartCount] = ()) -> Message:
+    """The last days and all time, in the admin's language, for `/statistik`: the sessions'
+    numbers, then the starts from links by source (start=SOURCE, as the links are written)."""
     recent = (now.astimezone(UTC) - timedelta(days=RECENT_DAYS)).date()
     lines = [Line(locale.text("stats.heading"), strong=True)]
     for since, heading in ((recent, locale.text("stats.recent", days=RECENT_DAYS,
@@ -345,14 +411,25 @@ def telegram_summary(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Lo
                            (None, locale.text("stats.all_time"))):
         lines += [Line(""), Line(heading, strong=True)]
         lines += _summary_lines(usage(rows, dialog, locale, since), locale)
+        found = starts_in(starts, since)
+        lines.append(Line("🔗 " + (listed((f"start={count.id}", count.count)
+                                          for count in found) if found else "start=…: –")))
     return Message(tuple(lines))
+
+
+def telegram_chart(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Locale
+                   ) -> bytes | None:
+    """The funnel of all time as a PNG, for `/statistik`'s photo; None without sessions."""
+    return funnel_png(usage(rows, dialog, locale))
+
+
+def listed(pairs: Iterable[tuple[str, int]]) -> str:
+    return "; ".join(f"{name}: {number}" for name, number in pairs if number) or "–"
 
 
 def _summary_lines(numbers: Usage, locale: Locale) -> list[Line]:
     if numbers.empty:
         return [Line(locale.text("stats.none"))]
-    def listed(pairs: Iterable[tuple[str, int]]) -> str:
-        return "; ".join(f"{name}: {number}" for name, number in pairs if number) or "–"
     levels = listed((locale.text(f"triage.{count.id}.title"), count.count)
                     for count in numbers.triage)
     outcomes = listed((count.id, count.count) for count in numbers.outcomes)

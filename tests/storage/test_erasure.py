@@ -352,12 +352,16 @@ async def test_on_postgresql_no_chat_key_or_typed_text_is_sampled_for_the_planne
 BEFORE_NO_SAMPLES = 8
 LEASE_KEY_SCHEMA = 10  # leases named by a keyed hash
 UPKEEP_SCHEMA = 11  # when the SQLite file was last rebuilt
+STARTS_SCHEMA = 12  # starts from links counted
 
 
 async def as_schema(backend: Backend, version: int) -> None:
     """Make a database of this Kebas look like one of an older schema (at least the one
     that made chat_leases): without the lease key that came after it."""
     await backend.execute("DELETE FROM secrets WHERE name = 'lease_key'")
+    if version < STARTS_SCHEMA:
+        await backend.execute("DROP TABLE start_counts")
+        await backend.execute("DROP TABLE counted_starts")
     if version < UPKEEP_SCHEMA:
         await backend.execute("DROP TABLE upkeep")
     await backend.execute(f"UPDATE kebas_schema SET version = {version}"

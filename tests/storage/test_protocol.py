@@ -91,7 +91,7 @@ def test_the_protocol_declares_every_store_member_the_rest_of_kebas_uses():
                if path.parent != stores or path.name == "retention.py"]
     used = {name: str(path.relative_to(ROOT)) for path in callers
             for name in used_store_members(path)}
-    assert {"inbox_add", "now", "latest", "migrated_from", "take_lease"} <= set(used), \
-        "the scan finds the callers"
+    assert {"inbox_add", "now", "latest", "migrated_from", "take_lease", "count_start",
+            "start_counts"} <= set(used), "the scan finds the callers"
     assert {name: where for name, where in used.items()
             if name not in declared(SessionStore)} == {}

@@ -6,7 +6,7 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 
 from bot.conversation import Conversations
-from bot.storage import SCHEMA_VERSION, SQLiteStore
+from bot.storage import SQLiteStore
 from bot.storage.retention import purge_now_and_daily
 
 
@@ -67,9 +67,10 @@ async def test_a_database_upgraded_with_peoples_data_in_it_is_rebuilt_at_its_fir
     path = tmp_path / "kebas.sqlite3"
     async with SQLiteStore(path) as store:
         await Conversations(dialog, store).begin("tg:5")
-    with sqlite3.connect(path) as db:  # as the schema before `upkeep` was
-        db.execute("DROP TABLE upkeep")
-        db.execute(f"PRAGMA user_version = {SCHEMA_VERSION - 1}")
+    with sqlite3.connect(path) as db:  # as the schema before `upkeep` was (version 10)
+        for table in ("start_counts", "counted_starts", "upkeep"):
+            db.execute(f"DROP TABLE {table}")
+        db.execute("PRAGMA user_version = 10")
     async with SQLiteStore(path) as store:
         rebuilds = Rebuilds(store, monkeypatch)
         application = type("App", (), {"job_queue": Jobs()})()

@@ -5,8 +5,9 @@ getUpdates as a long poll, keeps each chat's messages, and answers 400 where rea
 (empty or too long text, bad callback_data, editing with nothing changed, unknown message, HTML
 it cannot parse). Tests drive it like runners: `send_text`, `press`, then wait for what the bot
 sends. Errors can be injected per method with `fail_next`, or at random with `chaos` (`Chaos`,
-in faults.py). What it refuses is in botapirules.py, what it records in botapirecords.py, and
-the names and words it hands out (which no log may show) in people.py.
+in faults.py). What it refuses is in botapirules.py, what it records in botapirecords.py, its
+media methods (sendPhoto) in botapimedia.py, and the names and words it hands out (which no
+log may show) in people.py.
 
 Webhook mode: after the bot's `setWebhook`, `deliver_to(backends)` makes the fake post each
 update, as Telegram does, to the registered URL's path on those backends in turn (the load
@@ -29,6 +30,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from support.botapimedia import UPLOAD_BYTES, MediaMethods
 from support.botapiprofile import BotProfileMethods
 from support.botapirecords import Call, StoredMessage
 from support.botapirules import (
@@ -45,10 +47,11 @@ TOKEN = "123456789:AAFakeTokenForKebasTests_0123456789x"
 
 
 @dataclass
-class FakeBotAPI(BotProfileMethods):
+class FakeBotAPI(BotProfileMethods, MediaMethods):
     token: str = TOKEN
     calls: list[Call] = field(default_factory=list)
     messages: dict[int, dict[int, StoredMessage]] = field(default_factory=dict)
+    photos: dict[tuple[int, int], bytes] = field(default_factory=dict)  # (chat, message id)
     fail_next: dict[str, list[tuple[int, str, dict[str, Any] | None]]] = field(
         default_factory=dict)
     _updates: list[dict[str, Any]] = field(default_factory=list)
@@ -87,7 +90,7 @@ class FakeBotAPI(BotProfileMethods):
 
     async def start(self) -> FakeBotAPI:
         self._changed = asyncio.Condition()
-        app = web.Application()
+        app = web.Application(client_max_size=UPLOAD_BYTES)
         app.router.add_post("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()

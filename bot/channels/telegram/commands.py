@@ -3,11 +3,14 @@
 Help, privacy, language and /hapus work before consent; the rest need it, and a runner who has
 not consented is asked for it instead. The admin commands exist only for admins: for anyone
 else they are unknown. /kembali, /ulang and /batal act on the question the runner last saw,
-so one that arrives after something else of the chat was applied is not used.
+so one that arrives after something else of the chat was applied is not used. A /start from a
+link (t.me/<bot>?start=PAYLOAD) first does what its payload says (`follow_link`).
 """
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -16,6 +19,7 @@ from typing import Any
 from bot.channels.telegram.bounded import BoundedDict
 from bot.channels.telegram.chats import Chat
 from bot.channels.telegram.erasure import EraseConfirmations
+from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.messages import escape, keyboard
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Replies
@@ -24,8 +28,10 @@ from bot.core import buttons
 from bot.core.i18n import LANGUAGE_NAMES, command_names
 from bot.core.inputs import Back
 from bot.core.render import Line, Message
-from bot.storage import SessionStore
-from bot.tools.stats import telegram_summary
+from bot.storage import STORAGE_FAULTS, SessionStore, link_source
+from bot.tools.stats import telegram_chart, telegram_summary
+
+log = logging.getLogger("kebas.telegram")
 
 STARTS = command_names("start")  # a first /mulai or /start is welcomed before consent is asked
 
@@ -72,11 +78,18 @@ class Commands:
             bot, here, Message((Line(self.reloads.told(locale, loaded, detail)),)))
 
     async def stats(self, here: Chat, bot: Any, _update_id: int) -> None:
-        """Usage numbers for an admin: counts and node ids only, never who or what was typed."""
-        rows = await self.store.usage_rows()
+        """Usage numbers for an admin: counts, node ids and link sources only, never who or
+        what was typed; then, once there are sessions, the funnel as a photo."""
+        rows, starts = await self.store.usage_rows(), await self.store.start_counts()
         now = datetime.fromisoformat(self.store.now())
+        dialog, locale = self.conversations.dialog, here.locale
         await self.replies.send_message(
-            bot, here, telegram_summary(rows, self.conversations.dialog, here.locale, now))
+            bot, here, telegram_summary(rows, dialog, locale, now, starts))
+        # matplotlib takes a moment: off the event loop, which serves every other chat
+        chart = await asyncio.to_thread(telegram_chart, rows, dialog, locale)
+        if chart is not None:
+            await self.replies.send_photo(bot, here, chart, f"{locale.text('stats.heading')} · "
+                                                            f"{locale.text('stats.all_time')}")
 
     # --- before consent ---------------------------------------------------------------
 
@@ -101,6 +114,30 @@ class Commands:
             [(locale.text("tg.delete_yes"),
               buttons.encode_control(buttons.Erase(yes=True, confirmation=confirmation))),
              (locale.text("tg.delete_no"), buttons.encode_control(buttons.Erase(yes=False)))]))
+
+    # --- /start from a link ----------------------------------------------------------
+
+    async def follow_link(self, payload: str, update_id: int, here: Chat) -> None:
+        """Do what t.me/<bot>?start=PAYLOAD asks, before /start runs: a language code (id,
+        en) chooses the language, as /bahasa does; anything else is a source, counted once
+        for this update with nothing that says who; a language, a hyphen and more
+        (en-poster) does both. A payload no link could carry changes nothing."""
+        source = link_source(payload)
+        if source is None:
+            return
+        locales = self.conversations.locales
+        language = source.partition("-")[0]
+        if language in locales:
+            here.locale = locales[language]
+            if here.consented:
+                await self.store.update_chat(here.key, language=language)
+        if source in locales:
+            return
+        try:
+            await self.store.count_start(update_id, source)
+        except STORAGE_FAULTS as exc:  # a number in a report: the runner is served anyway
+            log.warning("a start from a link was not counted: %s",
+                        storage_fault(self.store, exc))
 
     # --- after consent ----------------------------------------------------------------
 

@@ -27,7 +27,7 @@ from telegram.ext import ContextTypes
 
 from bot.channels.telegram.bounded import BoundedDict
 from bot.channels.telegram.chats import Chat, chat_key, read_chat
-from bot.channels.telegram.commands import Commands
+from bot.channels.telegram.commands import STARTS, Commands
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.flood import FloodGuard, Verdict
@@ -218,8 +218,11 @@ class KebasTelegram:
             return
         text = message.text or ""  # a message without text is refused above
         if text.startswith("/"):
-            command = text.split()[0][1:].split("@")[0].lower()
-            await self.commands.run(command, update_id, here, bot)
+            command, *words = text.split()
+            name = command[1:].split("@")[0].lower()
+            if name in STARTS and len(words) == 1:  # t.me/<bot>?start=PAYLOAD
+                await self.commands.follow_link(words[0], update_id, here)
+            await self.commands.run(name, update_id, here, bot)
             return
         if not here.consented:
             await self.replies.ask_consent(bot, here, again=True)

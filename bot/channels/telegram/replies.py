@@ -89,9 +89,21 @@ class Replies:
         """
         if here.quiet and not essential:
             return None
+        return await self.retried(here, lambda: bot.send_message(here.id, text,
+                                                                 reply_markup=markup))
+
+    async def send_photo(self, bot: Any, here: Chat, photo: bytes, caption: str) -> None:
+        """A picture (PNG or JPEG bytes) with a caption (plain text), sent as `send` sends."""
+        if not here.quiet:
+            await self.retried(here, lambda: bot.send_photo(here.id, photo,
+                                                            caption=escape(caption)))
+
+    async def retried(self, here: Chat, sending: Callable[[], Awaitable[TgMessage]]
+                      ) -> TgMessage:
+        """What `sending` sent: network trouble is retried; a block is marked (`Blocked`)."""
         for attempt in range(1, SEND_ATTEMPTS + 1):
             try:
-                sent: TgMessage = await bot.send_message(here.id, text, reply_markup=markup)
+                sent = await sending()
                 self.metrics.replies.inc()
                 return sent
             except Forbidden as exc:
