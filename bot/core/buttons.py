@@ -57,8 +57,12 @@ class ButtonPress:
 
 @dataclass(frozen=True)
 class Consent:
+    """Nothing is stored before consent, so the button carries the language the runner chose
+    (a deep link, /bahasa) for the tap to keep; None on buttons sent before it did."""
+
     KIND: ClassVar[Kind] = Kind.CONSENT
     agree: bool
+    language: str | None = None
 
 
 @dataclass(frozen=True)
@@ -97,12 +101,13 @@ Control: TypeAlias = Consent | Resume | Erase | Why | Language
 
 _SESSION = r"(0|[1-9a-z][0-9a-z]{0,7})"  # base 36 as `to_base36` writes it, up to 8 digits
 # what follows "kind:" in a control button's data
+_LANGUAGE = r"([a-z]{2,3}(?:_[a-z]{2,4})?)"
 _CONTROL_PATTERNS: dict[Kind, re.Pattern[str]] = {
-    Kind.CONSENT: re.compile(r"(agree|decline)"),
+    Kind.CONSENT: re.compile(rf"(agree|decline)(?::{_LANGUAGE})?"),
     Kind.RESUME: re.compile(rf"(continue|restart):{_SESSION}"),
     Kind.ERASE: re.compile(r"(no)|yes(?::([0-9a-z-]{1,32}))?"),
     Kind.WHY: re.compile(rf"why:{_SESSION}"),
-    Kind.LANGUAGE: re.compile(r"([a-z]{2,3}(?:_[a-z]{2,4})?)"),
+    Kind.LANGUAGE: re.compile(_LANGUAGE),
 }
 
 
@@ -156,7 +161,8 @@ def encode_control(control: Control) -> str:
 def _control_value(control: Control) -> str:
     """What follows "kind:" (`_CONTROL_PATTERNS` reads it back)."""
     if isinstance(control, Consent):
-        return "agree" if control.agree else "decline"
+        said = "agree" if control.agree else "decline"
+        return f"{said}:{control.language}" if control.language else said
     if isinstance(control, Resume):
         return f"{'restart' if control.fresh else 'continue'}:{to_base36(control.session)}"
     if isinstance(control, Erase):
@@ -182,7 +188,7 @@ def decode_control(data: str | None) -> Control | None:
     if match is None:
         return None
     if kind is Kind.CONSENT:
-        return Consent(agree=match[1] == "agree")
+        return Consent(agree=match[1] == "agree", language=match[2])
     if kind is Kind.RESUME:
         return Resume(session=int(match[2], 36), fresh=match[1] == "restart")
     if kind is Kind.ERASE:

@@ -168,6 +168,8 @@ def test_every_kind_is_read_as_itself_and_as_nothing_else(kind):
 @pytest.mark.parametrize(("control", "data"), [
     (Consent(agree=True), "k:agree"),
     (Consent(agree=False), "k:decline"),
+    (Consent(agree=True, language="en"), "k:agree:en"),
+    (Consent(agree=False, language="id"), "k:decline:id"),
     (Resume(71, fresh=False), "s:continue:1z"),
     (Resume(71, fresh=True), "s:restart:1z"),
     (Resume(0, fresh=False), "s:continue:0"),
@@ -187,7 +189,7 @@ LARGEST_CONFIRMATION = "z" * 15 + "-" + "f" * 16  # 32 characters, the most a "y
 
 
 @pytest.mark.parametrize("control", [
-    Consent(agree=True), Consent(agree=False),
+    Consent(agree=True), Consent(agree=False), Consent(agree=True, language="pt_br"),
     *[Resume(session, fresh) for session in (0, 1, 35, 36, LARGEST_SESSION)
       for fresh in (False, True)],
     Erase(yes=True, confirmation=CONFIRMATION), Erase(yes=True, confirmation="0"),

@@ -64,6 +64,26 @@ async def test_start_en_before_consent_welcomes_and_asks_consent_in_english(fake
     assert counts(db) == [], "a language alone is no source"
 
 
+@pytest.mark.parametrize("choose", ["/start en", "/bahasa"])
+async def test_a_language_chosen_before_consent_holds_after_the_runner_agrees(
+        fake, bot, db, choose):
+    """Nothing is stored before consent, so the consent button itself carries the language
+    the runner chose: tapping "I agree" begins in English, and English is what is kept."""
+    runner = Runner(fake, 40_103)  # an Indonesian Telegram client
+    if choose == "/bahasa":
+        await runner.type("/bahasa", expect="")
+        await runner.tap(runner.sent[-1], next(b["callback_data"] for b in runner.sent[-1].buttons
+                                               if b["text"] == "English"))
+        await fake.wait_for(lambda: runner.sent[-1].buttons
+                            and runner.sent[-1].buttons[0]["text"] == "I agree")
+    else:
+        await runner.type(choose, expect="Before we start")
+    await runner.tap(runner.sent[-1], runner.sent[-1].buttons[0]["callback_data"])
+    await fake.wait_for(lambda: is_question(runner.sent[-1]))
+    assert "During or after running" in runner.question().text, "the first question, in English"
+    assert rows(db, "SELECT language FROM chats") == [("en",)]
+
+
 async def test_start_id_in_the_middle_of_an_english_session_goes_on_in_indonesian(
         fake, bot, db, shipped):
     runner = Runner(fake, 40_102, language="en")

@@ -97,6 +97,9 @@ class ButtonPresses:
                 await self.replies.show(bot, here, await self.conversations.begin(
                     here.key, update_id=tap.update_id))
         elif control.agree:
+            if control.language in self.conversations.locales:
+                here.locale = self.conversations.locales[control.language]
+                locale = here.locale
             await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
                                          consent_at=self.store.now(),
                                          language=here.locale.language)

@@ -239,9 +239,10 @@ class Replies:
         text = locale.text("tg.need_consent") if again else locale.text(
             "tg.consent", retention_days=self.retention_days)
         await self.send(bot, here, escape(text), keyboard(
-            [(locale.text("tg.consent_agree"), buttons.encode_control(buttons.Consent(True))),
+            [(locale.text("tg.consent_agree"),
+              buttons.encode_control(buttons.Consent(True, locale.language))),
              (locale.text("tg.consent_decline"),
-              buttons.encode_control(buttons.Consent(False)))]))
+              buttons.encode_control(buttons.Consent(False, locale.language)))]))
 
     async def late(self, bot: Any, here: Chat, update_id: int) -> bool:
         """Whether this text was sent before something of the chat already applied: Telegram
