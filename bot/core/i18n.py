@@ -116,7 +116,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "stats.sessions": ("started", "finished", "completion", "abandoned", "active"),
         "stats.triage": ("levels",), "stats.outcomes": ("outcomes",),
         "stats.red_flags": ("sessions", "rate", "flags"), "stats.median": ("minutes",),
-        "stats.drop_off": ("questions",),
+        "stats.drop_off": ("questions",), "stats.sources": ("sources",),
+        "stats.no_sources": (),
         # what Telegram shows about the bot: its profile and command menu
         "bot.description": (), "bot.short_description": (),
         **{f"command.{key}": () for key in MENU_COMMANDS},

@@ -412,8 +412,9 @@ def telegram_summary(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Lo
         lines += [Line(""), Line(heading, strong=True)]
         lines += _summary_lines(usage(rows, dialog, locale, since), locale)
         found = starts_in(starts, since)
-        lines.append(Line("🔗 " + (listed((f"start={count.id}", count.count)
-                                          for count in found) if found else "start=…: –")))
+        lines.append(Line(locale.text("stats.sources", sources=listed(
+            (f"start={count.id}", count.count) for count in found)) if found
+            else locale.text("stats.no_sources")))
     return Message(tuple(lines))
 
 

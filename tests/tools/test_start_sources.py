@@ -77,15 +77,18 @@ def test_an_empty_table_says_there_are_none(tmp_path, capsys):
     assert "no starts from links (t.me/<bot>?start=SOURCE) yet" in capsys.readouterr().out
 
 
-def test_statistik_lists_them_per_window_as_the_links_are_written(shipped):
-    locale: Locale = shipped.locales["id"]
+@pytest.mark.parametrize(("language", "said", "none"), [
+    ("id", "🔗 Dari tautan: ", "🔗 Dari tautan: belum ada"),
+    ("en", "🔗 From links: ", "🔗 From links: none yet"),
+])
+def test_statistik_lists_them_per_window_in_the_admins_language(shipped, language, said, none):
+    locale: Locale = shipped.locales[language]
     message = telegram_summary([], shipped.dialog(), locale, datetime.now(UTC), COUNTS)
     lines = [line.text for line in message.lines if line.text.startswith("🔗")]
-    assert lines == ["🔗 start=en-radio: 3; start=poster-a: 2",
-                     "🔗 start=poster-a: 7; start=en-radio: 3; start=flyer: 1"]
+    assert lines == [said + "start=en-radio: 3; start=poster-a: 2",
+                     said + "start=poster-a: 7; start=en-radio: 3; start=flyer: 1"]
     nothing = telegram_summary([], shipped.dialog(), locale, datetime.now(UTC))
-    assert [line.text for line in nothing.lines if line.text.startswith("🔗")] == [
-        "🔗 start=…: –"] * 2
+    assert [line.text for line in nothing.lines if line.text.startswith("🔗")] == [none] * 2
 
 
 def test_a_day_is_a_day_in_utc():
