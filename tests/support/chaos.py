@@ -172,7 +172,7 @@ class ChaosRunner(Runner):
         data = [button.get("callback_data", "") for button in message.buttons]
         if message.text == self.the_end:
             return "outcome", message, None
-        if "k:agree" in data:
+        if any(d.startswith("k:agree") for d in data):
             return "consent", message, None
         if any(d.startswith("s:continue:") for d in data):
             return "continue", message, None

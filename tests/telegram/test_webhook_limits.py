@@ -118,7 +118,7 @@ async def test_a_body_over_a_megabyte_is_refused_without_being_read(tmp_path):
             writer.write(request_head("Transfer-Encoding: chunked") + chunk(body) + chunk(b""))
             await writer.drain()
             assert await status_of(reader) == 200
-        assert any(b["callback_data"] == "k:agree" for b in fake.last(801).buttons)
+        assert any(b["callback_data"].startswith("k:agree") for b in fake.last(801).buttons)
 
 
 async def test_json_nested_deeper_than_any_update_is_a_400_not_a_crash(tmp_path):
