@@ -24,7 +24,7 @@ GUIDE = (ROOT / "docs" / "deploy.md").read_text(encoding="utf-8")
 
 
 def unit(name: str) -> configparser.ConfigParser:
-    parser = configparser.ConfigParser(interpolation=None, strict=True)
+    parser = configparser.ConfigParser(interpolation=None, strict=False)  # keys may repeat
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # systemd keys keep case
     parser.read_string((ROOT / "deploy" / name).read_text(encoding="utf-8"))
     return parser
