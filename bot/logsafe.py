@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
+from pythonjsonlogger.core import RESERVED_ATTRS
 from pythonjsonlogger.json import JsonFormatter
 
 REDACTED = "<TOKEN>"
@@ -54,8 +55,11 @@ def configure(token: str, level: str = "INFO", format: str = "text") -> None:
     handler = logging.StreamHandler(sys.stderr)
     if format == "json":
         handler.setFormatter(JsonFormatter(
-            "%(asctime)s %(levelname)s %(name)s %(message)s",
-            rename_fields={"asctime": "time", "levelname": "level", "name": "logger"}))
+            "%(levelname)s %(name)s %(message)s",
+            rename_fields={"levelname": "level", "name": "logger"},
+            timestamp="time",   # ISO 8601 in UTC, with its offset: a shipper needs the zone
+            # uvicorn adds the message again with terminal colours, for a console
+            reserved_attrs=[*RESERVED_ATTRS, "color_message"]))
     else:
         handler.setFormatter(
             logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime
 
 from support.fakebotapi import TOKEN
 from support.harness import Runner
 from support.process import ready, start_kebas
+from support.webhook import free_port
 
 
 async def a_run(fake, tmp_path, monkeypatch, **env: str) -> list[str]:
@@ -32,10 +34,16 @@ async def a_run(fake, tmp_path, monkeypatch, **env: str) -> list[str]:
 
 
 async def test_json_logs_are_one_object_a_line_without_the_token(fake, tmp_path, monkeypatch):
-    lines = await a_run(fake, tmp_path, monkeypatch, KEBAS_LOG_FORMAT="json")
+    # the health server brings uvicorn's own lines, which carry terminal colours for a console
+    lines = await a_run(fake, tmp_path, monkeypatch, KEBAS_LOG_FORMAT="json",
+                        KEBAS_HEALTH_LISTEN=f"127.0.0.1:{free_port()}")
     records = [json.loads(line) for line in lines]
     assert records, "it logged"
     assert all({"time", "level", "logger", "message"} <= record.keys() for record in records)
+    assert any(record["logger"].startswith("uvicorn") for record in records)
+    for record in records:
+        assert datetime.fromisoformat(record["time"]).utcoffset() is not None, record["time"]
+        assert "\x1b[" not in json.dumps(record, ensure_ascii=False), "no terminal colours"
     assert any(record["message"].startswith("Kebas is starting") for record in records)
     assert not any(TOKEN in line or "kebas-rahasia-9931" in line for line in lines)
 
