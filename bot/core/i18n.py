@@ -117,7 +117,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "stats.triage": ("levels",), "stats.outcomes": ("outcomes",),
         "stats.red_flags": ("sessions", "rate", "flags"), "stats.median": ("minutes",),
         "stats.drop_off": ("questions",), "stats.sources": ("sources",),
-        "stats.no_sources": (),
+        "stats.no_sources": (), "stats.chart_title": (), "stats.chart_reached": (),
+        "stats.chart_stopped": (), "stats.chart_waiting": (), "stats.chart_axis": (),
         # what Telegram shows about the bot: its profile and command menu
         "bot.description": (), "bot.short_description": (),
         **{f"command.{key}": () for key in MENU_COMMANDS},

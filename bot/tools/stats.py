@@ -62,7 +62,8 @@ class FunnelStep:
     node: str
     label: str          # the question's shortened text, or its id when the dialog lacks it
     reached: int
-    dropped: int
+    dropped: int        # sessions without a result standing here: abandoned or in progress
+    waiting: int = 0    # of those, in progress
 
 
 @dataclass(frozen=True)
@@ -119,18 +120,21 @@ def usage(rows: Iterable[UsageRow], dialog: Dialog | None = None, locale: Locale
     finished = [row for row in rows if row.status == FINISHED]
     reached: Counter[str] = Counter()
     dropped: Counter[str] = Counter()
+    waiting: Counter[str] = Counter()
     for row in rows:
         path = set(row.answered)
         if row.status != FINISHED:
             path.add(row.node)
             dropped[row.node] += 1
+            waiting[row.node] += row.status == ACTIVE
         reached.update(path)
     order = _question_order(dialog, rows)
     # every question of the dialog, reached or not: a question nobody reaches is news too
     questions = set(reached) | {node.id for node in dialog.nodes if is_question(node)} \
         if dialog is not None and rows else set(reached)
     funnel = tuple(FunnelStep(node, _question_label(node, dialog, locale), reached[node],
-                              dropped[node]) for node in sorted(questions, key=order))
+                              dropped[node], waiting[node])
+                   for node in sorted(questions, key=order))
     triage = Counter(row.triage for row in finished if row.triage)
     levels = [level.value for level in sorted(TriageLevel, key=lambda level: -level.rank)]
     levels += sorted(set(triage) - set(levels))
@@ -226,12 +230,17 @@ def link_starts(counts: Sequence[StartCount], since: date) -> LinkStarts:
 # --- plain words ------------------------------------------------------------------------
 
 
-def percent(rate: float | None) -> str:
-    return "–" if rate is None else f"{rate:.1%}"
+def percent(rate: float | None, decimal: str = ".") -> str:
+    return "–" if rate is None else f"{rate:.1%}".replace(".", decimal)
 
 
-def minutes_text(minutes: float | None) -> str:
-    return "–" if minutes is None else f"{minutes:.1f}"
+def _decimal(locale: Locale) -> str:
+    """Indonesian writes 12,5 % where English writes 12.5 %."""
+    return "," if locale.language == "id" else "."
+
+
+def minutes_text(minutes: float | None, decimal: str = ".") -> str:
+    return "–" if minutes is None else f"{minutes:.1f}".replace(".", decimal)
 
 
 def scope(numbers: Usage, dialog_id: str | None) -> str:
@@ -344,8 +353,26 @@ def _png(figure: Any) -> bytes:
     return buffer.getvalue()
 
 
-def funnel_png(numbers: Usage) -> bytes | None:
-    """The funnel as a PNG (the HTML report's and /statistik's photo); None without sessions."""
+@dataclass(frozen=True)
+class ChartWords:
+    """The words on the funnel chart: English in `kebas stats --html`, the admin's language
+    on /statistik's photo."""
+
+    title: str = "Funnel: sessions reaching each question"
+    reached: str = "reached"
+    stopped: str = "stopped here (abandoned)"
+    waiting: str = "in progress here"
+    axis: str = "sessions"
+
+
+def chart_words(locale: Locale) -> ChartWords:
+    return ChartWords(*(locale.text(f"stats.chart_{name}")
+                        for name in ("title", "reached", "stopped", "waiting", "axis")))
+
+
+def funnel_figure(numbers: Usage, words: ChartWords = ChartWords()) -> Any:
+    """The funnel as a matplotlib Figure; None without sessions. Sessions in progress are not
+    drawn as stopped: they may yet go on."""
     from matplotlib.figure import (
         Figure,  # Agg canvas; pyplot's global state is never touched
     )
@@ -357,14 +384,31 @@ def funnel_png(numbers: Usage) -> bytes | None:
     axes = figure.add_subplot()
     names = [step.node for step in steps]
     bars = axes.barh(names, [step.reached for step in steps], color="#5b8def",
-                     label="reached")
+                     label=words.reached)
     axes.bar_label(bars, padding=3)
-    axes.barh(names, [step.dropped for step in steps], color="#c0392b", label="dropped here")
+    stopped = [step.dropped - step.waiting for step in steps]
+    axes.barh(names, stopped, color="#c0392b", label=words.stopped)
+    axes.barh(names, [step.waiting for step in steps], left=stopped, color="#95a5a6",
+              label=words.waiting)
+    _whole_sessions(axes)
     axes.invert_yaxis()
-    axes.set_xlabel("sessions")
-    axes.set_title("Funnel: sessions reaching each question")
+    axes.set_xlabel(words.axis)
+    axes.set_title(words.title)
     axes.legend(loc="lower right")
-    return _png(figure)
+    return figure
+
+
+def _whole_sessions(axes: Any) -> None:
+    """Ticks at whole numbers: there is no quarter of a session."""
+    from matplotlib.ticker import MaxNLocator
+
+    axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+
+
+def funnel_png(numbers: Usage, words: ChartWords = ChartWords()) -> bytes | None:
+    """The funnel as a PNG (the HTML report's and /statistik's photo); None without sessions."""
+    figure = funnel_figure(numbers, words)
+    return None if figure is None else _png(figure)
 
 
 def charts(numbers: Usage) -> dict[str, str]:
@@ -381,6 +425,7 @@ def charts(numbers: Usage) -> dict[str, str]:
         bars = axes.barh([count.id for count in counts], [count.count for count in counts],
                          color=[TRIAGE_COLOURS.get(count.id, "#5b8def") for count in counts])
         axes.bar_label(bars, padding=3)
+        _whole_sessions(axes)
         axes.invert_yaxis()
         axes.set_xlabel("sessions")
         axes.set_title(title)
@@ -421,7 +466,7 @@ def telegram_summary(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Lo
 def telegram_chart(rows: Sequence[UsageRow], dialog: Dialog | None, locale: Locale
                    ) -> bytes | None:
     """The funnel of all time as a PNG, for `/statistik`'s photo; None without sessions."""
-    return funnel_png(usage(rows, dialog, locale))
+    return funnel_png(usage(rows, dialog, locale), chart_words(locale))
 
 
 def listed(pairs: Iterable[tuple[str, int]]) -> str:
@@ -438,12 +483,13 @@ def _summary_lines(numbers: Usage, locale: Locale) -> list[Line]:
     dropped = listed((step.node, step.dropped) for step in numbers.dropped_most[:TOP])
     return [Line(text) for text in (
         locale.text("stats.sessions", started=numbers.started, finished=numbers.finished,
-                    completion=percent(numbers.completion), abandoned=numbers.abandoned,
-                    active=numbers.active),
+                    completion=percent(numbers.completion, _decimal(locale)),
+                    abandoned=numbers.abandoned, active=numbers.active),
         locale.text("stats.triage", levels=levels),
         locale.text("stats.outcomes", outcomes=outcomes),
         locale.text("stats.red_flags", sessions=numbers.red_flag_sessions,
-                    rate=percent(numbers.red_flag_rate), flags=flags),
-        locale.text("stats.median", minutes=minutes_text(numbers.median_minutes)),
+                    rate=percent(numbers.red_flag_rate, _decimal(locale)), flags=flags),
+        locale.text("stats.median", minutes=minutes_text(numbers.median_minutes,
+                                                         _decimal(locale))),
         locale.text("stats.drop_off", questions=dropped),
     )]

@@ -22,8 +22,8 @@ from bot.cli import main as cli
 from bot.conversation import Conversations
 from bot.core.engine import Prompt
 from bot.core.inputs import Back, Choose, ChooseMany, Typed
-from bot.storage import SQLiteStore, StorageError
-from bot.tools.stats import usage, usage_tables
+from bot.storage import SQLiteStore, StorageError, UsageRow
+from bot.tools.stats import chart_words, funnel_figure, telegram_summary, usage, usage_tables
 
 from support.harness import Runner, running_bot
 
@@ -356,9 +356,9 @@ async def test_an_admin_gets_the_summary_with_the_right_counts(fake, bot, db):
     text = "\n".join(m.text for m in admin.sent)
     assert f"30 hari terakhir (sejak {recent.isoformat()}, UTC)" in text
     for want in (last_30, everything):
-        assert (f"Dimulai: {want['started']} · selesai: {want['finished']} "
-                f"({want['finished'] / want['started']:.1%}) · dihentikan: "
-                f"{want['abandoned']} · masih berjalan: {want['active']}") in text
+        rate = f"{want['finished'] / want['started']:.1%}".replace(".", ",")  # Indonesian
+        assert (f"Dimulai: {want['started']} · selesai: {want['finished']} ({rate}) · "
+                f"dihentikan: {want['abandoned']} · masih berjalan: {want['active']}") in text
         assert f"Sesi dengan tanda bahaya: {want['red_flag_sessions']} (" in text
     assert f"Tingkat saran: DARURAT: {everything['triage']['emergency']}; " in text
     node, number = re.findall(r"Paling sering berhenti di: (\w+): (\d+)", text)[-1]
@@ -371,3 +371,47 @@ async def test_statistik_from_a_runner_is_an_unknown_command(fake, bot):
     await runner.agree()
     await runner.type("/statistik", expect="Perintah itu tidak saya kenal")
     assert not any("Statistik" in m.text or "Dimulai:" in m.text for m in runner.sent)
+
+
+# --- /statistik in the admin's language, and its chart -----------------------------------
+
+def row(status: str, node: str, answered: tuple[str, ...] = ()) -> UsageRow:
+    return UsageRow("kaki_kebas", 2, status, node, None, None, answered, (),
+                    datetime(2026, 12, 1, tzinfo=UTC), None)
+
+
+HALF_ABANDONED = [row("abandoned", "a12_alarm"), row("active", "a12_alarm"),
+                  row("active", "a12_alarm")]
+
+
+@pytest.mark.parametrize(("language", "rate"), [("id", "0,0%"), ("en", "0.0%")])
+def test_statistik_writes_a_rate_as_the_admins_language_does(shipped, language, rate):
+    message = telegram_summary(HALF_ABANDONED, shipped.dialog(), shipped.locales[language],
+                               datetime(2026, 12, 7, tzinfo=UTC))
+    assert any(f"({rate})" in line.text for line in message.lines)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_funnel_chart_speaks_the_admins_language_and_counts_whole_sessions(
+        shipped, language):
+    locale = shipped.locales[language]
+    figure = funnel_figure(usage(HALF_ABANDONED, shipped.dialog(), locale),
+                           chart_words(locale))
+    axes = figure.axes[0]
+    assert axes.get_title() == locale.text("stats.chart_title")
+    assert [text.get_text() for text in axes.get_legend().get_texts()] == [
+        locale.text("stats.chart_reached"), locale.text("stats.chart_stopped"),
+        locale.text("stats.chart_waiting")]
+    figure.canvas.draw()
+    ticks = [tick for tick in axes.get_xticks() if tick >= 0]
+    assert ticks and all(float(tick).is_integer() for tick in ticks), ticks
+
+
+def test_sessions_still_in_progress_are_not_drawn_as_stopped(shipped):
+    locale = shipped.locales["en"]
+    numbers = usage(HALF_ABANDONED, shipped.dialog(), locale)
+    figure = funnel_figure(numbers, chart_words(locale))
+    bars = {container.get_label(): container for container in figure.axes[0].containers}
+    first = [step.node for step in numbers.funnel].index("a12_alarm")
+    assert bars[locale.text("stats.chart_stopped")][first].get_width() == 1
+    assert bars[locale.text("stats.chart_waiting")][first].get_width() == 2
