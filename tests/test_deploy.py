@@ -48,13 +48,19 @@ def test_the_guide_installs_the_wheel_into_the_venv_the_units_run():
     assert "pip install -e" not in GUIDE
 
 
-@pytest.mark.parametrize("name", UNITS)
-def test_readme_and_the_guide_show_the_units_as_shipped(name):
+def ini_blocks(text: str) -> list[str]:
+    return [textwrap.dedent(block) for block in re.findall(r"```ini\n(.*?)^ *```", text,
+                                                           re.S | re.M)]
+
+
+@pytest.mark.parametrize(("name", "documents"), [
+    ("kebas.service", ("docs/deploy.md", "README.md")),
+    ("kebas@.service", ("docs/deploy.md",)),
+])
+def test_readme_and_the_guide_show_the_units_as_shipped(name, documents):
     text = (ROOT / "deploy" / name).read_text(encoding="utf-8")
-    shown = [textwrap.dedent(block) for block in re.findall(
-        r"```ini\n(.*?)^ *```", GUIDE + (ROOT / "README.md").read_text(encoding="utf-8"),
-        re.S | re.M)]
-    assert text in shown
+    for document in documents:
+        assert text in ini_blocks((ROOT / document).read_text(encoding="utf-8")), document
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd-analyze missing")
