@@ -4,6 +4,11 @@ t.me/<bot>?start=PAYLOAD reaches the bot as the text "/start PAYLOAD": a languag
 the language, anything else is a source counted per day (never who came from it), and a
 language with a source (en-poster) does both. An admin's /statistik shows the counts and
 sends the funnel as a PNG photo.
+
+Nothing about a runner is stored before they consent, so a language chosen then (a /start en
+link, /bahasa) is held in the process's memory only: every later reply before consent comes in
+that language, the consent buttons carry it, and agreeing stores it. A decline, a /hapus and a
+restart forget it; the runner then sees their Telegram client's language again.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from bot.channels.telegram.inbox import replay_payload
 from bot.cli import main as cli
 from bot.storage import SQLiteStore, StorageError
 
+from support.botapirecords import StoredMessage
 from support.fakebotapi import TOKEN
 from support.harness import Runner, is_question, rows, rows_about, running_bot, shown
 
@@ -29,6 +35,9 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTENT = [str(ROOT / "dialogs"), str(ROOT / "locales")]
 ADMIN = 40_300
 PNG = b"\x89PNG\r\n\x1a\n"
+# how many rows of each table are about a chat: none before consent
+NOTHING = dict.fromkeys(
+    ("sessions", "answers", "processed_updates", "chats", "inbox", "chat_leases"), 0)
 
 
 @pytest.fixture
@@ -50,6 +59,33 @@ def text(shipped, language: str, key: str, **params) -> str:
     return shown(shipped.locales[language], key, **params)
 
 
+def button(message: StoredMessage, label: str) -> str:
+    """The data of the message's button labelled `label`."""
+    return next(b["callback_data"] for b in message.buttons if b["text"] == label)
+
+
+async def choose(runner: Runner, route: str) -> None:
+    """Choose the other language than the client's: by a deep link, or under /bahasa."""
+    if route == "link":
+        await runner.type("/start en" if runner.language == "id" else "/start id",
+                          expect="Before we start" if runner.language == "id"
+                          else "Sebelum mulai")
+        return
+    await runner.type("/language" if runner.language == "en" else "/bahasa", expect="")
+    label = "English" if runner.language == "id" else "Bahasa Indonesia"
+    await runner.tap(runner.sent[-1], button(runner.sent[-1], label))
+
+
+async def help_language(runner: Runner, shipped) -> str:
+    """Which language /bantuan (/help) answers in now."""
+    await runner.type("/bantuan", expect="")
+    last = runner.sent[-1].text
+    for language in ("en", "id"):
+        if last == text(shipped, language, "tg.help"):
+            return language
+    raise AssertionError(f"not the help text: {last!r}")
+
+
 # --- the language -------------------------------------------------------------------------
 
 
@@ -58,8 +94,7 @@ async def test_start_en_before_consent_welcomes_and_asks_consent_in_english(fake
     await runner.type("/start en", expect="Before we start")
     assert runner.sent[-2].text.startswith("Hi, I'm Kebas"), "the welcome first, in English"
     assert [b["text"] for b in runner.sent[-1].buttons] == ["I agree", "I don't agree"]
-    assert rows_about(db, "tg:40101") == dict.fromkeys(
-        ("sessions", "answers", "processed_updates", "chats", "inbox", "chat_leases"), 0), \
+    assert rows_about(db, "tg:40101") == NOTHING, \
         "nothing is stored about a runner before consent"
     assert counts(db) == [], "a language alone is no source"
 
@@ -72,8 +107,7 @@ async def test_a_language_chosen_before_consent_holds_after_the_runner_agrees(
     runner = Runner(fake, 40_103)  # an Indonesian Telegram client
     if choose == "/bahasa":
         await runner.type("/bahasa", expect="")
-        await runner.tap(runner.sent[-1], next(b["callback_data"] for b in runner.sent[-1].buttons
-                                               if b["text"] == "English"))
+        await runner.tap(runner.sent[-1], button(runner.sent[-1], "English"))
         await fake.wait_for(lambda: runner.sent[-1].buttons
                             and runner.sent[-1].buttons[0]["text"] == "I agree")
     else:
@@ -104,6 +138,100 @@ async def test_a_language_with_a_source_chooses_the_language_and_counts_the_sour
     assert counts(db) == [("en-poster", 1)]
 
 
+# --- a language chosen before consent: held in memory until consent ---------------------
+
+FIRST_QUESTION = {"en": "During or after running", "id": "Saat atau setelah berlari"}
+NEED_CONSENT = {"en": "I need your consent", "id": "saya perlu persetujuan Anda"}
+
+
+@pytest.mark.parametrize(("client", "route"), [
+    ("id", "link"), ("id", "menu"), ("en", "link"), ("en", "menu")])
+async def test_a_language_chosen_before_consent_holds_until_consent_and_is_kept(
+        fake, bot, db, shipped, client, route):
+    chosen = "en" if client == "id" else "id"
+    runner = Runner(fake, 41_001, language=client)
+    await choose(runner, route)
+    assert await help_language(runner, shipped) == chosen, "help comes in the chosen language"
+    await runner.type("halo", expect=NEED_CONSENT[chosen])
+    consent = runner.sent[-1]
+    assert [b["callback_data"] for b in consent.buttons] == [
+        f"k:agree:{chosen}", f"k:decline:{chosen}"], "the consent buttons carry the choice"
+    assert await help_language(runner, shipped) == chosen, "and it still holds"
+    assert rows_about(db, "tg:41001") == NOTHING, "nothing is stored before consent"
+    await runner.tap(consent, button(consent, shipped.locales[chosen].text("tg.consent_agree")))
+    await fake.wait_for(lambda: is_question(runner.sent[-1]))
+    assert FIRST_QUESTION[chosen] in runner.question().text
+    assert rows(db, "SELECT chat_key, language FROM chats") == [("tg:41001", chosen)]
+    assert await help_language(runner, shipped) == chosen, "stored, it holds after consent"
+
+
+async def test_a_runner_who_chose_nothing_gets_the_client_language(fake, bot, shipped):
+    english, indonesian = Runner(fake, 41_002, language="en"), Runner(fake, 41_003)
+    await english.type("/start", expect="Before we start")
+    await indonesian.type("/start", expect="Sebelum mulai")
+    assert await help_language(english, shipped) == "en"
+    assert await help_language(indonesian, shipped) == "id"
+
+
+async def test_one_runners_choice_is_theirs_alone(fake, bot, shipped):
+    chooser, other = Runner(fake, 41_004), Runner(fake, 41_005)
+    await chooser.type("/start en", expect="Before we start")
+    await other.type("/start", expect="Sebelum mulai")
+    assert await help_language(other, shipped) == "id"
+    assert await help_language(chooser, shipped) == "en"
+
+
+async def test_a_decline_forgets_the_choice(fake, bot, db, shipped):
+    runner = Runner(fake, 41_006)  # an Indonesian client
+    await runner.type("/start en", expect="Before we start")
+    await runner.tap(runner.sent[-1], button(runner.sent[-1], "I don't agree"))
+    assert runner.sent[-1].text.startswith("All right, I have stored nothing"), \
+        "the decline is answered in the language the runner was reading"
+    assert await help_language(runner, shipped) == "id", "then the client's language again"
+    assert rows_about(db, "tg:41006") == NOTHING
+
+
+@pytest.mark.parametrize(("answer", "then"), [
+    ("Yes, delete everything", "id"), ("Don't delete", "en")])
+async def test_hapus_before_consent_forgets_the_choice_once_confirmed(
+        fake, bot, db, shipped, answer, then):
+    runner = Runner(fake, 41_007)  # an Indonesian client
+    await runner.type("/start en", expect="Before we start")
+    await runner.type("/hapus", expect="Delete all your data")
+    await runner.tap(runner.sent[-1], button(runner.sent[-1], answer))
+    assert await help_language(runner, shipped) == then
+    assert rows_about(db, "tg:41007") == NOTHING
+
+
+async def test_a_restart_forgets_the_choice_but_the_consent_button_keeps_it(
+        fake, shipped, db):
+    """Memory is per process: after a restart (or on another webhook worker) the runner sees
+    the client's language again, but the consent message already shown still consents in
+    the language it was shown in, since its button carries it."""
+    runner = Runner(fake, 41_008)  # an Indonesian client
+    async with running_bot(fake, shipped, db):
+        await runner.type("/start en", expect="Before we start")
+    consent = runner.sent[-1]
+    async with running_bot(fake, shipped, db):
+        assert await help_language(runner, shipped) == "id"
+        assert rows_about(db, "tg:41008") == NOTHING
+        await runner.tap(consent, consent.buttons[0]["callback_data"])
+        await fake.wait_for(lambda: is_question(runner.sent[-1]))
+        assert FIRST_QUESTION["en"] in runner.question().text
+    assert rows(db, "SELECT language FROM chats") == [("en",)]
+
+
+async def test_the_memory_of_choices_is_bounded(fake, shipped, db, monkeypatch):
+    import bot.channels.telegram.handler as handler
+    monkeypatch.setattr(handler, "REMEMBERED_CHATS", 2)
+    async with running_bot(fake, shipped, db):
+        runners = [Runner(fake, chat_id) for chat_id in (41_010, 41_011, 41_012)]
+        for runner in runners:
+            await runner.type("/start en", expect="Before we start")
+        assert await help_language(runners[0], shipped) == "id", "the oldest choice went first"
+        assert [await help_language(r, shipped) for r in runners[1:]] == ["en", "en"]
+
+
 # --- counting sources ---------------------------------------------------------------------
 
 
@@ -115,8 +243,7 @@ async def test_a_source_is_counted_and_shown_by_kebas_stats_without_the_chat(
     await second.type("/start flyer_b", expect="Sebelum mulai")
     await first.agree()
     assert counts(db) == [("flyer_b", 1), ("poster-a", 2)]
-    assert rows_about(db, "tg:40105") == dict.fromkeys(
-        ("sessions", "answers", "processed_updates", "chats", "inbox", "chat_leases"), 0)
+    assert rows_about(db, "tg:40105") == NOTHING
     everything = "\n".join(str(row) for table in ("start_counts", "counted_starts")
                            for row in rows(db, f"SELECT * FROM {table}"))
     assert "4010" not in everything and "tg:" not in everything, "no chat in these tables"

@@ -9,6 +9,9 @@ from typing import TypeVar
 K = TypeVar("K")
 V = TypeVar("V")
 
+# How many chats each per-chat memory holds (the least recently used are forgotten first).
+REMEMBERED_CHATS = 10_000
+
 
 class BoundedDict(OrderedDict[K, V]):
     """At most `size` entries; setting or reading one makes it the most recent."""

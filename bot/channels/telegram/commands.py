@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from bot.channels.telegram.bounded import BoundedDict
-from bot.channels.telegram.chats import Chat
+from bot.channels.telegram.chats import Chat, LanguagesBeforeConsent
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.messages import escape, keyboard
@@ -42,7 +42,8 @@ class Commands:
     def __init__(self, replies: Replies, conversations: Conversations, store: SessionStore,
                  reloads: ContentReload, erasure: EraseConfirmations,
                  question_messages: BoundedDict[int, int], admin_ids: frozenset[int],
-                 retention_days: int) -> None:
+                 retention_days: int, languages: LanguagesBeforeConsent | None = None
+                 ) -> None:
         self.replies = replies
         self.conversations = conversations
         self.store = store
@@ -51,6 +52,8 @@ class Commands:
         self.question_messages = question_messages
         self.admin_ids = admin_ids
         self.retention_days = retention_days  # said in the privacy and /batal texts
+        # the bot's, which `read_chat` reads (a memory of its own for a table-only test)
+        self.languages = languages if languages is not None else LanguagesBeforeConsent()
 
     async def run(self, name: str, update_id: int, here: Chat, bot: Any) -> None:
         """Do what the command `name` (without its slash) asks, as `COMMAND_TABLE` says."""
@@ -119,18 +122,17 @@ class Commands:
 
     async def follow_link(self, payload: str, update_id: int, here: Chat) -> None:
         """Do what t.me/<bot>?start=PAYLOAD asks, before /start runs: a language code (id,
-        en) chooses the language, as /bahasa does; anything else is a source, counted once
-        for this update with nothing that says who; a language, a hyphen and more
-        (en-poster) does both. A payload no link could carry changes nothing."""
+        en) chooses the language, as /bahasa does (held in memory until consent, then
+        stored); anything else is a source, counted once for this update with nothing that
+        says who; a language, a hyphen and more (en-poster) does both. A payload no link
+        could carry changes nothing."""
         source = link_source(payload)
         if source is None:
             return
         locales = self.conversations.locales
         language = source.partition("-")[0]
         if language in locales:
-            here.locale = locales[language]
-            if here.consented:
-                await self.store.update_chat(here.key, language=language)
+            await self.languages.choose(self.store, here, locales[language])
         if source in locales:
             return
         try:

@@ -25,8 +25,8 @@ from telegram.constants import ChatType, FloodLimit
 from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
-from bot.channels.telegram.bounded import BoundedDict
-from bot.channels.telegram.chats import Chat, chat_key, read_chat
+from bot.channels.telegram.bounded import REMEMBERED_CHATS, BoundedDict
+from bot.channels.telegram.chats import Chat, LanguagesBeforeConsent, chat_key, read_chat
 from bot.channels.telegram.commands import STARTS, Commands
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.faults import storage_fault
@@ -49,9 +49,6 @@ from bot.storage import STORAGE_FAULTS, SessionStore
 log = logging.getLogger("kebas.telegram")
 
 LONGEST_TEXT = 1000  # characters; no answer needs more, and we never store free text
-# Chats whose group notice or current question message is remembered (the least recently
-# used are forgotten first): memory follows the active chats, not every chat ever seen.
-REMEMBERED_CHATS = 10_000
 
 
 class KebasTelegram:
@@ -78,6 +75,8 @@ class KebasTelegram:
         self.groups_told: BoundedDict[int, None] = BoundedDict(REMEMBERED_CHATS)
         # chat id -> the message holding its current question, to record a typed answer there
         self.question_messages: BoundedDict[int, int] = BoundedDict(REMEMBERED_CHATS)
+        # chat id -> the language it chose before consenting (nothing is stored until then)
+        self.languages = LanguagesBeforeConsent(REMEMBERED_CHATS)
         # signs /hapus confirmations; every worker of one bot must share the key (build_bot)
         self.erasure = EraseConfirmations(erase_key or os.urandom(32))
         self.reloads = ContentReload(self.conversations, content_paths, admin_ids,
@@ -86,9 +85,9 @@ class KebasTelegram:
                                retention_days, self.metrics)
         self.commands = Commands(self.replies, self.conversations, store, self.reloads,
                                  self.erasure, self.question_messages, admin_ids,
-                                 retention_days)
+                                 retention_days, self.languages)
         self.presses = ButtonPresses(self.replies, self.conversations, store, self.erasure,
-                                     self.question_messages)
+                                     self.question_messages, self.languages)
 
     @property
     def dialog(self) -> Dialog:
@@ -146,7 +145,8 @@ class KebasTelegram:
                 await self.not_private(chat.id, chat.type, context.bot)
             return  # inline queries, polls, other bots: nothing for a questionnaire to do
         language_code = user.language_code if user else None
-        here = await read_chat(self.store, self.locales, chat.id, language_code)
+        here = await read_chat(self.store, self.locales, chat.id, language_code,
+                               self.languages)
         bot = context.bot
         verdict = self.flood.arrived(chat.id, self.processor.behind(chat.id))
         here.quiet = verdict is not Verdict.SERVE
@@ -180,7 +180,8 @@ class KebasTelegram:
     async def end_flood(self, bot: Any, chat_id: int, language_code: str | None) -> bool:
         if not self.flood.calmed(chat_id):
             return False  # more arrived while we waited for the chat's turn
-        here = await read_chat(self.store, self.locales, chat_id, language_code)
+        here = await read_chat(self.store, self.locales, chat_id, language_code,
+                               self.languages)
         try:
             await self.replies.show_current(bot, here)
         except Blocked:

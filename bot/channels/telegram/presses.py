@@ -14,7 +14,7 @@ from telegram import CallbackQuery
 from telegram import Message as TgMessage
 
 from bot.channels.telegram.bounded import BoundedDict
-from bot.channels.telegram.chats import CONSENT_VERSION, Chat
+from bot.channels.telegram.chats import CONSENT_VERSION, Chat, LanguagesBeforeConsent
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.messages import answer_keyboard, ticked
 from bot.channels.telegram.replies import ButtonAnswer, Replies
@@ -41,12 +41,14 @@ class Tap:
 
 class ButtonPresses:
     def __init__(self, replies: Replies, conversations: Conversations, store: SessionStore,
-                 erasure: EraseConfirmations, question_messages: BoundedDict[int, int]) -> None:
+                 erasure: EraseConfirmations, question_messages: BoundedDict[int, int],
+                 languages: LanguagesBeforeConsent) -> None:
         self.replies = replies
         self.conversations = conversations
         self.store = store
         self.erasure = erasure
         self.question_messages = question_messages
+        self.languages = languages  # chosen before consent: kept at consent, else forgotten
 
     async def pressed(self, query: CallbackQuery, update_id: int, here: Chat, bot: Any
                       ) -> None:
@@ -96,19 +98,22 @@ class ButtonPresses:
                 # redelivered after a restart: the first question may never have gone out
                 await self.replies.show(bot, here, await self.conversations.begin(
                     here.key, update_id=tap.update_id))
-        elif control.agree:
-            if control.language in self.conversations.locales:
-                here.locale = self.conversations.locales[control.language]
-                locale = here.locale
-            await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
-                                         consent_at=self.store.now(),
-                                         language=here.locale.language)
-            here.consented = True
-            await self.settled(tap, locale.text("tg.consent_agree"), "tg.consent_given")
-            await self.replies.show(bot, here, await self.conversations.begin(
-                here.key, update_id=tap.update_id))
         else:
-            await self.settled(tap, locale.text("tg.consent_decline"), "tg.declined")
+            # the language the buttons were shown in: this worker may not remember the choice
+            if control.language in self.conversations.locales:
+                here.locale = locale = self.conversations.locales[control.language]
+            if control.agree:
+                await self.store.update_chat(here.key, consent_version=CONSENT_VERSION,
+                                             consent_at=self.store.now(),
+                                             language=locale.language)
+                here.consented = True
+                self.languages.forget(here.id)  # stored now
+                await self.settled(tap, locale.text("tg.consent_agree"), "tg.consent_given")
+                await self.replies.show(bot, here, await self.conversations.begin(
+                    here.key, update_id=tap.update_id))
+            else:
+                self.languages.forget(here.id)
+                await self.settled(tap, locale.text("tg.consent_decline"), "tg.declined")
         return True
 
     async def settled(self, tap: Tap, chosen: str, then: str) -> None:
@@ -141,6 +146,7 @@ class ButtonPresses:
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
             await self.store.forget(here.key)
+            self.languages.forget(here.id)  # a language chosen before consent goes too
             here.consented = False
             self.question_messages.pop(here.id, None)
             await self.settled(tap, locale.text("tg.delete_yes"), "tg.deleted")
@@ -168,9 +174,7 @@ class ButtonPresses:
         here, value = tap.here, control.code
         if value not in self.conversations.locales:
             return False
-        here.locale = self.conversations.locales[value]
-        if here.consented:
-            await self.store.update_chat(here.key, language=value)
+        await self.languages.choose(self.store, here, self.conversations.locales[value])
         await self.settled(tap, LANGUAGE_NAMES.get(value, value), "tg.language_set")
         await self.replies.show_current(tap.bot, here)
         return True
