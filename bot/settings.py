@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -144,7 +145,9 @@ def settings_file(env_file: str | Path | None) -> Path | None:
     elsewhere = ("name another with --env-file" if env_file is not None
                  else "run kebas from another folder")
     try:
-        path.read_bytes().decode("utf-8")
+        with path.open("rb") as file:
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # a pipe (<(...)) is read once
+                file.read().decode("utf-8")
     except FileNotFoundError as exc:
         if env_file is None:
             return None

@@ -104,6 +104,18 @@ def test_a_settings_file_not_in_utf8_is_refused(here, capsys):
     assert "cannot read the settings file" in line and "UTF-8" in line
 
 
+def test_a_settings_file_from_a_pipe_is_read_once_and_whole(here, capsys):
+    """`--env-file <(...)`: the check that it can be read must not use it up."""
+    reading, writing = os.pipe()
+    os.write(writing, f"KEBAS_DB={here / 'piped.sqlite3'}\n".encode())
+    os.close(writing)
+    try:
+        assert main(["migrate", "--env-file", f"/dev/fd/{reading}"]) == 0
+    finally:
+        os.close(reading)
+    assert (here / "piped.sqlite3").exists() and not (here / "kebas.sqlite3").exists()
+
+
 # --- 3. permissions: a folder or a file another user may not read ----------------------------
 
 
