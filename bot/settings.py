@@ -6,7 +6,9 @@ and the token never appears in any of them.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -17,8 +19,18 @@ TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 TELEGRAM_API = "https://api.telegram.org/bot"
 
 
+DEFAULT_ENV_FILE = ".env"
+# Never repeated in a message: they may hold a password.
+UNSHOWN = {"telegram_bot_token", "kebas_webhook_secret", "kebas_db"}
+
+
 class SettingsProblem(Exception):
     """The configuration cannot work; the message says which variable and what to do."""
+
+
+class SettingsFileProblem(SettingsProblem):
+    """The settings file named, or the .env that is there, cannot be read: a command that
+    only looks for optional settings in it must not go on without them either."""
 
 
 class Settings(BaseSettings):
@@ -55,8 +67,10 @@ class Settings(BaseSettings):
     def _any_case(cls, value: object) -> object:
         if not isinstance(value, str):
             return value
-        return value.upper() if value.lower() in {"debug", "info", "warning", "error"} \
-            else value.lower()
+        lowered = value.lower()
+        if lowered in {"debug", "info", "warning", "error"}:
+            return value.upper()
+        return lowered if lowered in {"text", "json"} else value  # shown as written
 
     @field_validator("kebas_db", mode="before")
     @classmethod
@@ -105,17 +119,66 @@ def host_and_port(value: str, name: str, example: str) -> tuple[str, int]:
     return host.strip("[]"), int(port)
 
 
-def read_settings(env_file: str | Path | None = ".env") -> Settings:
-    """The settings as they are, for commands that need no token (purge, export, stats)."""
+def running_user() -> str:
+    """Who this process reads files as (not $USER, which sudo or setpriv may leave as it was)."""
     try:
-        return Settings(_env_file=env_file)
+        import pwd
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        import getpass
+        return getpass.getuser()
+
+
+def cannot_read(what: str, exc: OSError, fix: str) -> str:
+    """One line: what cannot be read and why, then what to do (for a permission: as whom)."""
+    if isinstance(exc, PermissionError):
+        fix = f"let the user {running_user()} read it (and the folders it is in), or {fix}"
+    return f"cannot read {what}: {exc.strerror or exc}; {fix}"
+
+
+def settings_file(env_file: str | Path | None) -> Path | None:
+    """The settings file to read: one named (--env-file) must be there and readable; the
+    default .env may be absent, but if it is there, it must be readable too. pydantic-settings
+    would skip either silently, and run on defaults the operator never chose."""
+    path = Path(DEFAULT_ENV_FILE if env_file is None else env_file)
+    what = f"the settings file {os.path.abspath(path)}"
+    elsewhere = ("name another with --env-file" if env_file is not None
+                 else "run kebas from another folder")
+    try:
+        with path.open("rb") as file:
+            if stat.S_ISREG(os.fstat(file.fileno()).st_mode):  # a pipe (<(...)) is read once
+                file.read().decode("utf-8")
+    except FileNotFoundError as exc:
+        if env_file is None:
+            return None
+        raise SettingsFileProblem(cannot_read(what, exc, "check the path given to --env-file "
+                                              "(without it, kebas reads .env if there is one)")
+                                  ) from None
+    except PermissionError as exc:
+        raise SettingsFileProblem(cannot_read(what, exc, elsewhere)) from None
+    except OSError as exc:  # e.g. a folder
+        raise SettingsFileProblem(cannot_read(what, exc, "make it a file of NAME=value lines, "
+                                              f"or {elsewhere}")) from None
+    except UnicodeDecodeError:
+        raise SettingsFileProblem(f"cannot read {what}: it is not UTF-8 text; save it as UTF-8 "
+                                  f"(lines of NAME=value)") from None
+    return path
+
+
+def read_settings(env_file: str | Path | None = None) -> Settings:
+    """The settings as they are, for commands that need no token (purge, export, stats).
+    `env_file` None: .env in the working folder, if there is one."""
+    try:
+        return Settings(_env_file=settings_file(env_file))
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        raise SettingsProblem(f"{name} is not valid: {first['msg']}") from None
+        field = str(first["loc"][0]) if first["loc"] else ""
+        name = field.upper() or "a setting"
+        given = "" if field in UNSHOWN else f"; got {first['input']!r}"
+        raise SettingsProblem(f"{name} is not valid: {first['msg']}{given}") from None
 
 
-def load_settings(env_file: str | Path | None = ".env") -> Settings:
+def load_settings(env_file: str | Path | None = None) -> Settings:
     """The settings `kebas run` needs: a usable token above all."""
     settings = read_settings(env_file)
     if not settings.token:
@@ -134,11 +197,12 @@ def load_settings(env_file: str | Path | None = ".env") -> Settings:
 SECRET_PATTERN = re.compile(r"^[A-Za-z0-9_-]{16,256}$")
 
 
-def check_webhook(settings: Settings) -> Settings:
-    """What webhook mode needs besides the token: a public HTTPS address and a secret."""
+def check_webhook(settings: Settings, option: str = "--webhook") -> Settings:
+    """What webhook mode needs besides the token: a public HTTPS address and a secret.
+    `option`: the command's flag that gives the address."""
     if not settings.kebas_webhook_url or not settings.kebas_webhook_url.startswith("https://"):
         raise SettingsProblem(
-            "KEBAS_WEBHOOK_URL (or --webhook) must be the public https:// address Telegram "
+            f"KEBAS_WEBHOOK_URL (or {option}) must be the public https:// address Telegram "
             "sends updates to, e.g. https://bot.example.org/telegram (Telegram accepts only "
             "HTTPS; the reverse proxy in front of Kebas holds the certificate)")
     if not SECRET_PATTERN.match(settings.webhook_secret):

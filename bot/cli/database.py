@@ -4,6 +4,7 @@ learning from it (the schema, retention, the anonymised export, the usage number
 from __future__ import annotations
 
 import argparse
+import os
 import re
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -15,12 +16,13 @@ from bot.cli.shared import (
     EXIT_USAGE,
     complain,
     dialog_named,
+    given_paths,
     on_store,
     put_text,
     with_store,
     write_output,
 )
-from bot.content.loader import default_paths, load_bundle
+from bot.content.loader import load_bundle
 from bot.core.i18n import pick_language
 from bot.storage import (
     SessionStore,
@@ -37,22 +39,18 @@ if TYPE_CHECKING:
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
 
-def read_settings_or_say(env_file: str | None) -> Settings | int:
-    """The settings, or EXIT_USAGE after saying what is wrong with them."""
-    from bot.settings import SettingsProblem, read_settings
-    try:
-        return read_settings(env_file)
-    except SettingsProblem as exc:
-        complain(str(exc))
-        return EXIT_USAGE
+def where(db: str) -> str:
+    """The database as a message names it: a SQLite file by its whole path (a relative KEBAS_DB
+    depends on the folder kebas ran in), an address without its password."""
+    return shown_database(os.path.abspath(db) if is_file_database(db) else db)
 
 
 def store_path(args: argparse.Namespace, *, existing: bool = True) -> tuple[str, Settings] | int:
     """The database a maintenance command works on, and the settings; or why there is none
-    (`existing=False`: a SQLite file need not exist yet)."""
-    settings = read_settings_or_say(args.env_file)
-    if isinstance(settings, int):
-        return settings
+    (`existing=False`: a SQLite file need not exist yet). Settings that cannot be read or
+    used raise SettingsProblem: `kebas` says it and exits 2."""
+    from bot.settings import read_settings
+    settings = read_settings(args.env_file)
     db = args.db or settings.kebas_db
     if existing and is_file_database(db) and not Path(db).is_file():
         complain(f"there is no database at {db} (set KEBAS_DB or use --db)")
@@ -75,9 +73,9 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     if before is None:
         return status
     if before == SCHEMA_VERSION:
-        print(f"{shown_database(db)}: schema version {SCHEMA_VERSION}, already up to date")
+        print(f"{where(db)}: schema version {SCHEMA_VERSION}, already up to date")
     else:
-        print(f"{shown_database(db)}: schema version {before} -> {SCHEMA_VERSION}")
+        print(f"{where(db)}: schema version {before} -> {SCHEMA_VERSION}")
     return status
 
 
@@ -96,7 +94,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         with_store(db, lambda store: purge_expired(store, days, utc_now())), db)
     if purged is None:
         return status
-    print(f"{shown_database(db)}: deleted {purged.sessions} sessions ({purged.answers} answers), "
+    print(f"{where(db)}: deleted {purged.sessions} sessions ({purged.answers} answers), "
           f"{purged.chats} chats and {purged.updates} update ids not touched for {days} days")
     return EXIT_OK
 
@@ -108,6 +106,7 @@ def cmd_export(args: argparse.Namespace) -> int:
     if isinstance(found, int):
         return found
     db, _settings = found
+    complain(f"database: {where(db)}")
     form = args.format or ("json" if str(args.output).endswith(".json") else "csv")
     exported, status = on_store(
         with_store(db, lambda store: store.export_rows(), read_only=True), db)
@@ -156,12 +155,12 @@ def cmd_stats(args: argparse.Namespace) -> int:
     since = since_date(args.since)
     if isinstance(since, int):
         return since
-    settings = read_settings_or_say(".env")
-    if isinstance(settings, int):
-        return settings
-    db = args.db or settings.kebas_db
-    paths = [Path(value) for value in args.paths] if args.paths \
-        else settings.content_paths(default_paths())
+    found_store = store_path(args)
+    if isinstance(found_store, int):
+        return found_store
+    db, settings = found_store
+    complain(f"database: {where(db)}")
+    paths = given_paths(args.paths, settings)
     bundle = load_bundle(paths)
     dialog = None
     if args.dialog is not None or bundle.dialogs:

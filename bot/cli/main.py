@@ -4,7 +4,8 @@
   running: chat, run, webhook                       database: migrate, purge, export, stats
 
 Every failure a person can cause (a bad path, a broken dialog, a missing token) ends in a short
-message and a non-zero exit status, never a traceback (`bot.cli.shared`).
+message and a non-zero exit status, never a traceback (`bot.cli.shared`); a setting or a file
+that cannot be used, wherever a command meets it, ends here: one line and exit 2.
 """
 
 from __future__ import annotations
@@ -21,15 +22,18 @@ from bot.cli.shared import (
     EXIT_PROBLEMS,
     EXIT_STORAGE,
     EXIT_USAGE,
+    LOOKUP_ORDER,
+    complain,
     load_usable,
     write_output,
 )
+from bot.settings import SettingsProblem, cannot_read
 
 __all__ = ["EXIT_OK", "EXIT_PROBLEMS", "EXIT_STORAGE", "EXIT_USAGE", "build_parser",
            "load_usable", "main", "write_output"]
 
 SCHEMA_FILE = "dialog.schema.json"
-CONTENT_FOLDERS = "dialog and locale folders (default: dialogs/ and locales/)"
+CONTENT_FOLDERS = f"dialog and locale folders (default: {LOOKUP_ORDER})"
 LANGUAGES = ["id", "en"]
 Command = Callable[[argparse.Namespace], int]
 
@@ -53,9 +57,8 @@ def _database(command: argparse.ArgumentParser) -> None:
     command.add_argument("--db", help="SQLite file (default: KEBAS_DB, else kebas.sqlite3)")
 
 
-def _settings(command: argparse.ArgumentParser,
-              what: str = "settings file (default .env)") -> None:
-    command.add_argument("--env-file", default=".env", help=what)
+def _settings(command: argparse.ArgumentParser, what: str = "settings file") -> None:
+    command.add_argument("--env-file", help=f"{what} (default: .env here, if there is one)")
 
 
 def version_text() -> str:
@@ -95,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         return added
 
     check = command("check", "check dialogs and locales for mistakes", authoring.cmd_check)
-    _content(check, "files or folders (default: dialogs/ and locales/)")
+    _content(check, f"files or folders (default: {LOOKUP_ORDER})")
 
     chat = command("chat", "talk to the dialog in this terminal", running.cmd_chat)
     chat.add_argument("--lang", choices=LANGUAGES, default="id", help="language (default id)")
@@ -108,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "run the Telegram bot (long polling, or a webhook server)",
                   running.cmd_run)
-    _settings(run, "settings file read before the environment (default .env)")
+    _settings(run, "settings file, read before the environment")
     run.add_argument("--webhook", metavar="URL", help="serve a webhook instead of polling: "
                      "the public https:// address Telegram posts to (KEBAS_WEBHOOK_URL; needs "
                      "KEBAS_WEBHOOK_SECRET)")
@@ -135,7 +138,8 @@ def build_parser() -> argparse.ArgumentParser:
     scenarios = command("scenarios", "run maintainers' scenarios and report coverage",
                         authoring.cmd_scenarios)
     scenarios.add_argument("files", nargs="*", metavar="FILE",
-                           help="scenario files or folders (default: dialogs/scenarios/)")
+                           help="scenario files or folders (default: scenarios/ in the "
+                           f"dialog folder: {LOOKUP_ORDER})")
 
     graph = command("graph", "draw the dialog as a flow picture", review.cmd_graph)
     graph.add_argument("--format", choices=["mermaid", "dot", "svg", "png"], default="mermaid",
@@ -167,8 +171,8 @@ def build_parser() -> argparse.ArgumentParser:
     diff = command("diff", "which answer paths change outcome, triage or causes between two "
                    "versions", review.cmd_diff)
     diff.add_argument("old", metavar="OLD", help="content folder or git revision (e.g. HEAD~1)")
-    diff.add_argument("new", metavar="NEW", nargs="?", default=".",
-                      help="content folder or git revision (default: the working tree)")
+    diff.add_argument("new", metavar="NEW", nargs="?", help="content folder or git revision "
+                      f"(default: the content every command uses: {LOOKUP_ORDER})")
     _dialog(diff)
     diff.add_argument("--lang", choices=LANGUAGES, default="id",
                       help="language of the answers shown (default id)")
@@ -182,6 +186,7 @@ def build_parser() -> argparse.ArgumentParser:
                        "DATE (YYYY-MM-DD)")
     stats.add_argument("--html", metavar="FILE", help="also write an HTML report with charts")
     _database(stats)
+    _settings(stats)
     _dialog(stats)
     _content(stats)
 
@@ -221,6 +226,14 @@ def main(argv: list[str] | None = None) -> int:
     except BrokenPipeError:  # the reader went away (e.g. `kebas check | head`): stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 141
+    except SettingsProblem as exc:
+        complain(str(exc))
+        return EXIT_USAGE
+    except OSError as exc:  # e.g. run as a user who may not read the working folder
+        if not isinstance(exc.filename, str):  # not about a file: a fault of Kebas's own
+            raise
+        complain(cannot_read(os.path.abspath(exc.filename), exc, "use another folder"))
+        return EXIT_USAGE
     return status
 
 

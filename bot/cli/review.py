@@ -9,6 +9,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import date
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.shared import (
@@ -139,11 +140,22 @@ def diff_progress(dialog_id: str) -> Iterator[DiffProgress]:
         yield progress
 
 
+def compared(spec: str | None, scratch: ExitStack) -> tuple[list[Path], str]:
+    """The content folders of OLD or NEW, and its name in the report; NEW not given: the
+    content every command uses (KEBAS_DIALOGS..., ./dialogs..., the shipped copy)."""
+    from bot.content.revisions import content_paths
+    if spec is None:
+        paths = given_paths(None)
+        return paths, str(paths[0])
+    return content_paths(spec, scratch)
+
+
 def cmd_diff(args: argparse.Namespace) -> int:
-    """Compare each dialog both versions hold; exit 1 when an answer path changes."""
+    """Compare each dialog both versions hold; exit 1 when an answer path changes. NEW, when
+    not given, is the content every command uses (`given_paths`)."""
     from rich.console import Console
 
-    from bot.content.revisions import SourceProblem, content_paths
+    from bot.content.revisions import SourceProblem
     from bot.tools.diff import DiffTooLarge, compare
     from bot.tools.diff_report import report_lines
     out = Console(highlight=False, soft_wrap=True)
@@ -151,14 +163,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
         bundles: list[tuple[Bundle, str]] = []
         for spec in (args.old, args.new):
             try:
-                paths, name = content_paths(spec, scratch)
+                paths, name = compared(spec, scratch)
             except SourceProblem as exc:
                 complain(str(exc))
                 return EXIT_USAGE
             bundle = load_usable(paths, code_texts=(), refusal=f"cannot compare: {name} has "
                                  "{count} errors (above); fix them or pick another version")
-            if bundle is None:
-                return EXIT_PROBLEMS
+            if bundle is None:  # not "changed" (1): this version cannot be compared at all
+                return EXIT_USAGE
             bundles.append((bundle, name))
         (old_bundle, old_name), (new_bundle, new_name) = bundles
         old_ids = [loaded.dialog.id for loaded in old_bundle.dialogs]

@@ -18,12 +18,16 @@ from bot.cli.shared import (
     on_store,
     usable_dialog,
 )
-from bot.content.loader import default_paths
 from bot.core.i18n import pick_language
 from bot.storage import SQLiteStore, StorageError
 
 if TYPE_CHECKING:
+    from telegram.error import TelegramError
+
     from bot.settings import Settings
+
+REJECTED_TOKEN = ("the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
+                  "@BotFather (or /revoke it there and use the new one).")
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -46,24 +50,19 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return status if code is None else code
 
 
-def _bot_settings(args: argparse.Namespace, *, webhook: bool | None = False
-                  ) -> Settings | int:
-    """The settings a command that talks to Telegram needs, or the exit status after saying
-    why they cannot work. `webhook=None`: webhook mode if a webhook address is set."""
-    from bot.settings import SettingsProblem, check_webhook, load_settings
-    try:
-        settings = load_settings(args.env_file)
-        for option, name in (("webhook", "kebas_webhook_url"), ("listen", "kebas_listen"),
-                             ("url", "kebas_webhook_url")):
-            if getattr(args, option, None):
-                setattr(settings, name, getattr(args, option))
-        if webhook or (webhook is None and settings.kebas_webhook_url):
-            check_webhook(settings)
-        elif webhook is None:  # long polling: where it serves /healthz and /metrics, if set
-            settings.health_address()
-    except SettingsProblem as exc:
-        complain(str(exc))
-        return EXIT_USAGE
+def _bot_settings(args: argparse.Namespace, *, webhook: bool | None = False) -> Settings:
+    """The settings a command that talks to Telegram needs; SettingsProblem (said by `kebas`,
+    exit 2) when they cannot work. `webhook=None`: webhook mode if a webhook address is set."""
+    from bot.settings import check_webhook, load_settings
+    settings = load_settings(args.env_file)
+    for option, name in (("webhook", "kebas_webhook_url"), ("listen", "kebas_listen"),
+                         ("url", "kebas_webhook_url")):
+        if getattr(args, option, None):
+            setattr(settings, name, getattr(args, option))
+    if webhook or (webhook is None and settings.kebas_webhook_url):
+        check_webhook(settings, "--webhook" if webhook is None else "--url")
+    elif webhook is None:  # long polling: where it serves /healthz and /metrics, if set
+        settings.health_address()
     return settings
 
 
@@ -71,13 +70,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Long polling (or a webhook server) until SIGTERM or Ctrl-C; refuses to start on bad
     settings or a bad dialog."""
     settings = _bot_settings(args, webhook=None)
-    if isinstance(settings, int):
-        return settings
-    bundle = load_usable(settings.content_paths(default_paths()))
+    bundle = load_usable(given_paths(None, settings))
     if bundle is None:
         complain("not starting the bot")
         return EXIT_PROBLEMS
-    from telegram.error import BadRequest, InvalidToken, TelegramError
+    from telegram.error import TelegramError
 
     from bot import logsafe
     from bot.channels.telegram.app import run_polling
@@ -98,27 +95,34 @@ def cmd_run(args: argparse.Namespace) -> int:
     except SettingsProblem as exc:  # found only at start: e.g. the health port is taken
         complain(f"{exc}. Not starting the bot.")
         return EXIT_USAGE
-    except InvalidToken:
-        complain("the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
-                 "@BotFather (or /revoke it there and use the new one).")
-    except BadRequest as exc:  # e.g. setWebhook refused the address
-        detail = str(exc).replace(settings.token, logsafe.REDACTED)
-        complain(f"Telegram refused: {detail}. Not starting the bot.")
     except TelegramError as exc:
-        detail = str(exc).replace(settings.token, logsafe.REDACTED)
-        complain(f"cannot reach the Bot API at {settings.telegram_api_base_url} "
-                 f"({type(exc).__name__}: {detail}). Check the network and "
-                 f"TELEGRAM_API_BASE_URL.")
+        return telegram_refused(exc, settings, " Not starting the bot.")
+
+
+def telegram_refused(exc: TelegramError, settings: Settings, after: str = "") -> int:
+    """Say what Telegram's refusal means; its exit status. A token it rejects, or a request it
+    refuses (setWebhook's address), is a bad setting: EXIT_USAGE, which systemd does not
+    restart on, since no restart can mend it. Anything else (the network): EXIT_PROBLEMS."""
+    from telegram.error import BadRequest, InvalidToken
+
+    from bot import logsafe
+    detail = str(exc).replace(settings.token, logsafe.REDACTED)
+    if isinstance(exc, InvalidToken):
+        complain(REJECTED_TOKEN)
+        return EXIT_USAGE
+    if isinstance(exc, BadRequest):
+        complain(f"Telegram refused: {detail}.{after}")
+        return EXIT_USAGE
+    complain(f"cannot reach the Bot API at {settings.telegram_api_base_url} "
+             f"({type(exc).__name__}: {detail}). Check the network and TELEGRAM_API_BASE_URL.")
     return EXIT_PROBLEMS
 
 
 def cmd_webhook(args: argparse.Namespace) -> int:
     """Register, remove or show the bot's webhook with Telegram (a deploy step)."""
     settings = _bot_settings(args, webhook=args.action == "set")
-    if isinstance(settings, int):
-        return settings
     from telegram import Bot, Update
-    from telegram.error import InvalidToken, TelegramError
+    from telegram.error import TelegramError
 
     from bot import logsafe
     from bot.channels.telegram.webhook import webhook_info
@@ -141,12 +145,6 @@ def cmd_webhook(args: argparse.Namespace) -> int:
 
     try:
         print(asyncio.run(act()))
-    except InvalidToken:
-        complain("the Bot API rejected TELEGRAM_BOT_TOKEN. Copy the token again from "
-                 "@BotFather.")
-        return EXIT_PROBLEMS
     except TelegramError as exc:
-        detail = str(exc).replace(settings.token, logsafe.REDACTED)
-        complain(f"Telegram refused: {detail}")
-        return EXIT_PROBLEMS
+        return telegram_refused(exc, settings)
     return EXIT_OK

@@ -13,7 +13,7 @@ import secrets
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from bot.content.checks import check_and_prove
 from bot.content.loader import Bundle, LoadedDialog, default_paths, load_bundle
@@ -34,6 +34,9 @@ EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE = 0, 1, 2
 # acts, so the systemd unit in README does not restart on it (nor on EXIT_USAGE).
 EXIT_STORAGE = 3
 
+if TYPE_CHECKING:
+    from bot.settings import Settings
+
 T = TypeVar("T")
 
 
@@ -45,17 +48,28 @@ def complain(message: str) -> None:
 # --- the content a command works on ---------------------------------------------------------
 
 
-def given_paths(values: list[str] | None) -> list[Path]:
+# How every command's help names the content it works on when given none.
+LOOKUP_ORDER = ("KEBAS_DIALOGS and KEBAS_LOCALES, else dialogs/ and locales/ here if both "
+                "are there, else the shipped copy")
+
+
+def given_paths(values: list[str] | None, settings: Settings | None = None) -> list[Path]:
     """The content a command works on, found in one order for every command: the paths on the
-    command line, else KEBAS_DIALOGS / KEBAS_LOCALES (environment or .env), else dialogs/ and
-    locales/ in the working directory, else the ones shipped with Kebas."""
+    command line, else KEBAS_DIALOGS / KEBAS_LOCALES (environment or .env, or the `settings`
+    a command read), else dialogs/ and locales/ in the working directory, else the ones
+    shipped with Kebas. The working directory is looked into only when it decides."""
     if values:
         return [Path(value) for value in values]
-    from bot.settings import SettingsProblem, read_settings
-    try:
-        settings = read_settings(".env")
-    except SettingsProblem:  # a setting this command does not use; `kebas run` names it
-        return default_paths()
+    if settings is None:
+        from bot.settings import SettingsFileProblem, SettingsProblem, read_settings
+        try:
+            settings = read_settings()
+        except SettingsFileProblem:
+            raise  # unreadable: said, never passed over
+        except SettingsProblem:  # a setting this command does not use; `kebas run` names it
+            return default_paths()
+    if settings.kebas_dialogs and settings.kebas_locales:
+        return [settings.kebas_dialogs, settings.kebas_locales]
     return settings.content_paths(default_paths())
 
 

@@ -116,7 +116,7 @@ async def test_a_token_the_server_rejects_is_reported_without_showing_it(tmp_pat
     finally:
         await fake.stop()
     text = log.read_text()
-    assert code == 1
+    assert code == 2, "a bad setting: systemd must not restart it"
     assert "the Bot API rejected TELEGRAM_BOT_TOKEN" in text
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
     assert "Traceback" not in text

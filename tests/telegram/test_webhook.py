@@ -280,7 +280,10 @@ async def test_a_worker_that_cannot_start_says_why_and_exits(tmp_path):
                 stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
             _out, err = await asyncio.wait_for(process.communicate(), 30)
             text = err.decode()
-            assert process.returncode == 1, (case, process.returncode, text)
+            # a refused address is a bad setting (2: systemd does not restart); a port taken
+            # may come free again (1)
+            assert process.returncode == (2 if case == "refused" else 1), \
+                (case, process.returncode, text)
             assert "Traceback" not in text and TOKEN not in text, text
             if case == "refused":
                 assert "Telegram refused: Bad webhook" in text

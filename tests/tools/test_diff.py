@@ -278,6 +278,38 @@ def test_kebas_diff_explains_what_it_cannot_compare(tmp_path, capsys, monkeypatc
     assert "'no-such-thing' is not a folder" in err and "revision" in err
     broken = content_copy(tmp_path / "broken",
                           lambda text: text.replace("start: chest_pain", "start: nowhere"))
-    assert main(["diff", str(EXAMPLE), str(broken)]) == 1
+    assert main(["diff", str(EXAMPLE), str(broken)]) == 2, "1 would mean: a path changed"
     err = capsys.readouterr().err
     assert "contoh.yaml:" in err and "cannot compare" in err
+
+
+def test_kebas_diff_of_one_version_compares_it_with_the_content_kebas_uses(tmp_path, capsys,
+                                                                          monkeypatch):
+    """NEW, when not given, is found as by every command: KEBAS_DIALOGS and KEBAS_LOCALES,
+    else ./dialogs and ./locales, else the shipped copy."""
+    for name in ("KEBAS_DIALOGS", "KEBAS_LOCALES"):
+        monkeypatch.delenv(name, raising=False)
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    monkeypatch.chdir(nothing)
+    assert main(["diff", str(content_copy(tmp_path / "shipped", source=ROOT))]) == 0
+    assert "no answer path changes" in capsys.readouterr().out
+    lowered = content_copy(tmp_path / "lowered", lower_chest_pain)
+    monkeypatch.setenv("KEBAS_DIALOGS", str(lowered / "dialogs"))
+    monkeypatch.setenv("KEBAS_LOCALES", str(lowered / "locales"))
+    assert main(["diff", str(EXAMPLE), "--samples", "0"]) == 1
+    assert "LESS URGENT" in capsys.readouterr().out
+    for name in ("KEBAS_DIALOGS", "KEBAS_LOCALES"):
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(lowered)
+    assert main(["diff", str(EXAMPLE), "--samples", "0"]) == 1
+    assert "LESS URGENT" in capsys.readouterr().out
+
+
+def test_kebas_diff_of_content_it_cannot_load_exits_2(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for pair in ([str(empty), str(EXAMPLE)], [str(EXAMPLE), str(empty)]):
+        assert main(["diff", *pair]) == 2
+        err = capsys.readouterr().err
+        assert "no .yaml files" in err and "cannot compare" in err and "Traceback" not in err

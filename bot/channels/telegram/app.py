@@ -100,44 +100,45 @@ async def announce_commands(app: KebasApplication, locales: dict[str, Locale]) -
             for language, locale in locales.items():
                 await _announce(bot, language, locale)
     except TelegramError as exc:  # its getMe, as it opens
-        _not_set("command menus and descriptions", "any", exc)
+        _not_set("command menus and descriptions", "any language", exc)
 
 
 async def _announce(bot: Bot, language: str, locale: Locale) -> None:
     code = None if language == DEFAULT_LANGUAGE else language
+    # the log's words for whom: the one without a language code is every client's default
+    shown = f"default: {language}" if code is None else f"language {language}"
     menu = tuple(BotCommand(name, locale.text(f"command.{key}"))
                  for key, name in command_menu(language).items())
     description = locale.text("bot.description")
     short = locale.text("bot.short_description")
     await _unless_same(
-        "command menu", language, menu, lambda: bot.get_my_commands(language_code=code),
+        "command menu", shown, menu, lambda: bot.get_my_commands(language_code=code),
         lambda: bot.set_my_commands(menu, language_code=code))
     await _unless_same(
-        "description", language, BotDescription(description),
+        "description", shown, BotDescription(description),
         lambda: bot.get_my_description(language_code=code),
         lambda: bot.set_my_description(description, language_code=code))
     await _unless_same(
-        "short description", language, BotShortDescription(short),
+        "short description", shown, BotShortDescription(short),
         lambda: bot.get_my_short_description(language_code=code),
         lambda: bot.set_my_short_description(short, language_code=code))
 
 
-async def _unless_same(what: str, language: str, wanted: object,
+async def _unless_same(what: str, shown: str, wanted: object,
                        read: Callable[[], Awaitable[object]],
                        write: Callable[[], Awaitable[object]]) -> None:
     try:
         if await read() == wanted:
             return
         await write()
-        log.info("set the bot's %s (language %s)", what, language)
+        log.info("set the bot's %s (%s)", what, shown)
     except TelegramError as exc:
-        _not_set(what, language, exc)
+        _not_set(what, shown, exc)
 
 
-def _not_set(what: str, language: str, exc: TelegramError) -> None:
-    log.warning("could not set the bot's %s (language %s): %s: %s; the bot works without "
-                "it, and tries again at its next start", what, language, type(exc).__name__,
-                exc)
+def _not_set(what: str, shown: str, exc: TelegramError) -> None:
+    log.warning("could not set the bot's %s (%s): %s: %s; the bot works without it, and "
+                "tries again at its next start", what, shown, type(exc).__name__, exc)
 
 
 def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasApplication:
