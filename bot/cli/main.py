@@ -62,7 +62,8 @@ def _settings(command: argparse.ArgumentParser, what: str = "settings file") -> 
 
 
 def version_text() -> str:
-    """This package's version, and the id, version and content hash of each shipped dialog."""
+    """This package's version, the id, version and content hash of each shipped dialog, and
+    whether a physician signed that content off."""
     from importlib.metadata import PackageNotFoundError, version
 
     from bot.content.loader import load_bundle, shipped_paths
@@ -73,7 +74,7 @@ def version_text() -> str:
     bundle = load_bundle(shipped_paths())
     dialogs = [f"dialog {loaded.dialog.id} version {loaded.dialog.version}, content "
                f"{loaded.dialog.content_hash}" for loaded in bundle.dialogs]
-    return "\n".join([f"kebas {package}", *dialogs])
+    return "\n".join([f"kebas {package}", *dialogs, bundle.review_status])
 
 
 class _Version(argparse.Action):

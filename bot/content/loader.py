@@ -74,6 +74,17 @@ class Bundle:
         """The clinician's sign-off of exactly this content, if there is one."""
         return signed(self.signoffs, self.content_hash)
 
+    @property
+    def review_status(self) -> str:
+        """For the operator (`kebas --version`, the start-up log): who signed this content
+        off, or that it is still a draft runners are told is unreviewed."""
+        signoff = self.signed_off
+        if signoff is None:
+            return ("medical review: not signed off; runners are told it is a draft, not yet "
+                    "reviewed by a physician (kebas book, then kebas signoff)")
+        return (f"medical review: signed off by {signoff.reviewer} ({signoff.registration}) "
+                f"on {signoff.date}")
+
     def dialog(self, dialog_id: str | None = None) -> Dialog:
         if dialog_id is None:
             return self.dialogs[0].dialog

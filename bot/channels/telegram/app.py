@@ -200,7 +200,7 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
 
 def run_polling(settings: Any, bundle: Bundle) -> None:
     app = build_bot(settings, bundle)
-    log.info("Kebas is starting: dialog %s v%s, database %s", bundle.dialog().id,
-             bundle.dialog().version, shown_database(settings.kebas_db))
+    log.info("Kebas is starting: dialog %s v%s, database %s; %s", bundle.dialog().id,
+             bundle.dialog().version, shown_database(settings.kebas_db), bundle.review_status)
     app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
     log.info("Kebas stopped")

@@ -443,9 +443,9 @@ def run_webhook(settings: Any, bundle: Bundle) -> bool:
                     "are served beside the webhook, on %s:%d", host, port)
     app = webhook_app(application, settings.webhook_secret,
                       route_path(settings.kebas_webhook_url), refusals)
-    log.info("Kebas is starting (webhook): dialog %s v%s, database %s, listening on %s:%d",
+    log.info("Kebas is starting (webhook): dialog %s v%s, database %s, listening on %s:%d; %s",
              bundle.dialog().id, bundle.dialog().version, shown_database(settings.kebas_db),
-             host, port)
+             host, port, bundle.review_status)
     server = uvicorn.Server(uvicorn.Config(
         app, host=host, port=port, lifespan="off", log_config=None, access_log=False,
         timeout_graceful_shutdown=30, http=headers_in_time(refusals), ws="none",
