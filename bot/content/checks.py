@@ -13,6 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
+from bot.content.followup_checks import check_followups
 from bot.content.loader import Bundle, LoadedDialog
 from bot.content.option_labels import check_option_labels
 from bot.content.yamlsource import PathKey
@@ -61,6 +62,7 @@ def check_bundle(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[P
             problems.extend(check(loaded))
         problems.extend(check_texts_exist(loaded, bundle.locales))
     problems.extend(check_dialog_ids_unique(bundle))
+    problems.extend(check_followups(bundle))
     problems.extend(check_locales(bundle, code_texts))
     problems.extend(check_option_labels(bundle))
     if code_texts:  # today's code, and so today's command menus

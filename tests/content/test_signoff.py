@@ -74,8 +74,9 @@ def test_signoff_records_the_hash_of_all_the_content_the_reviewer_and_the_revisi
     signoffs, problems = parse_signoffs((content / "dialogs" / SIGNOFF_FILE).read_text(), "f")
     assert problems == []
     bundle = load_bundle(paths(content))
-    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v2", REVIEWER, REGISTRATION,
-                                "2026-12-01", git(content, "rev-parse", "HEAD"))]
+    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v2, kaki_kebas_checkin v1",
+                                REVIEWER, REGISTRATION, "2026-12-01",
+                                git(content, "rev-parse", "HEAD"))]
     assert bundle.signed_off == signoffs[0]
     assert f'runners now read: "{REVIEWED_ID}"' in said
 
@@ -96,15 +97,10 @@ def test_check_warns_with_the_changed_texts_and_paths_but_does_not_fail(content,
     assert kebas(["check"]) == 0
     assert "warning:" not in capsys.readouterr().out, "unchanged content: nothing to say"
     edit_text(content)
-    dialog = content / "dialogs" / "kaki_kebas.yaml"
-    text = dialog.read_text(encoding="utf-8")
-    lowered = text.replace("    when: {a12_alarm: calves_both}\n    level: urgent",
-                           "    when: {a12_alarm: calves_both}\n    level: soon")
-    assert lowered != text
-    dialog.write_text(lowered, encoding="utf-8")
+    lowered = lower_calves_swollen(content)
     assert kebas(["check"]) == 0, "a warning, not an error"
     out = capsys.readouterr().out
-    summary, flag = [line for line in out.splitlines() if "warning:" in line]
+    summary, flag, copy = [line for line in out.splitlines() if "warning:" in line]
     assert summary.startswith(f"{content / 'dialogs' / SIGNOFF_FILE}: warning: the content "
                               f"changed since {REVIEWER} signed it off on 2026-12-01")
     assert "draft" in summary and "tg.delete_no" in summary
@@ -114,6 +110,20 @@ def test_check_warns_with_the_changed_texts_and_paths_but_does_not_fail(content,
     assert flag.startswith(f"dialogs/kaki_kebas.yaml:{line}:5: warning: red flag "
                            f"rf_calves_swollen changed since the sign-off by {REVIEWER}: "
                            f"level urgent -> soon (LESS urgent)")
+    assert copy.startswith("dialogs/kaki_kebas_checkin.yaml:") and "rf_calves_swollen" in copy
+
+
+def lower_calves_swollen(content: Path) -> str:
+    """rf_calves_swollen made 'soon' in the dialog and in the check-in's copy of it (the copy
+    must stay equal, issue 18); the dialog's new text."""
+    for name in ("kaki_kebas_checkin.yaml", "kaki_kebas.yaml"):
+        dialog = content / "dialogs" / name
+        text = dialog.read_text(encoding="utf-8")
+        lowered = text.replace("    when: {a12_alarm: calves_both}\n    level: urgent",
+                               "    when: {a12_alarm: calves_both}\n    level: soon")
+        assert lowered != text
+        dialog.write_text(lowered, encoding="utf-8")
+    return lowered
 
 
 def test_a_hand_written_review_status_is_an_error(content, capsys):
@@ -171,11 +181,7 @@ def test_signoff_refuses_failing_scenarios_and_a_future_date(content, capsys):
     assert kebas(["signoff", "--reviewer", "dr. A", "--registration", "STR 1",
                   "--date", "2999-01-01"]) == 2
     assert "is in the future" in capsys.readouterr().err
-    dialog = content / "dialogs" / "kaki_kebas.yaml"
-    text = dialog.read_text(encoding="utf-8")
-    dialog.write_text(text.replace("    when: {a12_alarm: calves_both}\n    level: urgent",
-                                   "    when: {a12_alarm: calves_both}\n    level: soon"),
-                      encoding="utf-8")
+    lower_calves_swollen(content)
     git(content, "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-qam", "x")
     assert kebas(["check"]) == 0, "the proofs hold: the flag's own level is lower"
     assert sign(content) == 1

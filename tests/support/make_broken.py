@@ -155,3 +155,92 @@ locale_case("text_long_for_a_phone", "en",
             f'  number_out_of_range: "{LONG_TEXT.strip()}"  # <<<',
             [f"{{0}} warning text 'error.number_out_of_range' has {len(LONG_TEXT.strip())} "
              "characters, long for a phone (aim for 700)|split it into two texts"])
+
+
+# --- check-in cases (issue 18): contoh offers a check-in that copies its questions ---------
+# Each case holds both dialogs: contoh.yaml with `followup:`, and contoh_checkin.yaml with one
+# targeted edit. The copies must stay equal to contoh's (bot/content/followup_checks.py).
+
+CHECKIN = """id: contoh_checkin
+version: 1
+title: contoh.title
+follows: contoh
+start: chest_pain
+screening: [chest_pain]
+texts:
+  disclaimer: common.disclaimer
+  safety_net: common.safety_net
+  no_clear_cause: common.no_clear_cause
+
+nodes:
+  - id: chest_pain
+    type: yesno
+    text: q.chest_pain
+    next: where
+
+  - id: where
+    type: multi
+    text: q.where
+    options:
+      - {id: top_of_foot, text: opt.top_of_foot}
+      - {id: sole, text: opt.sole}
+      - {id: none, text: opt.none, exclusive: true}
+    next: result
+
+  - id: result
+    type: outcome
+    text: out.result
+
+red_flags:
+  - id: rf_chest_pain
+    when: {chest_pain: "yes"}
+    level: emergency
+    title: rf.chest_pain.title
+    advice: rf.chest_pain.advice
+    stop_at: result
+"""
+OFFER = "followup: {dialog: contoh_checkin, days: {soon: 3, self_care: 3}}\n"
+
+
+def checkin_case(name, edits, expect, why="", offer=True):
+    text = CHECKIN
+    for old, new in edits:
+        assert text.count(old) == 1, (name, old)
+        text = text.replace(old, new)
+    lines = text.splitlines()
+    marked = [i for i, l in enumerate(lines) if "<<<" in l]
+    assert marked, name
+    header = ([f"# {why}"] if why else []) + [f"# expect: {e}" for e in expect]
+    header = [h.replace("{0}", str(marked[0] + 1 + len(header))) for h in header]
+    out = [l.replace("  # <<<", "") for l in lines]
+    folder = root / "tests/broken" / name / "dialogs"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "contoh.yaml").write_text(body + (OFFER if offer else ""))
+    (folder / "contoh_checkin.yaml").write_text("\n".join(header + out) + "\n")
+
+
+checkin_case("checkin_drifted_question",
+             [("      - {id: sole, text: opt.sole}", "      - {id: heel, text: opt.sole}  # <<<")],
+             ["{0} error node 'where' is a copy from 'contoh' but differs in 'options[2].id': "
+              "'heel' here, 'sole' at|make it equal to the original again"],
+             why="an option of a copied question was renamed in the check-in only")
+checkin_case("checkin_edited_flag",
+             [("    level: emergency\n", "    level: urgent  # <<<\n")],
+             ["{0} error red flag 'rf_chest_pain' is a copy from 'contoh' but differs in "
+              "'level': 'urgent' here, 'emergency' at|only 'stop_at' may differ"],
+             why="the check-in's copy of a red flag was made less urgent")
+checkin_case("checkin_missing_screening",
+             [("follows: contoh\nstart: chest_pain\nscreening: [chest_pain]\n",
+               "follows: contoh  # <<<\nstart: where\n"),
+              ("  - id: chest_pain\n    type: yesno\n    text: q.chest_pain\n    next: where\n\n",
+               ""),
+              ("\nred_flags:\n  - id: rf_chest_pain\n    when: {chest_pain: \"yes\"}\n"
+               "    level: emergency\n    title: rf.chest_pain.title\n"
+               "    advice: rf.chest_pain.advice\n    stop_at: result\n", "")],
+             ["{0} error the check-in does not ask 'chest_pain', a screening question of "
+              "'contoh'|copy node 'chest_pain' from"],
+             why="the check-in left out the red-flag screening question")
+checkin_case("checkin_not_offered", [("follows: contoh\n", "follows: contoh  # <<<\n")],
+             ["{0} error 'contoh' does not offer this check-in|add 'followup: {dialog: "
+              "contoh_checkin"], why="contoh has no 'followup:' naming this check-in",
+             offer=False)

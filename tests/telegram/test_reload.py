@@ -87,8 +87,9 @@ async def test_a_broken_edit_is_refused_with_its_line_and_the_bot_keeps_answerin
 
 
 async def test_an_edit_that_breaks_a_scenario_is_refused(fake, bot, content):
-    edit(content, "  - id: rf_chest_pain\n    when: {a12_alarm: chest}",
-         "  - id: rf_chest_pain\n    when: {a12_alarm: stroke}")
+    for file in ("dialogs/kaki_kebas.yaml", "dialogs/kaki_kebas_checkin.yaml"):  # and its copy
+        edit(content, "  - id: rf_chest_pain\n    when: {a12_alarm: chest}",
+             "  - id: rf_chest_pain\n    when: {a12_alarm: stroke}", file)
     admin = Runner(fake, ADMIN)
     await admin.agree()
     await admin.type("/muatulang", expect="tidak dimuat ulang")

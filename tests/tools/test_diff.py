@@ -203,17 +203,21 @@ EXAMPLE = ROOT / "docs" / "example"
 
 def content_copy(target: Path, edit=None, source: Path = EXAMPLE) -> Path:
     """A copy of a content folder (the small example by default: the command's own tests
-    need not pay for the shipped dialog's size), with an edit to its dialog."""
+    need not pay for the shipped dialog's size), with an edit to its dialogs: to every one,
+    as a check-in's copy of a red flag must change with the original (issue 18)."""
     shutil.copytree(source / "dialogs", target / "dialogs")
     shutil.copytree(source / "locales", target / "locales")
     if edit is not None:
-        path = next((target / "dialogs").glob("*.yaml"))
-        path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
+        for path in sorted((target / "dialogs").glob("*.yaml")):
+            path.write_text(edit(path.read_text(encoding="utf-8")), encoding="utf-8")
     return target
 
 
 def lower(text: str, flag: str, level: str, to: str) -> str:
-    start = text.index(f"  - id: {flag}")
+    """The red flag's level lowered; a dialog without that flag stays as it is."""
+    if f"  - id: {flag}\n" not in text:
+        return text
+    start = text.index(f"  - id: {flag}\n")
     at = text.index(f"level: {level}", start)
     return text[:at] + f"level: {to}" + text[at + len(f"level: {level}"):]
 
