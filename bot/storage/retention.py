@@ -25,7 +25,8 @@ async def purge_expired(store: SessionStore, days: int, now: datetime, *,
                                unless_rebuilt_since=unless_rebuilt_since)
     if purged.total:
         log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
-                 "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
+                 "ids, %d follow-ups (%d not sent yet)", days, purged.sessions, purged.answers,
+                 purged.chats, purged.updates, purged.followups, purged.followups_pending)
     return purged
 
 
