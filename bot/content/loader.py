@@ -31,6 +31,7 @@ from bot.core.model import (
     Cause,
     ChoiceQuestion,
     Dialog,
+    Followup,
     InfoNode,
     LevelRule,
     MultiQuestion,
@@ -75,12 +76,24 @@ class Bundle:
         return signed(self.signoffs, self.content_hash)
 
     def dialog(self, dialog_id: str | None = None) -> Dialog:
+        """The dialog with this id; without one, the main dialog: the first that follows none.
+
+        A check-in dialog (`follows:`) is never the main one, whatever its file sorts as.
+        """
         if dialog_id is None:
-            return self.dialogs[0].dialog
+            main = next((d.dialog for d in self.dialogs if d.dialog.follows is None), None)
+            return main or self.dialogs[0].dialog
         for loaded in self.dialogs:
             if loaded.dialog.id == dialog_id:
                 return loaded.dialog
         raise KeyError(dialog_id)
+
+    def checkin_for(self, dialog: Dialog) -> Dialog | None:
+        """The check-in dialog that follows up `dialog`'s results, if it offers one."""
+        if dialog.followup is None:
+            return None
+        return next((d.dialog for d in self.dialogs if d.dialog.id == dialog.followup.dialog),
+                    None)
 
 
 # --- dialogs ----------------------------------------------------------------------------
@@ -115,7 +128,8 @@ _ITEM_MODELS: dict[str, type[BaseModel]] = {
     "options": Option, "red_flags": RedFlag, "causes": Cause, "branches": Branch,
     "score": Score, "level_if": LevelRule,
 }
-_MAPPING_MODELS: dict[str, type[BaseModel]] = {"texts": Texts, "scoring": Scoring}
+_MAPPING_MODELS: dict[str, type[BaseModel]] = {"texts": Texts, "scoring": Scoring,
+                                               "followup": Followup}
 CONDITION_KEYS = ["all", "any", "not", "min", "max"]
 
 _NODE_MODELS: dict[str, type[BaseModel]] = {
@@ -171,6 +185,10 @@ def _problem_for(details: list[ErrorDetails], position: Position, path: PathKey,
         value = first.get("input")
         return error(position, f"'{value}' is not a valid id or key{where}",
                      "use lower-case letters, digits and _ (keys may have dots: q.chest_pain)")
+    if kind == "literal_error":  # e.g. a key of followup.days other than soon / self_care
+        expected = first.get("ctx", {}).get("expected", "")
+        return error(position, f"{_show(first.get('input'))} is not allowed here{where}",
+                     f"use {expected}")
     if kind == "enum":
         expected = first.get("ctx", {}).get("expected", "")
         return error(position, f"'{first.get('input')}' is not allowed{where}",

@@ -263,6 +263,24 @@ class Texts(_Strict):
         default=None, description="said above the causes when none leads (scoring.lead)")
 
 
+# --- Follow-up check-in -----------------------------------------------------------------
+
+FollowupLevel = Literal["soon", "self_care"]
+
+
+class Followup(_Strict):
+    """An offer, under a result, to ask again later with a small check-in dialog.
+
+    Only results that send nobody to a doctor today can be followed up: an urgent or emergency
+    runner is told to get help now, not to wait for a reminder.
+    """
+
+    dialog: Identifier = Field(description="the check-in dialog (it names this one in 'follows')")
+    days: dict[FollowupLevel, Annotated[int, Field(ge=1, le=30)]] = Field(
+        min_length=1, description="after how many days to ask again, per result level: "
+                                  "soon and/or self_care")
+
+
 _HASHES: dict[int, tuple[Dialog, str]] = {}
 
 
@@ -279,6 +297,10 @@ class Dialog(_Strict):
     nodes: list[Node] = Field(min_length=1)
     red_flags: list[RedFlag] = Field(default_factory=list)
     causes: list[Cause] = Field(default_factory=list)
+    followup: Followup | None = Field(
+        default=None, description="offer to ask again after a soon or self_care result")
+    follows: Identifier | None = Field(
+        default=None, description="in a check-in dialog: the dialog whose result it follows up")
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
                               json_schema_extra={"title": "Kebas dialog"})

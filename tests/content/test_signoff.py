@@ -74,8 +74,9 @@ def test_signoff_records_the_hash_of_all_the_content_the_reviewer_and_the_revisi
     signoffs, problems = parse_signoffs((content / "dialogs" / SIGNOFF_FILE).read_text(), "f")
     assert problems == []
     bundle = load_bundle(paths(content))
-    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v2", REVIEWER, REGISTRATION,
-                                "2026-12-01", git(content, "rev-parse", "HEAD"))]
+    assert signoffs == [SignOff(bundle.content_hash, "kaki_kebas v2, kaki_kebas_checkin v1",
+                                REVIEWER, REGISTRATION, "2026-12-01",
+                                git(content, "rev-parse", "HEAD"))]
     assert bundle.signed_off == signoffs[0]
     assert f'runners now read: "{REVIEWED_ID}"' in said
 
