@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.model import Dialog
+
 QUIET_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
 
@@ -72,6 +74,15 @@ def due_time(now: datetime, days: int, quiet: QuietHours) -> datetime:
     return quiet.next_open(now + timedelta(days=days))
 
 
-def local_time(moment: datetime, quiet: QuietHours) -> datetime:
-    """`moment` in the quiet hours' zone (how a runner is told a date and time)."""
-    return moment.astimezone(quiet.zone)
+def told_date(moment: datetime, zone: ZoneInfo) -> str:
+    """A date and time as a runner is told it: in the runners' zone, named by it
+    (2026-05-15 07:00 WIB)."""
+    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+
+
+def offer_days(dialog: Dialog, level: str) -> int | None:
+    """After how many days `dialog` offers to ask again after a result at `level` (None:
+    it offers none then)."""
+    if dialog.followup is None:
+        return None
+    return next((days for at, days in dialog.followup.days.items() if at == level), None)
