@@ -82,6 +82,8 @@ class Conversations:
         self.clock: Callable[[], datetime] = utc_now
         self.quiet = ANY_HOUR
         self.keep_days: int | None = None  # retention: no follow-up due later is offered
+        # told how many follow-ups were cancelled and why (a channel counts them)
+        self.cancelled: Callable[[str, int], None] = lambda _reason, _count: None
         self._dialogs: dict[str, Dialog] = {dialog.content_hash: dialog}
         if checkin is not None:
             self._dialogs[checkin.content_hash] = checkin
@@ -245,13 +247,17 @@ class Conversations:
                                                    step.outcome.level.value, due)
         return due if added else None
 
-    async def cancel_followups(self, chat_key: str, reason: str) -> int:
-        """Cancel the chat's check-ins not sent yet; how many."""
-        return await self.store.cancel_followups(chat_key, reason)
+    async def cancel_followups(self, chat_key: str, reason: str, *,
+                               only: int | None = None) -> int:
+        """Cancel the chat's check-ins not sent yet (or only the one `only`); how many."""
+        count = await self.store.cancel_followups(chat_key, reason, only=only)
+        self.cancelled(reason, count)
+        return count
 
     async def open_checkin(self, followup: Followup) -> Checkin:
         """Start the check-in a due follow-up asks for, if the chat still stands at the
-        result it followed. Safe to repeat (a worker died before marking it sent): a
+        result it followed (or at a questionnaire begun since but not answered: it gives
+        way). Safe to repeat (a worker died before marking it sent): a
         check-in already started is shown where it stands, one answered is not sent again."""
         for _attempt in range(CONFLICT_RETRIES):
             stored = await self.store.latest(followup.chat_key)
@@ -262,7 +268,9 @@ class Conversations:
                 dialog = await self.dialog_of(stored)
                 return Checkin(Turn(engine.resume(dialog, stored.state), stored.id,
                                     dialog=dialog, stored=stored))
-            if stored is None or stored.id != followup.session_id:
+            begun = stored is not None and stored.id > followup.session_id \
+                and stored.status == ACTIVE and not stored.state["answers"]
+            if stored is None or (stored.id != followup.session_id and not begun):
                 return Checkin(cancel="superseded")
             if self.checkin is None or self.checkin.id != followup.checkin_dialog:
                 return Checkin(cancel="no_checkin")

@@ -82,8 +82,8 @@ class ConsoleChat:
         for followup in due:
             opened = await self.conversations.open_checkin(followup)
             if opened.cancel is not None:
-                await self.conversations.store.cancel_followups(
-                    self.chat_key, opened.cancel, only=followup.id)
+                await self.conversations.cancel_followups(self.chat_key, opened.cancel,
+                                                          only=followup.id)
                 continue
             await self.conversations.store.followup_sent(
                 followup.id, HOLDER, opened.turn.session_id if opened.turn else None)

@@ -172,7 +172,6 @@ class Commands:
     async def cancel(self, here: Chat, bot: Any, _update_id: int) -> None:
         cancelled = await self.store.abandon(here.key)
         reminders = await self.conversations.cancel_followups(here.key, "cancel")
-        self.replies.metrics.followup_cancelled("cancel", reminders)
         self.question_messages.pop(here.id, None)
         texts = [here.locale.text("tg.cancelled", retention_days=self.retention_days)
                  ] if cancelled else []

@@ -117,6 +117,5 @@ class FollowupSender:
         return 1
 
     async def cancel(self, followup: Followup, reason: str) -> int:
-        self.metrics.followup_cancelled(reason, await self.store.cancel_followups(
-            followup.chat_key, reason, only=followup.id))
+        await self.conversations.cancel_followups(followup.chat_key, reason, only=followup.id)
         return 0

@@ -70,6 +70,7 @@ class KebasTelegram:
         # serves the dialog, its check-in and the texts
         self.conversations = Conversations(dialog, store, locales, checkin=checkin)
         self.conversations.keep_days = retention_days
+        self.conversations.cancelled = self.metrics.followup_cancelled
         self.processor = PerChatUpdates()
         self.updates = DurableUpdates(store, on_stop=self.processor.stop_soon,
                                       metrics=self.metrics)
@@ -212,8 +213,7 @@ class KebasTelegram:
             key = chat_key(member.chat.id)
             if await self.store.chat(key) is not None:
                 await self.store.update_chat(key, blocked_at=self.store.now())
-                self.metrics.followup_cancelled(
-                    "blocked", await self.conversations.cancel_followups(key, "blocked"))
+                await self.conversations.cancel_followups(key, "blocked")
 
     # --- typed text -------------------------------------------------------------------
 

@@ -158,8 +158,7 @@ class ButtonPresses:
         if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
-            self.replies.metrics.followup_cancelled(
-                "erased", await self.conversations.cancel_followups(here.key, "erased"))
+            await self.conversations.cancel_followups(here.key, "erased")  # counted
             await self.store.forget(here.key)
             self.languages.forget(here.id)  # a language chosen before consent goes too
             here.consented = False

@@ -58,6 +58,12 @@ async def poll(app, fake) -> None:
     await fake.settled()
 
 
+async def metrics_of(app) -> str:
+    """What the bot's /metrics answers."""
+    kebas = app.bot_data["kebas"]
+    return (await kebas.metrics.scraped(kebas.store)).decode()
+
+
 async def by_number(runner: Runner, answer: int) -> None:
     """Answer as the console does: the option's number (one ticked, on a multi)."""
     question = runner.question()
@@ -199,6 +205,8 @@ async def test_batal_cancels_it_and_says_so(fake, bot, db, clock):
     await poll(bot, fake)
     assert checkins(runner) == []
     assert rows(db, "SELECT status, cancelled FROM followups") == [("cancelled", "cancel")]
+    metrics = await metrics_of(bot)
+    assert 'kebas_followups_cancelled_total{reason="cancel"} 1.0' in metrics
 
 
 async def test_hapus_deletes_it(fake, bot, db, clock):
@@ -257,8 +265,7 @@ async def test_retention_deletes_it(fake, shipped, db, clock, monkeypatch):
         job, = app.job_queue.get_jobs_by_name(PURGE_JOB)
         await job.run(app)
         assert rows(db, "SELECT COUNT(*) FROM followups") == [(0,)]
-        metrics = (await app.bot_data["kebas"].metrics.scraped(
-            app.bot_data["kebas"].store)).decode()
+        metrics = await metrics_of(app)
         assert 'kebas_followups_cancelled_total{reason="retention"} 1.0' in metrics
 
 
@@ -266,6 +273,7 @@ async def test_a_new_questionnaire_since_the_result_supersedes_it(fake, bot, db,
     runner = Runner(fake, 513)
     await asked_again(runner)
     await runner.type("/mulai")
+    await runner.choose_many("none")  # a new questionnaire answered: a new result coming
     clock.moment += timedelta(days=3)
     await poll(bot, fake)
     assert checkins(runner) == []
@@ -299,7 +307,15 @@ async def test_the_same_after_self_care_means_see_a_doctor_soon(fake, bot, db, c
     await fake.wait_for(lambda: "Ketik /mulai" in runner.sent[-1].text)
     assert rows(db, "SELECT dialog_id, triage FROM sessions ORDER BY id DESC LIMIT 1") == [
         ("kaki_kebas_checkin", "soon")]
-    metrics = (await bot.bot_data["kebas"].metrics.scraped(
-        bot.bot_data["kebas"].store)).decode()
+    metrics = await metrics_of(bot)
     assert 'kebas_followups_total{event="scheduled"} 1.0' in metrics
     assert 'kebas_followups_total{event="sent"} 1.0' in metrics
+
+
+async def test_a_reload_keeps_serving_the_check_in(fake, bot):
+    kebas = bot.bot_data["kebas"]
+    kebas.conversations.checkin = None  # as if it had been lost
+    served, _detail = await kebas.reloads.reload()
+    assert served
+    assert kebas.conversations.checkin is not None
+    assert kebas.conversations.checkin.follows == kebas.conversations.dialog.id
