@@ -319,3 +319,36 @@ async def test_a_reload_keeps_serving_the_check_in(fake, bot):
     assert served
     assert kebas.conversations.checkin is not None
     assert kebas.conversations.checkin.follows == kebas.conversations.dialog.id
+
+
+def test_the_operator_is_warned_when_retention_would_delete_a_check_in_first(shipped, caplog):
+    telegram_channel.warn_if_retention_ends_first(shipped.dialog(), 3)
+    assert "KEBAS_RETENTION_DAYS is 3: follow-ups due after 3 days or more are not offered" \
+        in caplog.text
+    caplog.clear()
+    telegram_channel.warn_if_retention_ends_first(shipped.dialog(), 90)
+    assert "KEBAS_RETENTION_DAYS" not in caplog.text
+
+
+async def test_no_offer_when_retention_would_delete_the_check_in_first(fake, shipped, db):
+    async with running_bot(fake, shipped, db, kebas_retention_days=3) as app:
+        runner = Runner(fake, 516)
+        await result(runner)
+        assert [b["text"] for b in runner.sent[-1].buttons] == ["Mengapa saran ini?"]
+        assert app.bot_data["kebas"].conversations.keep_days == 3
+
+
+async def test_a_send_telegram_refuses_is_tried_again_once_its_claim_runs_out(fake, bot, db,
+                                                                            clock):
+    runner = Runner(fake, 517)
+    await asked_again(runner)
+    clock.moment += timedelta(days=3)
+    fake.fail_next["sendMessage"] = [(400, "Bad Request: message is too long", None)]
+    await poll(bot, fake)
+    assert checkins(runner) == []
+    clock.moment += timedelta(seconds=CLAIM_SECONDS + 1)
+    await poll(bot, fake)
+    assert len(checkins(runner)) == 1, "the check-in opened before is shown where it stands"
+    assert rows(db, "SELECT COUNT(*) FROM sessions WHERE dialog_id = 'kaki_kebas_checkin'") \
+        == [(1,)]
+    assert rows(db, "SELECT status FROM followups") == [("sent",)]

@@ -22,6 +22,8 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
+from telegram.error import TelegramError
+
 from bot.channels.telegram.chats import CONSENT_VERSION, Chat, chat_key
 from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
@@ -79,9 +81,9 @@ class FollowupSender:
             chat_id = int(followup.chat_key.removeprefix(PREFIX))
             try:
                 sent += await self.processor.in_turn(chat_id, self.in_turn(bot, followup))
-            except STORAGE_FAULTS as exc:
+            except (*STORAGE_FAULTS, TelegramError) as exc:
                 log.warning("follow-up %d not sent now (its claim runs out and it is sent "
-                            "later): %s", followup.id, exc)
+                            "later): %s: %s", followup.id, type(exc).__name__, exc)
         return sent
 
     async def in_turn(self, bot: Any, followup: Followup) -> int:
