@@ -21,13 +21,27 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 from bot.core import engine
 from bot.core.engine import Step, StepKind
+from bot.core.followup import QuietHours, due_time, offer_days
 from bot.core.i18n import VARS_PREFIX, Locale
 from bot.core.inputs import Input, Restart
 from bot.core.model import Dialog, dialog_text_keys
-from bot.storage import FINISHED, Conflict, SessionStore, StoredSession
+from bot.storage import (
+    ACTIVE,
+    FINISHED,
+    Conflict,
+    Followup,
+    SessionStore,
+    StoredSession,
+    utc_now,
+)
+
+# No quiet hours unless a channel sets them (`kebas run` does, from KEBAS_QUIET_HOURS).
+ANY_HOUR = QuietHours(ZoneInfo("Asia/Jakarta"))
 
 # How often a step is redone when another process changed the chat's session meanwhile; each
 # try re-reads the session, and one of any two racing workers always succeeds.
@@ -47,21 +61,48 @@ class Turn:
 Texts = dict[str, dict[str, str]]   # language -> key -> text
 
 
+@dataclass(frozen=True)
+class Checkin:
+    """What a due follow-up comes to: the check-in's first question (or, after a crash, the
+    one it stands at) to show; nothing to show, sent already; or why it is not sent."""
+
+    turn: Turn | None = None
+    cancel: str | None = None   # a reason: the follow-up is cancelled, not sent
+
+
 class Conversations:
     def __init__(self, dialog: Dialog, store: SessionStore,
-                 locales: dict[str, Locale] | None = None) -> None:
+                 locales: dict[str, Locale] | None = None, *,
+                 checkin: Dialog | None = None) -> None:
         self.dialog = dialog
         self.store = store
         self.locales = locales or {}
+        self.checkin = checkin  # the check-in dialog `dialog.followup` names, if it offers one
+        # when follow-ups are due: the clock, and the hours none is sent (a channel sets them)
+        self.clock: Callable[[], datetime] = utc_now
+        self.quiet = ANY_HOUR
+        self.keep_days: int | None = None  # retention: no follow-up due later is offered
+        # told how many follow-ups were cancelled and why (a channel counts them)
+        self.cancelled: Callable[[str, int], None] = lambda _reason, _count: None
         self._dialogs: dict[str, Dialog] = {dialog.content_hash: dialog}
+        if checkin is not None:
+            self._dialogs[checkin.content_hash] = checkin
         self._texts: dict[str, Texts] = {}      # older versions' texts, by content hash
         self._remembered: set[str] = set()
 
-    def serve(self, dialog: Dialog, locales: dict[str, Locale]) -> None:
-        """New sessions get this dialog and these texts; sessions on older versions keep
-        the texts they need that these locales no longer have."""
-        self.dialog, self.locales = dialog, locales
-        self._dialogs.setdefault(dialog.content_hash, dialog)
+    @property
+    def zone(self) -> ZoneInfo:
+        """The runners' time zone: follow-up dates are told in it."""
+        return self.quiet.zone
+
+    def serve(self, dialog: Dialog, locales: dict[str, Locale],
+              checkin: Dialog | None = None) -> None:
+        """New sessions get this dialog (and check-ins this check-in) and these texts;
+        sessions on older versions keep the texts they need that these locales lack."""
+        self.dialog, self.locales, self.checkin = dialog, locales, checkin
+        for served in (dialog, checkin):
+            if served is not None:
+                self._dialogs.setdefault(served.content_hash, served)
         for texts in self._texts.values():
             self._keep_missing(texts)
 
@@ -77,7 +118,7 @@ class Conversations:
         elif fresh:
             step, dialog = engine.step(self.dialog, stored.state, Restart()), self.dialog
         else:
-            dialog = await self._dialog_of(stored)
+            dialog = await self.dialog_of(stored)
             step = engine.resume(dialog, stored.state)
         return await self._commit(chat_key, stored, step, update_id, dialog)
 
@@ -98,7 +139,7 @@ class Conversations:
         if stored is None:
             return await self._commit(chat_key, None, engine.start(self.dialog), update_id,
                                       self.dialog)
-        dialog = await self._dialog_of(stored)
+        dialog = await self.dialog_of(stored)
         state = stored.state
         if not engine.same_dialog(dialog, state):  # its own dialog is unknown: replay it
             resumed = engine.resume(dialog, state)
@@ -116,11 +157,11 @@ class Conversations:
         stored = await self.store.latest(chat_key)
         if stored is None:
             return None
-        dialog = await self._dialog_of(stored)
+        dialog = await self.dialog_of(stored)
         return Turn(engine.resume(dialog, stored.state), stored.id, dialog=dialog,
                     stored=stored)
 
-    async def _dialog_of(self, stored: StoredSession) -> Dialog:
+    async def dialog_of(self, stored: StoredSession) -> Dialog:
         """The dialog the session started on, if it is still known; else the newest."""
         if "hash" not in stored.state:  # saved before dialog versions were kept
             return self.dialog
@@ -157,7 +198,7 @@ class Conversations:
     async def _commit(self, chat_key: str, stored: StoredSession | None, step: Step,
                       update_id: int | None, dialog: Dialog) -> Turn:
         if dialog.content_hash not in self._remembered:
-            texts = self._texts_of(dialog) if dialog is self.dialog else \
+            texts = self._texts_of(dialog) if dialog in (self.dialog, self.checkin) else \
                 self._texts.get(dialog.content_hash)
             await self.store.remember_dialog(
                 dialog.content_hash, dialog.id, dialog.version,
@@ -171,9 +212,75 @@ class Conversations:
             latest = await self.store.latest(chat_key)
             if latest is None:  # e.g. a redelivered /start after the runner cancelled
                 return Turn(None, 0, duplicate=True, dialog=dialog)
-            own = await self._dialog_of(latest)
+            own = await self.dialog_of(latest)
             return Turn(engine.current(own, latest.state), latest.id, duplicate=True, dialog=own)
         return Turn(step, saved.session_id, dialog=dialog)
+
+    # --- follow-up check-ins ------------------------------------------------------------
+
+    def offer(self, dialog: Dialog | None, step: Step | None) -> int | None:
+        """In how many days a check-in can be offered under this step's result: only under
+        a result of the served dialog at a level it follows up, with its check-in served,
+        and due before retention would delete it."""
+        if dialog is None or step is None or step.outcome is None \
+                or self.checkin is None or dialog.content_hash != self.dialog.content_hash:
+            return None
+        days = offer_days(dialog, step.outcome.level.value)
+        if days is None or (self.keep_days is not None and days >= self.keep_days):
+            return None
+        return days
+
+    async def schedule_followup(self, chat_key: str, session_id: int) -> datetime | None:
+        """Ask for a check-in after the chat's latest session, its result one `offer` takes;
+        when it is due, or None (another session since, no such result, asked already)."""
+        stored = await self.store.latest(chat_key)
+        if stored is None or stored.id != session_id or stored.status != FINISHED \
+                or self.checkin is None:
+            return None
+        dialog = await self.dialog_of(stored)
+        step = engine.current(dialog, stored.state)
+        days = self.offer(dialog, step)
+        if days is None or step.outcome is None:
+            return None
+        due = due_time(self.clock(), days, self.quiet)
+        added = await self.store.schedule_followup(chat_key, session_id, self.checkin.id,
+                                                   step.outcome.level.value, due)
+        return due if added else None
+
+    async def cancel_followups(self, chat_key: str, reason: str, *,
+                               only: int | None = None) -> int:
+        """Cancel the chat's check-ins not sent yet (or only the one `only`); how many."""
+        count = await self.store.cancel_followups(chat_key, reason, only=only)
+        self.cancelled(reason, count)
+        return count
+
+    async def open_checkin(self, followup: Followup) -> Checkin:
+        """Start the check-in a due follow-up asks for, if the chat still stands at the
+        result it followed (or at a questionnaire begun since but not answered: it gives
+        way). Safe to repeat (a worker died before marking it sent): a
+        check-in already started is shown where it stands, one answered is not sent again."""
+        for _attempt in range(CONFLICT_RETRIES):
+            stored = await self.store.latest(followup.chat_key)
+            if stored is not None and stored.dialog_id == followup.checkin_dialog \
+                    and stored.id > followup.session_id:
+                if stored.status != ACTIVE or stored.state["answers"]:
+                    return Checkin()
+                dialog = await self.dialog_of(stored)
+                return Checkin(Turn(engine.resume(dialog, stored.state), stored.id,
+                                    dialog=dialog, stored=stored))
+            begun = stored is not None and stored.id > followup.session_id \
+                and stored.status == ACTIVE and not stored.state["answers"]
+            if stored is None or (stored.id != followup.session_id and not begun):
+                return Checkin(cancel="superseded")
+            if self.checkin is None or self.checkin.id != followup.checkin_dialog:
+                return Checkin(cancel="no_checkin")
+            try:
+                return Checkin(await self._commit(followup.chat_key, stored,
+                                                  engine.start(self.checkin), None,
+                                                  self.checkin))
+            except Conflict:  # the runner did something meanwhile: read it again
+                continue
+        return Checkin(cancel="superseded")
 
 
 async def _retrying(attempt: Callable[[int], Awaitable[Turn]]) -> Turn:

@@ -15,6 +15,8 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.core.followup import QuietHours, quiet_hours
+
 TOKEN_PATTERN = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{30,}$")
 TELEGRAM_API = "https://api.telegram.org/bot"
 
@@ -61,6 +63,27 @@ class Settings(BaseSettings):
     # Long polling: where /healthz and /metrics are served (HOST:PORT); unset, no port opens.
     # A webhook worker serves them beside its Telegram route instead (KEBAS_LISTEN).
     kebas_health_listen: str | None = None
+    # Follow-up check-ins: the runners' time zone (IANA), the hours no check-in is sent in
+    # (HH:MM-HH:MM there; empty: none) and how often a worker looks for due ones (seconds).
+    kebas_timezone: str = "Asia/Jakarta"
+    kebas_quiet_hours: str = "21:00-07:00"
+    kebas_followup_poll_seconds: int = Field(default=60, ge=1, le=3600)
+
+    @field_validator("kebas_timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        quiet_hours("", value)
+        return value
+
+    @field_validator("kebas_quiet_hours")
+    @classmethod
+    def _hours_readable(cls, value: str) -> str:
+        quiet_hours(value, "UTC")
+        return value
+
+    def quiet_hours(self) -> QuietHours:
+        """KEBAS_QUIET_HOURS in KEBAS_TIMEZONE."""
+        return quiet_hours(self.kebas_quiet_hours, self.kebas_timezone)
 
     @field_validator("kebas_log_level", "kebas_log_format", mode="before")
     @classmethod
@@ -174,8 +197,9 @@ def read_settings(env_file: str | Path | None = None) -> Settings:
         first = exc.errors(include_url=False)[0]
         field = str(first["loc"][0]) if first["loc"] else ""
         name = field.upper() or "a setting"
+        message = str(first["msg"]).removeprefix("Value error, ")
         given = "" if field in UNSHOWN else f"; got {first['input']!r}"
-        raise SettingsProblem(f"{name} is not valid: {first['msg']}{given}") from None
+        raise SettingsProblem(f"{name} is not valid: {message}{given}") from None
 
 
 def load_settings(env_file: str | Path | None = None) -> Settings:

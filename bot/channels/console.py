@@ -12,6 +12,7 @@ from typing import TextIO
 
 from bot.conversation import Conversations, Turn
 from bot.core.engine import Step
+from bot.core.followup import told_date
 from bot.core.i18n import Locale
 from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
@@ -24,6 +25,9 @@ COMMANDS_RESTART = ("/ulang", "/restart")
 COMMANDS_QUIT = ("/keluar", "/quit", "/exit")
 COMMANDS_HELP = ("/bantuan", "/help")
 COMMANDS_WHY = ("/mengapa", "/why")
+COMMANDS_REMIND = ("/ingatkan", "/remind")
+HOLDER = "console"  # the claim a console check-in is opened under
+CLAIM_SECONDS = 600
 
 
 class ConsoleChat:
@@ -37,10 +41,12 @@ class ConsoleChat:
         self.question: Question | None = None
         self.outcome: Outcome | None = None  # the last result shown, for /mengapa
         self.dialog: Dialog | None = None    # the dialog this session runs on
+        self.session_id: int | None = None   # the session shown, for /ingatkan
 
     async def run(self) -> int:
         self._say(self.locale.text("console.welcome"))
-        self._show_turn(await self.conversations.begin(self.chat_key))
+        self._show_turn(await self.due_checkin() or await self.conversations.begin(
+            self.chat_key))
         while True:
             self._write("> ")
             line = await asyncio.to_thread(self.reader.readline)
@@ -59,11 +65,41 @@ class ConsoleChat:
             if command in COMMANDS_HELP:
                 self._say(self.locale.text("console.help"))
                 continue
+            if command in COMMANDS_REMIND:
+                await self.remind()
+                continue
             if command in COMMANDS_WHY and self.outcome is not None:
                 self._message(why_message(self.outcome, self.dialog or self.conversations.dialog,
                                           self.locale))
                 continue
             self._show_turn(await self.conversations.handle(self.chat_key, self._input(text)))
+
+    async def due_checkin(self) -> Turn | None:
+        """The check-in this user asked for, if it is due (at any hour: the user opened the
+        chat): opened and marked sent; None without one."""
+        due = await self.conversations.store.claim_due_followups(
+            self.conversations.clock(), HOLDER, CLAIM_SECONDS, chat_key=self.chat_key)
+        for followup in due:
+            opened = await self.conversations.open_checkin(followup)
+            if opened.cancel is not None:
+                await self.conversations.cancel_followups(self.chat_key, opened.cancel,
+                                                          only=followup.id)
+                continue
+            await self.conversations.store.followup_sent(
+                followup.id, HOLDER, opened.turn.session_id if opened.turn else None)
+            if opened.turn is not None:
+                return opened.turn
+        return None
+
+    async def remind(self) -> None:
+        """/ingatkan: ask again in a few days, after the result just shown."""
+        due = None if self.session_id is None else \
+            await self.conversations.schedule_followup(self.chat_key, self.session_id)
+        if due is None:
+            self._say(self.locale.text("console.followup_unavailable"))
+        else:
+            self._say(self.locale.text("console.followup_set",
+                                       date=told_date(due, self.conversations.zone)))
 
     def _input(self, text: str) -> Input:
         command = text.split()[0].lower()
@@ -75,8 +111,12 @@ class ConsoleChat:
 
     def _show_turn(self, turn: Turn) -> None:
         self.dialog = turn.dialog
+        self.session_id = turn.session_id
         if turn.step is not None:
             self._show(turn.step)
+            days = self.conversations.offer(turn.dialog, turn.step)
+            if days is not None:
+                self._say(self.locale.text("console.followup_offer", days=days))
 
     def _show(self, step: Step) -> None:
         if step.answer is not None and step.asked is not None:

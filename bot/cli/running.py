@@ -42,8 +42,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
 
     async def run() -> int:
         async with SQLiteStore(args.db) as store:
-            chat = ConsoleChat(Conversations(dialog, store, bundle.locales), locale,
-                               f"cli:{args.user}")
+            conversations = Conversations(dialog, store, bundle.locales,
+                                          checkin=bundle.checkin_for(dialog))
+            chat = ConsoleChat(conversations, locale, f"cli:{args.user}")
             return await chat.run()
 
     code, status = on_store(run(), args.db)

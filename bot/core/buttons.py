@@ -38,6 +38,7 @@ class Kind(str, Enum):
     ERASE = "h"
     WHY = "w"
     LANGUAGE = "l"
+    FOLLOWUP = "f"
 
 
 class Action(str, Enum):
@@ -97,7 +98,15 @@ class Language:
     code: str
 
 
-Control: TypeAlias = Consent | Resume | Erase | Why | Language
+@dataclass(frozen=True)
+class Followup:
+    """Ask again in a few days, after the result of this session."""
+
+    KIND: ClassVar[Kind] = Kind.FOLLOWUP
+    session: int
+
+
+Control: TypeAlias = Consent | Resume | Erase | Why | Language | Followup
 
 _SESSION = r"(0|[1-9a-z][0-9a-z]{0,7})"  # base 36 as `to_base36` writes it, up to 8 digits
 # what follows "kind:" in a control button's data
@@ -108,6 +117,7 @@ _CONTROL_PATTERNS: dict[Kind, re.Pattern[str]] = {
     Kind.ERASE: re.compile(r"(no)|yes(?::([0-9a-z-]{1,32}))?"),
     Kind.WHY: re.compile(rf"why:{_SESSION}"),
     Kind.LANGUAGE: re.compile(_LANGUAGE),
+    Kind.FOLLOWUP: re.compile(_SESSION),
 }
 
 
@@ -171,6 +181,8 @@ def _control_value(control: Control) -> str:
         return f"yes:{control.confirmation}" if control.confirmation else "yes"
     if isinstance(control, Why):
         return f"why:{to_base36(control.session)}"
+    if isinstance(control, Followup):
+        return to_base36(control.session)
     return control.code
 
 
@@ -195,6 +207,8 @@ def decode_control(data: str | None) -> Control | None:
         return Erase(yes=match[1] is None, confirmation=match[2] or "")
     if kind is Kind.WHY:
         return Why(session=int(match[1], 36))
+    if kind is Kind.FOLLOWUP:
+        return Followup(session=int(match[1], 36))
     return Language(code=match[1])
 
 

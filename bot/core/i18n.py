@@ -91,6 +91,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "console.answered": ("answer",),
         "console.bye": (),
         "console.finished": (),
+        "console.followup_offer": ("days",), "console.followup_set": ("date",),
+        "console.followup_unavailable": (),
         # Telegram
         "tg.welcome": (), "tg.consent": ("retention_days",), "tg.consent_agree": (),
         "tg.consent_decline": (),
@@ -107,6 +109,8 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.sorry": (),
         "tg.answered": ("answer",), "tg.after_outcome": (), "tg.edited": (),
         "tg.forwarded": (), "tg.old_reply": (), "tg.flood": (), "tg.why_button": (),
+        "tg.followup_button": ("days",), "tg.followup_set": ("date",),
+        "tg.followup_unavailable": (), "tg.followup_cancelled": (),
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
         # the review status, filled into {reviewed} (bot.content.signoff)
         "signoff.draft": (), "signoff.reviewed": ("reviewer", "registration", "date"),

@@ -17,12 +17,14 @@ from types import TracebackType
 from typing import Self, TypeVar
 
 from bot.core.engine import Step
-from bot.storage import queries
+from bot.storage import followup_queries, queries
 from bot.storage.protocol import (
     ChatSettings,
     ChatValue,
     Clock,
     Expected,
+    Followup,
+    FollowupRow,
     LoggedAnswer,
     Saved,
     StartCount,
@@ -31,7 +33,7 @@ from bot.storage.protocol import (
     UsageRow,
 )
 from bot.storage.queries import Plan
-from bot.storage.schema import SCHEMA_VERSION, STARTS_SCHEMA
+from bot.storage.schema import FOLLOWUPS_SCHEMA, SCHEMA_VERSION, STARTS_SCHEMA
 
 T = TypeVar("T")
 
@@ -211,3 +213,46 @@ class StoreBase:
                          dialog_id: str | None = None) -> list[UsageRow]:
         """Every session started at or after `since` (of one dialog, if given), oldest first."""
         return await self._scan(queries.usage_rows(since, dialog_id))
+
+    # --- follow-up check-ins (`followup_queries`) ----------------------------------------
+
+    async def session(self, chat_key: str, session_id: int) -> StoredSession | None:
+        """One of the chat's sessions by id; None if it is gone or another chat's."""
+        return await self._lookup(followup_queries.session(chat_key, session_id))
+
+    async def schedule_followup(self, chat_key: str, session_id: int, checkin_dialog: str,
+                                level: str, due_at: datetime) -> bool:
+        """Ask for a check-in after session `session_id`, due at `due_at`; False if one
+        was asked for already."""
+        return await self._write(followup_queries.schedule(
+            chat_key, session_id, checkin_dialog, level, due_at, self.now()))
+
+    async def claim_due_followups(self, now: datetime, holder: str, seconds: float, *,
+                                  prefix: str = "", chat_key: str | None = None,
+                                  limit: int = 20) -> list[Followup]:
+        """Claim the check-ins due by `now` that nobody holds, for `seconds` (wall clock:
+        `now` is the same in every process); those this holder won."""
+        return await self._write(followup_queries.claim_due(
+            now, holder, seconds, prefix, chat_key, limit), durable=False)
+
+    async def followup_sent(self, followup_id: int, holder: str,
+                            checkin_session: int | None) -> bool:
+        """Mark a claimed check-in sent; False if `holder` no longer holds it."""
+        return await self._write(followup_queries.sent(followup_id, holder, checkin_session,
+                                                       self.now()))
+
+    async def cancel_followups(self, chat_key: str, reason: str, *,
+                               only: int | None = None) -> int:
+        """Cancel the chat's pending check-ins (or the one `only`); how many."""
+        return await self._write(followup_queries.cancel(chat_key, reason, only, self.now()))
+
+    async def followup_for(self, chat_key: str, session_id: int) -> Followup | None:
+        """The check-in asked for after that session, or the one that opened it."""
+        return await self._lookup(followup_queries.followup_for(chat_key, session_id))
+
+    async def followup_rows(self, since: datetime | None = None) -> list[FollowupRow]:
+        """Every follow-up asked for since `since`, for the statistics (no chat key); none
+        in a database from before they were kept."""
+        if await self.schema_version() < FOLLOWUPS_SCHEMA:
+            return []
+        return await self._scan(followup_queries.rows(since))

@@ -114,10 +114,46 @@ class Purged:
     answers: int = 0
     chats: int = 0
     updates: int = 0
+    followups: int = 0
+    followups_pending: int = 0  # of `followups`, those not sent yet: cancelled by retention
 
     @property
     def total(self) -> int:
-        return self.sessions + self.answers + self.chats + self.updates
+        return self.sessions + self.answers + self.chats + self.updates + self.followups
+
+
+# What a follow-up check-in is: asked for, sent (its check-in session opened) or cancelled.
+PENDING, SENT, CANCELLED = "pending", "sent", "cancelled"
+
+
+@dataclass(frozen=True)
+class Followup:
+    """A check-in a runner asked for after the result of session `session_id`."""
+
+    id: int
+    chat_key: str
+    session_id: int
+    checkin_dialog: str
+    level: str                    # the followed result's triage level
+    due_at: datetime              # quiet hours already applied
+    status: str                   # PENDING, SENT or CANCELLED
+    cancelled: str | None = None  # why, when cancelled
+    checkin_session: int | None = None  # the check-in's own session, once sent
+
+
+@dataclass(frozen=True)
+class FollowupRow:
+    """A follow-up as the statistics see it: never whose. `checkin_answer` is the value of
+    the check-in's first answer (None before it is answered or without a check-in)."""
+
+    level: str
+    created_at: datetime
+    due_at: datetime
+    status: str
+    cancelled: str | None
+    checkin_answer: Any
+    checkin_status: str | None
+    checkin_triage: str | None
 
 
 @dataclass(frozen=True)
@@ -208,6 +244,20 @@ class SessionStore(Protocol):
     async def purge(self, older_than: datetime, *,
                     unless_rebuilt_since: datetime | None = None) -> Purged: ...
     async def export_rows(self) -> tuple[str, list[ExportRow]]: ...
+
+    # follow-up check-ins (`followup_queries`)
+    async def session(self, chat_key: str, session_id: int) -> StoredSession | None: ...
+    async def schedule_followup(self, chat_key: str, session_id: int, checkin_dialog: str,
+                                level: str, due_at: datetime) -> bool: ...
+    async def claim_due_followups(self, now: datetime, holder: str, seconds: float, *,
+                                  prefix: str = "", chat_key: str | None = None,
+                                  limit: int = 20) -> list[Followup]: ...
+    async def followup_sent(self, followup_id: int, holder: str,
+                            checkin_session: int | None) -> bool: ...
+    async def cancel_followups(self, chat_key: str, reason: str, *,
+                               only: int | None = None) -> int: ...
+    async def followup_for(self, chat_key: str, session_id: int) -> Followup | None: ...
+    async def followup_rows(self, since: datetime | None = None) -> list[FollowupRow]: ...
 
     # monitoring (/metrics)
     async def count_active(self) -> int:

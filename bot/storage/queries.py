@@ -178,6 +178,7 @@ def forget(chat_key: str, lease: str) -> Plan[int]:
     """Delete every row about this chat (its lease goes by `lease`); how many sessions went."""
     counts = yield from run_all([
         Statement("DELETE FROM sessions WHERE chat_key = ?", (chat_key,)),
+        Statement("DELETE FROM followups WHERE chat_key = ?", (chat_key,)),
         Statement("DELETE FROM processed_updates WHERE chat_key = ?", (chat_key,)),
         Statement("DELETE FROM chats WHERE chat_key = ?", (chat_key,)),
         Statement("DELETE FROM inbox WHERE chat_key = ?", (chat_key,)),
@@ -382,10 +383,16 @@ def export_row(chat_key: str, session_id: int, dialog_id: str, version: int, sta
 
 def purge(older_than: datetime, now: datetime) -> Plan[Purged]:
     """Delete what retention no longer allows: sessions last touched before `older_than`
-    (with their answers), the update ids of that time, leftover inbox entries and leases,
-    and chats that have nothing left but a language or a consent; and the ids of counted
-    starts no redelivery can repeat any more (`REDELIVERY` before `now`). The counts stay."""
+    (with their answers and follow-ups), the update ids of that time, leftover inbox
+    entries and leases, and chats that have nothing left but a language or a consent; and
+    the ids of counted starts no redelivery can repeat any more (`REDELIVERY` before
+    `now`). The counts stay."""
     cutoff = stamp(older_than)
+    # check-ins past retention, or of sessions deleted now: those not sent yet are counted
+    expired = "(updated_at < ? OR session_id IN (SELECT id FROM sessions WHERE updated_at < ?))"
+    (pending,) = yield Statement(f"SELECT count(*) FROM followups WHERE status = 'pending' "
+                                 f"AND {expired}", (cutoff, cutoff), "row")
+    followups = yield Statement(f"DELETE FROM followups WHERE {expired}", (cutoff, cutoff))
     answers_, sessions, updates, chats, _inbox, _leases, _counted = yield from run_all([
         Statement("DELETE FROM answers WHERE session_id IN "
                   "(SELECT id FROM sessions WHERE updated_at < ?)", (cutoff,)),
@@ -398,7 +405,8 @@ def purge(older_than: datetime, now: datetime) -> Plan[Purged]:
         Statement("DELETE FROM counted_starts WHERE day < ? AND update_id NOT IN "
                   "(SELECT update_id FROM inbox)", (stamp(now - REDELIVERY)[:10],)),
     ])
-    return Purged(sessions=sessions, answers=answers_, chats=chats, updates=updates)
+    return Purged(sessions=sessions, answers=answers_, chats=chats, updates=updates,
+                  followups=followups, followups_pending=int(pending))
 
 
 # --- monitoring (/metrics) ------------------------------------------------------------------

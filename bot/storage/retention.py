@@ -8,6 +8,7 @@ once a day and by `kebas purge` whenever an operator wants.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,19 +26,25 @@ async def purge_expired(store: SessionStore, days: int, now: datetime, *,
                                unless_rebuilt_since=unless_rebuilt_since)
     if purged.total:
         log.info("retention (%d days): deleted %d sessions, %d answers, %d chats, %d update "
-                 "ids", days, purged.sessions, purged.answers, purged.chats, purged.updates)
+                 "ids, %d follow-ups (%d not sent yet)", days, purged.sessions, purged.answers,
+                 purged.chats, purged.updates, purged.followups, purged.followups_pending)
     return purged
 
 
 async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
-                              clock: Any) -> None:
+                              clock: Any, *,
+                              purged: Callable[[Purged], None] | None = None) -> None:
     """Purge before the bot starts answering, then every day in its own event loop (PTB's
-    JobQueue)."""
+    JobQueue); `purged` is told what each purge deleted."""
 
     async def purge(_context: Any) -> None:
-        await purge_expired(store, days, clock())
+        done = await purge_expired(store, days, clock())
+        if purged is not None:
+            purged(done)
 
     now = clock()
-    await purge_expired(store, days, now, unless_rebuilt_since=now - EVERY_DAY)
+    done = await purge_expired(store, days, now, unless_rebuilt_since=now - EVERY_DAY)
+    if purged is not None:
+        purged(done)
     application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
                                         name=JOB_NAME)

@@ -6,10 +6,35 @@ order; `SCHEMA_VERSION` is how many there are. Never edit a shipped step: append
 
 from __future__ import annotations
 
-# Columns that say who a runner is or what they answered or typed (a migration below).
-PERSONAL_COLUMNS = {"sessions": ("chat_key", "state", "outcome"), "answers": ("value",),
-                    "processed_updates": ("chat_key",), "chats": ("chat_key",),
-                    "inbox": ("chat_key", "payload"), "chat_leases": ("chat_key",)}
+# The columns that said who a runner is or what they answered or typed when step 9 stopped
+# their sampling; frozen, since step 9 is built from it at import and a table added later does
+# not exist yet when a new database runs step 9.
+SAMPLED_BY_STEP_9 = {"sessions": ("chat_key", "state", "outcome"), "answers": ("value",),
+                     "processed_updates": ("chat_key",), "chats": ("chat_key",),
+                     "inbox": ("chat_key", "payload"), "chat_leases": ("chat_key",)}
+# Every column that says who a runner is or what they answered or typed (read by PostgreSQL's
+# vacuum after an erasure): a later table's step stops its sampling itself (step 13).
+PERSONAL_COLUMNS = {**SAMPLED_BY_STEP_9, "followups": ("chat_key",)}
+# The follow-up check-ins a runner asked for (step 13), in both databases' words.
+FOLLOWUPS = [
+    """CREATE TABLE followups (
+        id {id},
+        chat_key TEXT NOT NULL,
+        session_id {big} NOT NULL UNIQUE REFERENCES sessions (id) ON DELETE CASCADE,
+        checkin_dialog TEXT NOT NULL,
+        level TEXT NOT NULL,
+        due_at TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'cancelled')),
+        cancelled TEXT,
+        claimed_by TEXT,
+        claimed_until {real},
+        checkin_session {big} REFERENCES sessions (id) ON DELETE SET NULL,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    )""",
+    "CREATE INDEX followups_due ON followups (status, due_at)",
+    "CREATE INDEX followups_by_chat ON followups (chat_key)",
+]
 
 # Each entry upgrades the schema by one version; never edit a shipped entry, append a new one.
 # The same steps serve SQLite and PostgreSQL: {names} are what differs between them (DIALECTS);
@@ -112,7 +137,7 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
         # told to ANALYZE, which Kebas never does.
         "postgresql": [f"ALTER TABLE {table} " + ", ".join(
             f"ALTER COLUMN {column} SET STATISTICS 0, ALTER COLUMN {column} TYPE TEXT"
-            for column in columns) for table, columns in PERSONAL_COLUMNS.items()],
+            for column in columns) for table, columns in SAMPLED_BY_STEP_9.items()],
         "sqlite": [],
     },
     [
@@ -155,9 +180,20 @@ MIGRATIONS: list[list[str] | dict[str, list[str]]] = [
             day TEXT NOT NULL
         )""",
     ],
+    {
+        # A check-in a runner asked for after a result (`followup_queries`): due when quiet
+        # hours allow, claimed by one worker for a while (`claimed_until`, wall-clock
+        # seconds) so it is sent once, and late rather than never if that worker dies. Its
+        # chat key is never sampled for the planner (as step 9 does for the older tables).
+        "postgresql": [*FOLLOWUPS, "ALTER TABLE followups ALTER COLUMN chat_key "
+                                   "SET STATISTICS 0"],
+        "sqlite": FOLLOWUPS,
+    },
 ]
 # The schema version from which starts from links are counted.
 STARTS_SCHEMA = 12
+# The schema version from which follow-ups are kept.
+FOLLOWUPS_SCHEMA = 13
 DIALECTS: dict[str, dict[str, str]] = {
     "sqlite": {"id": "INTEGER PRIMARY KEY", "big": "INTEGER", "real": "REAL",
                "random_key": "lower(hex(randomblob(32)))",

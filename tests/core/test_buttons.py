@@ -13,6 +13,7 @@ from bot.core.buttons import (
     Consent,
     Control,
     Erase,
+    Followup,
     Kind,
     Language,
     Resume,
@@ -133,6 +134,7 @@ EVERY_KIND: dict[Kind, str] = {
     Kind.ERASE: encode_control(Erase(yes=True, confirmation=CONFIRMATION)),
     Kind.WHY: encode_control(Why(71)),
     Kind.LANGUAGE: encode_control(Language("id")),
+    Kind.FOLLOWUP: encode_control(Followup(71)),
 }
 
 
@@ -152,7 +154,7 @@ def test_no_two_kinds_share_a_prefix():
     for one in prefixes:
         assert [other for other in prefixes if other.startswith(one)] == [one]
     assert {action.value for action in Action} == {Kind.CHOOSE, Kind.TOGGLE, Kind.DONE}
-    assert {control.KIND for control in (Consent, Resume, Erase, Why, Language)} \
+    assert {control.KIND for control in (Consent, Resume, Erase, Why, Language, Followup)} \
         == set(Kind) - {Kind.CHOOSE, Kind.TOGGLE, Kind.DONE}
 
 
@@ -179,6 +181,7 @@ def test_every_kind_is_read_as_itself_and_as_nothing_else(kind):
     (Why(36), "w:why:10"),
     (Language("id"), "l:id"),
     (Language("en"), "l:en"),
+    (Followup(36), "f:10"),
 ])
 def test_control_buttons_carry_exactly_what_they_always_did(control, data):
     assert encode_control(control) == data
@@ -197,6 +200,7 @@ LARGEST_CONFIRMATION = "z" * 15 + "-" + "f" * 16  # 32 characters, the most a "y
     *[Why(session) for session in (0, 1, 36, LARGEST_SESSION)],
     *[Language(code) for code in LANGUAGE_NAMES],
     Language("pt_br"),
+    *[Followup(session) for session in (0, 1, 36, LARGEST_SESSION)],
 ])
 def test_every_control_button_comes_back_as_it_was_sent_and_fits(control: Control):
     data = encode_control(control)

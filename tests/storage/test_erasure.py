@@ -353,12 +353,15 @@ BEFORE_NO_SAMPLES = 8
 LEASE_KEY_SCHEMA = 10  # leases named by a keyed hash
 UPKEEP_SCHEMA = 11  # when the SQLite file was last rebuilt
 STARTS_SCHEMA = 12  # starts from links counted
+FOLLOWUPS_SCHEMA = 13  # follow-up check-ins kept
 
 
 async def as_schema(backend: Backend, version: int) -> None:
     """Make a database of this Kebas look like one of an older schema (at least the one
     that made chat_leases): without the lease key that came after it."""
     await backend.execute("DELETE FROM secrets WHERE name = 'lease_key'")
+    if version < FOLLOWUPS_SCHEMA:
+        await backend.execute("DROP TABLE followups")
     if version < STARTS_SCHEMA:
         await backend.execute("DROP TABLE start_counts")
         await backend.execute("DROP TABLE counted_starts")

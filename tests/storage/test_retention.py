@@ -68,7 +68,7 @@ async def test_a_database_upgraded_with_peoples_data_in_it_is_rebuilt_at_its_fir
     async with SQLiteStore(path) as store:
         await Conversations(dialog, store).begin("tg:5")
     with sqlite3.connect(path) as db:  # as the schema before `upkeep` was (version 10)
-        for table in ("start_counts", "counted_starts", "upkeep"):
+        for table in ("followups", "start_counts", "counted_starts", "upkeep"):
             db.execute(f"DROP TABLE {table}")
         db.execute("PRAGMA user_version = 10")
     async with SQLiteStore(path) as store:

@@ -37,7 +37,8 @@ ADMIN = 40_300
 PNG = b"\x89PNG\r\n\x1a\n"
 # how many rows of each table are about a chat: none before consent
 NOTHING = dict.fromkeys(
-    ("sessions", "answers", "processed_updates", "chats", "inbox", "chat_leases"), 0)
+    ("sessions", "answers", "processed_updates", "chats", "inbox", "chat_leases",
+     "followups"), 0)
 
 
 @pytest.fixture

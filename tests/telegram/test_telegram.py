@@ -47,7 +47,8 @@ async def test_consent_comes_first_and_nothing_is_stored_before_it(fake, bot, db
     assert [b["text"] for b in consent.buttons] == ["Saya setuju", "Tidak setuju"]
     await fake.settled()
     assert rows_about(db, "tg:101") == {"sessions": 0, "answers": 0, "processed_updates": 0,
-                                        "chats": 0, "inbox": 0, "chat_leases": 0}
+                                        "chats": 0, "inbox": 0, "chat_leases": 0,
+                                        "followups": 0}
     await runner.tap(consent, "k:agree")
     await fake.wait_for(lambda: any(is_question(m) for m in runner.sent))
     texts = [m.text for m in runner.sent]

@@ -34,6 +34,7 @@ from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
 from bot.channels.telegram.ratelimit import outgoing_limiter
 from bot.content.loader import Bundle, default_paths
 from bot.core.i18n import DEFAULT_LANGUAGE, Locale, command_menu
+from bot.core.model import Dialog
 from bot.storage import (
     STORAGE_FAULTS,
     StorageError,
@@ -156,7 +157,9 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
                           retention_days=settings.kebas_retention_days,
                           send_rate=settings.kebas_send_rate / settings.kebas_workers,
                           erase_key=hashlib.sha256(
-                              b"kebas /hapus confirmation\0" + settings.token.encode()).digest())
+                              b"kebas /hapus confirmation\0" + settings.token.encode()).digest(),
+                          checkin=bundle.checkin_for(bundle.dialog()))
+    kebas.conversations.quiet = settings.quiet_hours()
     app = application(kebas, settings.token, settings.telegram_api_base_url,
                       settings.base_file_url, polling=polling)
     address = settings.health_address() if polling else None
@@ -170,10 +173,13 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
             await health.start()
         await store.open()
         try:
-            await purge_now_and_daily(application, store,
-                                                settings.kebas_retention_days, utc_now)
+            await purge_now_and_daily(application, store, settings.kebas_retention_days,
+                                      utc_now, purged=kebas.metrics.purged)
         except STORAGE_FAULTS as exc:  # e.g. locked by another program: refuse, clearly
             raise StorageError(storage_fault(store, exc)) from exc
+        kebas.followups.start(application, settings.kebas_followup_poll_seconds)
+        warn_if_retention_ends_first(kebas.conversations.dialog,
+                                     settings.kebas_retention_days)
         replayed = await kebas.updates.replay(application.bot)
         if replayed:
             log.info("replaying %d updates received before the last stop", replayed)
@@ -196,6 +202,15 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
     app.post_shutdown = close_store
     app.bot_data["kebas"] = kebas
     return app
+
+
+def warn_if_retention_ends_first(dialog: Dialog, retention_days: int) -> None:
+    """Say at start that follow-ups are not offered when retention would delete them first."""
+    longest = max(dict(dialog.followup.days).values()) if dialog.followup else 0
+    if longest >= retention_days:
+        log.warning("KEBAS_RETENTION_DAYS is %d: follow-ups due after %d days or more are not "
+                    "offered (retention would delete them first); set it above %d to offer "
+                    "them", retention_days, retention_days, longest)
 
 
 def run_polling(settings: Any, bundle: Bundle) -> None:

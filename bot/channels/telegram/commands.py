@@ -171,10 +171,14 @@ class Commands:
 
     async def cancel(self, here: Chat, bot: Any, _update_id: int) -> None:
         cancelled = await self.store.abandon(here.key)
+        reminders = await self.conversations.cancel_followups(here.key, "cancel")
         self.question_messages.pop(here.id, None)
-        await self.replies.send_texts(bot, here, [here.locale.text(
-            "tg.cancelled" if cancelled else "tg.nothing_to_cancel",
-            retention_days=self.retention_days)])
+        texts = [here.locale.text("tg.cancelled", retention_days=self.retention_days)
+                 ] if cancelled else []
+        if reminders:
+            texts.append(here.locale.text("tg.followup_cancelled"))
+        await self.replies.send_texts(bot, here, texts or [
+            here.locale.text("tg.nothing_to_cancel")])
 
 
 @dataclass(frozen=True)

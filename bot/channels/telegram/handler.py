@@ -31,6 +31,7 @@ from bot.channels.telegram.commands import STARTS, Commands
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.flood import FloodGuard, Verdict
+from bot.channels.telegram.followups import FollowupSender
 from bot.channels.telegram.inbox import DurableUpdates
 from bot.channels.telegram.messages import escape
 from bot.channels.telegram.metrics import BotMetrics
@@ -58,7 +59,7 @@ class KebasTelegram:
                  content_paths: list[Path] | None = None,
                  admin_ids: frozenset[int] = frozenset(), retention_days: int = 90,
                  send_rate: float = FloodLimit.MESSAGES_PER_SECOND,
-                 erase_key: bytes | None = None) -> None:
+                 erase_key: bytes | None = None, checkin: Dialog | None = None) -> None:
         self.store = store
         self.admin_ids = admin_ids
         self.retention_days = retention_days  # said in the consent and privacy texts
@@ -66,7 +67,10 @@ class KebasTelegram:
         self.metrics = BotMetrics(dialog)  # this bot's own registry: /metrics
         # why /healthz is 503 before the bot has started and once it stops (None: started)
         self.not_ready: str | None = "Kebas is starting"
-        self.conversations = Conversations(dialog, store, locales)  # serves dialog and texts
+        # serves the dialog, its check-in and the texts
+        self.conversations = Conversations(dialog, store, locales, checkin=checkin)
+        self.conversations.keep_days = retention_days
+        self.conversations.cancelled = self.metrics.followup_cancelled
         self.processor = PerChatUpdates()
         self.updates = DurableUpdates(store, on_stop=self.processor.stop_soon,
                                       metrics=self.metrics)
@@ -88,6 +92,8 @@ class KebasTelegram:
                                  retention_days, self.languages)
         self.presses = ButtonPresses(self.replies, self.conversations, store, self.erasure,
                                      self.question_messages, self.languages)
+        self.followups = FollowupSender(store, self.conversations, self.replies,
+                                        self.processor, self.metrics)
 
     @property
     def dialog(self) -> Dialog:
@@ -207,6 +213,7 @@ class KebasTelegram:
             key = chat_key(member.chat.id)
             if await self.store.chat(key) is not None:
                 await self.store.update_chat(key, blocked_at=self.store.now())
+                await self.conversations.cancel_followups(key, "blocked")
 
     # --- typed text -------------------------------------------------------------------
 

@@ -30,13 +30,14 @@ from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
 from bot.core.model import Dialog
-from bot.storage import STORAGE_FAULTS, SessionStore
+from bot.storage import STORAGE_FAULTS, Purged, SessionStore
 
 # Each counter's `_created` series (when it was made) would double what Prometheus stores and
 # tell nothing `process_start_time_seconds` does not; left out, process-wide.
 disable_created_metrics()  # type: ignore[no-untyped-call]  # (the library leaves it untyped)
 
 KINDS = ("message", "command", "button", "edited", "other")
+FOLLOWUP_EVENTS = ("scheduled", "sent", "polls")
 # seconds: a step takes milliseconds; a reply held up by Telegram's limits takes seconds
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -114,8 +115,16 @@ class BotMetrics:
         self.webhook_refused = Counter("kebas_webhook_refused_total",
                                        "Webhook requests refused, by reason",
                                        ["reason"], registry=registry)
+        self.followups = Counter(
+            "kebas_followups_total", "Follow-up check-ins asked for (scheduled), sent, and "
+            "polls for due ones (each worker's)", ["event"], registry=registry)
+        self.followups_cancelled = Counter(
+            "kebas_followups_cancelled_total", "Follow-up check-ins cancelled before they "
+            "were sent, by reason", ["reason"], registry=registry)
         self.active = ActiveSessions()
         registry.register(self.active)
+        for event in FOLLOWUP_EVENTS:
+            self.followups.labels(event)
         for kind in KINDS:  # every series from the start, at 0
             self.updates.labels(kind)
         for result in ("ok", "refused"):
@@ -138,6 +147,15 @@ class BotMetrics:
         self.reloads.labels("ok" if served else "refused").inc()
         if served:
             self.serving(dialog)
+
+    def followup_cancelled(self, reason: str, count: int = 1) -> None:
+        """`count` follow-ups cancelled for `reason` (a fixed word: cancel, erased, ...)."""
+        if count:
+            self.followups_cancelled.labels(reason).inc(count)
+
+    def purged(self, purged: Purged) -> None:
+        """A retention purge deleted follow-ups not sent yet: cancelled by retention."""
+        self.followup_cancelled("retention", purged.followups_pending)
 
     def webhook_refusal(self, reason: str) -> None:
         self.webhook_refused.labels(reason).inc()

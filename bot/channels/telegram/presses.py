@@ -20,8 +20,19 @@ from bot.channels.telegram.messages import answer_keyboard, ticked
 from bot.channels.telegram.replies import ButtonAnswer, Replies
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
-from bot.core.buttons import Action, ButtonPress, Consent, Control, Erase, Language, Resume, Why
+from bot.core.buttons import (
+    Action,
+    ButtonPress,
+    Consent,
+    Control,
+    Erase,
+    Followup,
+    Language,
+    Resume,
+    Why,
+)
 from bot.core.engine import Step, StepKind
+from bot.core.followup import told_date
 from bot.core.i18n import LANGUAGE_NAMES, Locale
 from bot.core.inputs import Choose, Input, Submit, Toggle
 from bot.core.render import compose, why_message
@@ -85,6 +96,8 @@ class ButtonPresses:
             return await self.erase(tap, control)
         if isinstance(control, Why):
             return await self.why(tap, control)
+        if isinstance(control, Followup):
+            return await self.followup(tap, control)
         return await self.language(tap, control)
 
     async def consent(self, tap: Tap, control: Consent) -> bool:
@@ -145,6 +158,7 @@ class ButtonPresses:
         if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
+            await self.conversations.cancel_followups(here.key, "erased")  # counted
             await self.store.forget(here.key)
             self.languages.forget(here.id)  # a language chosen before consent goes too
             here.consented = False
@@ -152,6 +166,21 @@ class ButtonPresses:
             await self.settled(tap, locale.text("tg.delete_yes"), "tg.deleted")
         else:
             await self.settled(tap, locale.text("tg.delete_no"), "tg.delete_kept")
+        return True
+
+    async def followup(self, tap: Tap, control: Followup) -> bool:
+        """Ask again in a few days, after the result the button was sent under."""
+        here, locale = tap.here, tap.here.locale
+        if not here.consented:
+            return False
+        due = await self.conversations.schedule_followup(here.key, control.session)
+        if due is None:
+            await tap.answer.send(locale.text("tg.followup_unavailable"))
+            return True
+        self.replies.metrics.followups.labels("scheduled").inc()
+        await tap.answer.send()
+        await self.replies.send_texts(tap.bot, here, [locale.text(
+            "tg.followup_set", date=told_date(due, self.conversations.zone))])
         return True
 
     async def why(self, tap: Tap, control: Why) -> bool:

@@ -51,7 +51,7 @@ class ContentReload:
             log.warning("reload refused: %d problems, first: %s", len(problems), problems[0])
             return False, "\n".join(shown)
         dialog = bundle.dialog()
-        self.conversations.serve(dialog, bundle.locales)
+        self.conversations.serve(dialog, bundle.locales, bundle.checkin_for(dialog))
         log.info("reloaded: dialog %s v%s", dialog.id, dialog.version)
         return True, f"{dialog.id} v{dialog.version}"
 

@@ -203,10 +203,20 @@ class Replies:
             await self.send_question(bot, here, question, turn.session_id)
         elif step.outcome is not None:
             self.question_messages.pop(here.id, None)
+            controls = [(here.locale.text("tg.why_button"),
+                         buttons.encode_control(buttons.Why(turn.session_id)))]
+            controls += self.followup_offer(here, turn)
             await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
-                            keyboard([(here.locale.text("tg.why_button"),
-                                       buttons.encode_control(buttons.Why(turn.session_id)))]),
-                            essential=step.kind is StepKind.ANSWERED)
+                            keyboard(controls), essential=step.kind is StepKind.ANSWERED)
+
+    def followup_offer(self, here: Chat, turn: Turn) -> list[tuple[str, str]]:
+        """The button that asks for a check-in in a few days, under a result just reached
+        that the dialog follows up (none under a result shown again)."""
+        days = self.conversations.offer(turn.dialog, turn.step)
+        if days is None or turn.step is None or turn.step.kind is not StepKind.ANSWERED:
+            return []
+        return [(here.locale.text("tg.followup_button", days=days),
+                 buttons.encode_control(buttons.Followup(turn.session_id)))]
 
     async def show_current(self, bot: Any, here: Chat) -> None:
         """Where the runner stands: the current question again, or the result's summary."""

@@ -359,6 +359,7 @@ def webhook_app(application: KebasApplication, secret: str, path: str,
     kebas = application.bot_data["kebas"]
     expected = secret.encode()
     turns = ChatTurns(kebas.store)
+    kebas.followups.chat_turn = turns.turn  # a check-in is sent in the chat's turn too
     refusals = refusals or Refusals(counted=kebas.metrics.webhook_refusal)
 
     async def receive(request: Request) -> Response:
