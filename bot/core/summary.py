@@ -99,7 +99,7 @@ def clinical_summary(dialog: Dialog, state: State, locale: Locale, *, active: bo
                                                          cause["id"])),
                            terms.evidence(cause["because"]))
                        for cause in outcome["causes"])
-        sections += [Section(locale.text("summary.triage"), (Row(None, level),)),
+        sections += [Section(locale.text("summary.triage"), (Row(None, level),), evidence=True),
                      Section(locale.text("summary.causes"), causes or none, evidence=True)]
     content_hash = state.get("hash", "")
     made_with = {"dialog": state["dialog"], "version": state["version"],

@@ -9,28 +9,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.content.scenarios import answer_input
-from bot.core import engine
 from bot.core.summary import clinical_summary, summary_text
 
+from support.summaries import FOOT_DROP, SMOKER, play
+
 WHEN = datetime(2026, 5, 12, 7, 5, tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Asia/Jakarta"))
-SMOKER = dict(a12_alarm=["none"], a3_saddle="no", a45_leg=["none"], a7_weakness=["none"],
-              a8_now="gone", b1_onset="weeks_months", b2_start="same_point",
-              b3_relief="within_5_min", c1_pain="cramp_calf", c2_back="no",
-              d1_where=["calf", "top_of_foot"], d2_sides="left", e1_age=62,
-              e2_history=["smoker_now", "diabetes"], e3_changed="none", e4_foot=["none"])
-
-
-def play(dialog, answers, questions=99):
-    """The state after answering up to `questions` questions, as the runner would."""
-    step = engine.start(dialog)
-    while step.prompt is not None and questions > 0:
-        node = dialog.node(step.prompt.node_id)
-        step = engine.step(dialog, step.state, answer_input(node, answers[node.id]))
-        questions -= 1
-    return step
-
-
 def summary(shipped, step, language="id", serving_hash=None, **kwargs):
     dialog = shipped.dialog()
     made = clinical_summary(dialog, step.state, shipped.locales[language],
@@ -105,8 +88,7 @@ def test_an_emergency_stop_shows_the_flag_with_the_answer_that_fired_it(shipped)
 
 
 def test_a_flag_fired_mid_session_is_shown_with_its_answers(shipped):
-    answers = {**SMOKER, "a7_weakness": ["lift_front_of_foot"]}
-    made, _text = summary(shipped, play(shipped.dialog(), answers, questions=5))
+    made, _text = summary(shipped, play(shipped.dialog(), FOOT_DROP, questions=5))
     assert made.incomplete
     flags = next(s for s in made.sections if s.title == "Tanda bahaya").rows
     assert any("Kelemahan: kelemahan dorsofleksi" in row.value for row in flags)
