@@ -10,6 +10,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.channels.summaries import latest_summary
 from bot.conversation import Conversations, Turn
 from bot.core.engine import Step
 from bot.core.i18n import Locale
@@ -17,6 +18,7 @@ from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
 from bot.core.outcome import Outcome
 from bot.core.render import Message, Question, answer_label, compose, why_message
+from bot.core.summary import summary_text
 from bot.core.typed_input import typed_input
 
 COMMANDS_BACK = ("/kembali", "/back")
@@ -24,6 +26,7 @@ COMMANDS_RESTART = ("/ulang", "/restart")
 COMMANDS_QUIT = ("/keluar", "/quit", "/exit")
 COMMANDS_HELP = ("/bantuan", "/help")
 COMMANDS_WHY = ("/mengapa", "/why")
+COMMANDS_SUMMARY = ("/ringkasan", "/summary")
 
 
 class ConsoleChat:
@@ -59,11 +62,19 @@ class ConsoleChat:
             if command in COMMANDS_HELP:
                 self._say(self.locale.text("console.help"))
                 continue
+            if command in COMMANDS_SUMMARY:
+                self._say(await self._summary())
+                continue
             if command in COMMANDS_WHY and self.outcome is not None:
                 self._message(why_message(self.outcome, self.dialog or self.conversations.dialog,
                                           self.locale))
                 continue
             self._show_turn(await self.conversations.handle(self.chat_key, self._input(text)))
+
+    async def _summary(self) -> str:
+        """The summary for the doctor of this user's latest session, as Telegram sends it."""
+        made = await latest_summary(self.conversations, self.chat_key, self.locale)
+        return self.locale.text("summary.nothing") if made is None else summary_text(made[0])
 
     def _input(self, text: str) -> Input:
         command = text.split()[0].lower()

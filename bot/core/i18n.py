@@ -20,8 +20,8 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 # Telegram's command menu, in the order it shows it. A command's key is its English name and
 # names its description, `command.<key>` in every locale.
-MENU_COMMANDS = ("start", "back", "restart", "cancel", "summary", "help", "privacy", "delete",
-                 "language")
+MENU_COMMANDS = ("start", "back", "restart", "cancel", "help", "privacy", "delete", "language",
+                 "summary")
 # What each language calls the menu commands; a language not listed has the default's names.
 # Every name works in every chat (the Telegram channel's COMMAND_TABLE).
 COMMAND_NAMES: dict[str, dict[str, str]] = {

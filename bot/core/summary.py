@@ -11,8 +11,8 @@ answered", in a session still going on) or never will ("not asked"). The layout 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.core import graph
@@ -29,6 +29,11 @@ from bot.core.outcome import answers_produced, flag_view
 from bot.core.state import Because, State
 
 DATE_FORMAT = "%Y-%m-%d %H:%M %Z"  # 2026-05-12 14:05 WIB
+TIMEZONE = "Asia/Jakarta"  # where dates are shown, until KEBAS_TIMEZONE reaches the channels
+ONE_LINE = 90  # evidence cut to this many characters shares one line with its label
+ELLIPSIS = "…"
+# how much of each evidence value is kept, in turn, until a summary fits its page or message
+EVIDENCE_CUTS = (None, 600, 300, 160, ONE_LINE)
 
 
 @dataclass(frozen=True)
@@ -114,6 +119,17 @@ def clinical_summary(dialog: Dialog, state: State, locale: Locale, *, active: bo
         sections=tuple(sections), footer=footer)
 
 
+def stored_session_summary(dialog: Dialog, serving: Dialog, state: State, locale: Locale, *,
+                           active: bool, updated_at: str, zone: tzinfo) -> ClinicalSummary:
+    """`clinical_summary` of a session as a store keeps it: `dialog` is the session's own,
+    `serving` the one served now; `updated_at` an ISO time stamp, shown in `zone`."""
+    updated = datetime.fromisoformat(updated_at)
+    return clinical_summary(
+        dialog, state, locale, active=active,
+        updated_at=(updated if updated.tzinfo else updated.replace(tzinfo=UTC)).astimezone(zone),
+        serving_hash=serving.content_hash, lines=dialog.summary or serving.summary)
+
+
 def summary_text(summary: ClinicalSummary) -> str:
     """The summary as plain text (`kebas chat`; the test of the PDF's words)."""
     lines = [summary.heading.upper(), summary.date]
@@ -124,6 +140,24 @@ def summary_text(summary: ClinicalSummary) -> str:
         lines += [f"{row.label}: {row.value}" if row.label else row.value
                   for row in section.rows]
     return "\n".join(lines + [""] + list(summary.footer))
+
+
+def cut_evidence(summary: ClinicalSummary, limit: int | None) -> ClinicalSummary:
+    """The summary with each evidence value cut to `limit` characters, ending in "…" (None:
+    whole), so that it fits a page or a message; the answers themselves are never cut. At
+    ONE_LINE and below, a label and its evidence share one line (the label whole)."""
+    if limit is None:
+        return summary
+    return replace(summary, sections=tuple(
+        replace(section, rows=tuple(_cut(row, limit) for row in section.rows))
+        if section.evidence else section for section in summary.sections))
+
+
+def _cut(row: Row, limit: int) -> Row:
+    label = f"{row.label}: " if limit <= ONE_LINE and row.label is not None else ""
+    keep = max(limit - len(label), 12)
+    value = row.value if len(row.value) <= keep else row.value[:keep - 1].rstrip() + ELLIPSIS
+    return Row(None, label + value) if label else Row(row.label, value)
 
 
 class _Terms:

@@ -15,15 +15,12 @@ from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
 
-from bot.core.summary import ClinicalSummary, Row
+from bot.core.summary import EVIDENCE_CUTS, ClinicalSummary, Row, cut_evidence
 
 FONT = "DejaVu"
 FONT_SIZES = (10, 9, 8, 7)
-EVIDENCE_LIMITS = (600, 300, 160, 90)  # characters kept of each evidence value, in turn
-ONE_LINE = 90  # at this limit a row of evidence becomes one line: "label: value…"
 LABEL_WIDTH = 45  # mm
 MARGIN = 15  # mm
-ELLIPSIS = "…"
 
 
 def font_files() -> dict[str, Path]:
@@ -34,7 +31,7 @@ def font_files() -> dict[str, Path]:
 
 def summary_pdf(summary: ClinicalSummary) -> bytes:
     """One A4 page: smaller type first, then shorter evidence, until it fits."""
-    for limit in (None, *EVIDENCE_LIMITS):
+    for limit in EVIDENCE_CUTS:
         if _render(summary, FONT_SIZES[-1], limit).pages_count > 1:
             continue  # not even the smallest type fits: cut the evidence shorter first
         for size in FONT_SIZES:
@@ -45,6 +42,7 @@ def summary_pdf(summary: ClinicalSummary) -> bytes:
 
 
 def _render(summary: ClinicalSummary, size: int, limit: int | None) -> FPDF:
+    summary = cut_evidence(summary, limit)
     pdf = FPDF(format="A4", unit="mm")
     pdf.set_margins(MARGIN, MARGIN, MARGIN)
     pdf.set_auto_page_break(True, margin=MARGIN)
@@ -66,8 +64,7 @@ def _render(summary: ClinicalSummary, size: int, limit: int | None) -> FPDF:
         pdf.set_font(FONT, "B", size + 1)
         _paragraph(pdf, section.title, line * 1.2)
         pdf.set_font(FONT, "", size)
-        rows = [_cut(row, limit) if section.evidence else row for row in section.rows]
-        _table(pdf, rows, line)
+        _table(pdf, list(section.rows), line)
     pdf.ln(line)
     pdf.set_font(FONT, "", size - 2)
     for text in summary.footer:
@@ -92,14 +89,3 @@ def _table(pdf: FPDF, rows: list[Row], line: float) -> None:
             else:
                 cells.cell(row.label, style=FontFace(emphasis="BOLD"))
                 cells.cell(row.value)
-
-
-def _cut(row: Row, limit: int | None) -> Row:
-    """The row with its evidence cut to `limit` characters; at ONE_LINE and below, label
-    and value share one line (the label whole)."""
-    if limit is None:
-        return row
-    label = f"{row.label}: " if limit <= ONE_LINE and row.label is not None else ""
-    keep = max(limit - len(label), 12)  # a label is never cut
-    value = row.value if len(row.value) <= keep else row.value[:keep - 1].rstrip() + ELLIPSIS
-    return Row(None, label + value) if label else Row(row.label, value)

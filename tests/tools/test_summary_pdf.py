@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from bot.core.summary import clinical_summary
-from bot.tools.summary_pdf import ELLIPSIS, font_files, summary_pdf
+from bot.core.summary import ELLIPSIS, clinical_summary
+from bot.tools.summary_pdf import font_files, summary_pdf
 
 from support.summaries import FOOT_DROP, play, worst_state
 
