@@ -30,7 +30,7 @@ async def test_ringkasan_after_a_result_prints_the_summary_for_the_doctor(shippe
     summary = output[output.index("/ringkasan"):]
     assert "RINGKASAN UNTUK DOKTER" in summary
     assert "Usia: 62 tahun" in summary and "Jenis kelamin: tidak ditanyakan" in summary
-    assert "Lokasi: betis (regio sura)" in summary
+    assert "Lokasi: betis (regio cruris posterior)" in summary
     assert "PERIKSA DALAM BEBERAPA HARI; alasan: kemungkinan penyebab: Penyempitan" in summary
     assert "TIDAK LENGKAP" not in summary and "Dialog kaki_kebas versi" in summary
 

@@ -33,7 +33,7 @@ def test_a_finished_session_reads_as_a_clinician_writes_it(shipped):
     assert made.date == "Tanggal: 2026-05-12 14:05 WIB"
     assert fields["Usia"] == "62 tahun"
     assert fields["Jenis kelamin"] == "tidak ditanyakan", "sex is not asked in this dialog"
-    assert fields["Lokasi"] == "dorsum pedis, betis (regio sura)"
+    assert fields["Lokasi"] == "dorsum pedis, betis (regio cruris posterior)"
     assert fields["Sisi"] == "kiri"
     assert fields["Riwayat"] == ("diabetes melitus, perokok aktif (termasuk vape); tidak ada "
                                  "ulkus, jari menghitam, atau nyeri istirahat")
@@ -45,7 +45,8 @@ def test_a_finished_session_reads_as_a_clinician_writes_it(shipped):
                              "Penyempitan pembuluh darah tungkai")
     cause = next(s for s in made.sections if s.title.startswith("Kemungkinan")).rows[0]
     assert cause.label.startswith("Penyempitan pembuluh darah tungkai") and "poin" in cause.label
-    assert "Usia: 62 tahun" in cause.value and "Perbaikan: membaik dalam 5 menit" in cause.value
+    assert "Usia: 62 tahun" in cause.value
+    assert "Faktor yang memperingan: membaik dalam 5 menit" in cause.value
     dialog = shipped.dialog()
     assert made.footer[0] == (f"Dialog kaki_kebas versi {dialog.version}, isi "
                               f"{dialog.content_hash}. Tinjauan medis: belum ditinjau dokter "

@@ -82,7 +82,7 @@ async def test_ringkasan_after_a_result_sends_a_message_to_forward_and_the_same_
     shown = fields(message.text)
     assert shown["Usia"] == "62 tahun"
     assert shown["Jenis kelamin"] == "tidak ditanyakan"
-    assert shown["Lokasi"] == "betis (regio sura)" and shown["Sisi"] == "kiri"
+    assert shown["Lokasi"] == "betis (regio cruris posterior)" and shown["Sisi"] == "kiri"
     assert shown["Riwayat"].startswith("perokok aktif (termasuk vape)")
     text = visible(message.text)
     assert "PERIKSA DALAM BEBERAPA HARI; alasan: kemungkinan penyebab: Penyempitan" in text
