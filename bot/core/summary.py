@@ -76,36 +76,8 @@ def clinical_summary(dialog: Dialog, state: State, locale: Locale, *, active: bo
     answered = {answer["node"]: answer["value"] for answer in state["answers"]}
     history = tuple(Row(locale.text(line.label), _line_value(line, answered, waiting, terms))
                     for line in terms.lines)
-    none = (Row(None, locale.text("summary.none")),)
-    no_result = (Row(None, locale.text("summary.no_result")),)
-    flags_by_id = {flag.id: flag for flag in dialog.red_flags}
-    if outcome is not None:
-        fired = [(item["id"], item["because"]) for item in outcome["red_flags"]]
-    else:
-        produced = answers_produced(dialog, state)
-        fired = [(flag_id, [list(pair) for pair in flag_view(flags_by_id[flag_id],
-                                                             produced).because])
-                 for flag_id in state["fired"] if flag_id in flags_by_id]
-    flags = tuple(Row(terms.title(flags_by_id.get(flag_id), flag_id), terms.evidence(because))
-                  for flag_id, because in fired)
-    sections = [Section(locale.text("summary.anamnesis"), history),
-                Section(locale.text("summary.red_flags"), flags or none, evidence=True)]
-    if outcome is None:
-        sections += [Section(locale.text("summary.triage"), no_result),
-                     Section(locale.text("summary.causes"), no_result)]
-    else:
-        causes_by_id = {cause.id: cause for cause in dialog.causes}
-        reasons = "; ".join(_reason(source["kind"], source["id"], dialog, terms)
-                            for source in outcome["level_from"])
-        level = locale.text("summary.level", reasons=reasons,
-                            level=locale.text(f"triage.{outcome['level']}.title"))
-        causes = tuple(Row(locale.text("summary.cause", points=cause["points"],
-                                       title=terms.title(causes_by_id.get(cause["id"]),
-                                                         cause["id"])),
-                           terms.evidence(cause["because"]))
-                       for cause in outcome["causes"])
-        sections += [Section(locale.text("summary.triage"), (Row(None, level),), evidence=True),
-                     Section(locale.text("summary.causes"), causes or none, evidence=True)]
+    sections = (Section(locale.text("summary.anamnesis"), history),
+                *_result_sections(dialog, state, terms))
     content_hash = state.get("hash", "")
     made_with = {"dialog": state["dialog"], "version": state["version"],
                  "hash": content_hash or "-"}
@@ -116,7 +88,42 @@ def clinical_summary(dialog: Dialog, state: State, locale: Locale, *, active: bo
         heading=locale.text("summary.heading"),
         date=locale.text("summary.date", date=updated_at.strftime(DATE_FORMAT)),
         incomplete=locale.text("summary.incomplete") if outcome is None else None,
-        sections=tuple(sections), footer=footer)
+        sections=sections, footer=footer)
+
+
+def _result_sections(dialog: Dialog, state: State, terms: _Terms) -> list[Section]:
+    """Red flags fired (with the answers that fired them), the triage and its reason, and
+    the causes shown with their evidence; for a session not finished, the flags so far."""
+    locale, outcome = terms.locale, state["outcome"]
+    none = (Row(None, locale.text("summary.none")),)
+    flags_by_id = {flag.id: flag for flag in dialog.red_flags}
+    if outcome is not None:
+        fired = [(item["id"], item["because"]) for item in outcome["red_flags"]]
+    else:
+        produced = answers_produced(dialog, state)
+        fired = [(flag_id, [list(pair) for pair in flag_view(flags_by_id[flag_id],
+                                                             produced).because])
+                 for flag_id in state["fired"] if flag_id in flags_by_id]
+    flags = tuple(Row(terms.title(flags_by_id.get(flag_id), flag_id), terms.evidence(because))
+                  for flag_id, because in fired)
+    sections = [Section(locale.text("summary.red_flags"), flags or none, evidence=True)]
+    if outcome is None:
+        no_result = (Row(None, locale.text("summary.no_result")),)
+        return sections + [Section(locale.text("summary.triage"), no_result),
+                           Section(locale.text("summary.causes"), no_result)]
+    causes_by_id = {cause.id: cause for cause in dialog.causes}
+    reasons = "; ".join(_reason(source["kind"], source["id"], dialog, terms)
+                        for source in outcome["level_from"])
+    level = locale.text("summary.level", reasons=reasons,
+                        level=locale.text(f"triage.{outcome['level']}.title"))
+    causes = tuple(Row(locale.text("summary.cause", points=cause["points"],
+                                   title=terms.title(causes_by_id.get(cause["id"]),
+                                                     cause["id"])),
+                       terms.evidence(cause["because"]))
+                   for cause in outcome["causes"])
+    return sections + [Section(locale.text("summary.triage"), (Row(None, level),),
+                               evidence=True),
+                       Section(locale.text("summary.causes"), causes or none, evidence=True)]
 
 
 def stored_session_summary(dialog: Dialog, serving: Dialog, state: State, locale: Locale, *,
