@@ -10,6 +10,7 @@ import asyncio
 import sys
 from typing import TextIO
 
+from bot.channels.summaries import latest_summary
 from bot.conversation import Conversations, Turn
 from bot.core.engine import Step
 from bot.core.followup import told_date
@@ -18,6 +19,7 @@ from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
 from bot.core.outcome import Outcome
 from bot.core.render import Message, Question, answer_label, compose, why_message
+from bot.core.summary import summary_text
 from bot.core.typed_input import typed_input
 
 COMMANDS_BACK = ("/kembali", "/back")
@@ -28,6 +30,7 @@ COMMANDS_WHY = ("/mengapa", "/why")
 COMMANDS_REMIND = ("/ingatkan", "/remind")
 HOLDER = "console"  # the claim a console check-in is opened under
 CLAIM_SECONDS = 600
+COMMANDS_SUMMARY = ("/ringkasan", "/summary")
 
 
 class ConsoleChat:
@@ -67,6 +70,8 @@ class ConsoleChat:
                 continue
             if command in COMMANDS_REMIND:
                 await self.remind()
+            if command in COMMANDS_SUMMARY:
+                self._say(await self._summary())
                 continue
             if command in COMMANDS_WHY and self.outcome is not None:
                 self._message(why_message(self.outcome, self.dialog or self.conversations.dialog,
@@ -100,6 +105,10 @@ class ConsoleChat:
         else:
             self._say(self.locale.text("console.followup_set",
                                        date=told_date(due, self.conversations.zone)))
+    async def _summary(self) -> str:
+        """The summary for the doctor of this user's latest session, as Telegram sends it."""
+        made = await latest_summary(self.conversations, self.chat_key, self.locale)
+        return self.locale.text("summary.nothing") if made is None else summary_text(made[0])
 
     def _input(self, text: str) -> Input:
         command = text.split()[0].lower()

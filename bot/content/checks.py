@@ -16,6 +16,7 @@ from typing import Any
 from bot.content.followup_checks import check_followups
 from bot.content.loader import Bundle, LoadedDialog
 from bot.content.option_labels import check_option_labels
+from bot.content.summary_checks import check_summary
 from bot.content.yamlsource import PathKey
 from bot.core import buttons, graph, proofs
 from bot.core.conditions import fact_tests, test_values
@@ -372,7 +373,7 @@ def check_conditions(loaded: LoadedDialog) -> list[Problem]:
 
 
 DIALOG_CHECKS: list[DialogCheck] = [check_duplicate_ids, check_transitions, check_graph,
-                                    check_questions, check_conditions]
+                                    check_questions, check_conditions, check_summary]
 
 
 # --- texts ------------------------------------------------------------------------------

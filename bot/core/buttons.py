@@ -9,7 +9,8 @@ checker uses `longest_callback` to make sure every option id fits.
 
 The control buttons (`Control`) are consent (`k:agree`, `k:decline`), continue or start over
 (`s:continue:<session>`, `s:restart:<session>`), the /hapus question (`h:yes:<confirmation>`,
-`h:no`), why this advice (`w:why:<session>`) and language (`l:<code>`), sessions in base 36.
+`h:no`), why this advice (`w:why:<session>`), the summary for the doctor (`r:<session>`) and
+language (`l:<code>`), sessions in base 36.
 Data that is not exactly what we send, forged or garbled, decodes to None.
 """
 
@@ -37,6 +38,7 @@ class Kind(str, Enum):
     RESUME = "s"
     ERASE = "h"
     WHY = "w"
+    SUMMARY = "r"
     LANGUAGE = "l"
     FOLLOWUP = "f"
 
@@ -93,6 +95,14 @@ class Why:
 
 
 @dataclass(frozen=True)
+class Summary:
+    """The summary for the doctor, of the session whose result it was sent under."""
+
+    KIND: ClassVar[Kind] = Kind.SUMMARY
+    session: int
+
+
+@dataclass(frozen=True)
 class Language:
     KIND: ClassVar[Kind] = Kind.LANGUAGE
     code: str
@@ -106,7 +116,7 @@ class Followup:
     session: int
 
 
-Control: TypeAlias = Consent | Resume | Erase | Why | Language | Followup
+Control: TypeAlias = Consent | Resume | Erase | Why | Summary | Language | Followup
 
 _SESSION = r"(0|[1-9a-z][0-9a-z]{0,7})"  # base 36 as `to_base36` writes it, up to 8 digits
 # what follows "kind:" in a control button's data
@@ -116,6 +126,7 @@ _CONTROL_PATTERNS: dict[Kind, re.Pattern[str]] = {
     Kind.RESUME: re.compile(rf"(continue|restart):{_SESSION}"),
     Kind.ERASE: re.compile(r"(no)|yes(?::([0-9a-z-]{1,32}))?"),
     Kind.WHY: re.compile(rf"why:{_SESSION}"),
+    Kind.SUMMARY: re.compile(_SESSION),
     Kind.LANGUAGE: re.compile(_LANGUAGE),
     Kind.FOLLOWUP: re.compile(_SESSION),
 }
@@ -181,7 +192,7 @@ def _control_value(control: Control) -> str:
         return f"yes:{control.confirmation}" if control.confirmation else "yes"
     if isinstance(control, Why):
         return f"why:{to_base36(control.session)}"
-    if isinstance(control, Followup):
+    if isinstance(control, (Followup, Summary)):
         return to_base36(control.session)
     return control.code
 
@@ -209,6 +220,8 @@ def decode_control(data: str | None) -> Control | None:
         return Why(session=int(match[1], 36))
     if kind is Kind.FOLLOWUP:
         return Followup(session=int(match[1], 36))
+    if kind is Kind.SUMMARY:
+        return Summary(session=int(match[1], 36))
     return Language(code=match[1])
 
 

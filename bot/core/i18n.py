@@ -20,12 +20,14 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 
 # Telegram's command menu, in the order it shows it. A command's key is its English name and
 # names its description, `command.<key>` in every locale.
-MENU_COMMANDS = ("start", "back", "restart", "cancel", "help", "privacy", "delete", "language")
+MENU_COMMANDS = ("start", "back", "restart", "cancel", "help", "privacy", "delete", "language",
+                 "summary")
 # What each language calls the menu commands; a language not listed has the default's names.
 # Every name works in every chat (the Telegram channel's COMMAND_TABLE).
 COMMAND_NAMES: dict[str, dict[str, str]] = {
     "id": {"start": "mulai", "back": "kembali", "restart": "ulang", "cancel": "batal",
-           "help": "bantuan", "privacy": "privasi", "delete": "hapus", "language": "bahasa"},
+           "help": "bantuan", "privacy": "privasi", "delete": "hapus", "language": "bahasa",
+           "summary": "ringkasan"},
     "en": {key: key for key in MENU_COMMANDS},
 }
 # Every name some language's menu shows.
@@ -114,6 +116,15 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.reloaded": ("dialog", "version"), "tg.reload_failed": ("problems",),
         # the review status, filled into {reviewed} (bot.content.signoff)
         "signoff.draft": (), "signoff.reviewed": ("reviewer", "registration", "date"),
+        # the summary for the doctor (/ringkasan; bot.core.summary)
+        "tg.summary_button": (), "summary.heading": (), "summary.anamnesis": (),
+        "summary.incomplete": (), "summary.date": ("date",), "summary.not_asked": (),
+        "summary.not_yet": (), "summary.no_result": (), "summary.none": (),
+        "summary.red_flags": (), "summary.triage": (), "summary.level": ("level", "reasons"),
+        "summary.causes": (), "summary.cause": ("title", "points"),
+        "summary.evidence": ("label", "term"), "summary.dialog": ("dialog", "version", "hash"),
+        "summary.other_version": ("dialog", "version", "hash"), "summary.disclaimer": (),
+        "summary.pdf_caption": (), "summary.nothing": (),
         # /statistik (admins)
         "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),
         "stats.none": (),

@@ -281,6 +281,16 @@ class Followup(_Strict):
                                   "soon and/or self_care")
 
 
+class SummaryLine(_Strict):
+    """One field of the summary for the doctor, answered by these questions (none: not asked)."""
+
+    id: Identifier
+    label: TextKey = Field(description="the field's name, e.g. summary.field.onset")
+    questions: list[Identifier] = Field(
+        default_factory=list,
+        description="the questions whose answers fill it, as clinical terms (clin.<q>.<option>)")
+
+
 _HASHES: dict[int, tuple[Dialog, str]] = {}
 
 
@@ -301,6 +311,8 @@ class Dialog(_Strict):
         default=None, description="offer to ask again after a soon or self_care result")
     follows: Identifier | None = Field(
         default=None, description="in a check-in dialog: the dialog whose result it follows up")
+    summary: list[SummaryLine] = Field(
+        default_factory=list, description="the summary for the doctor (/ringkasan), in order")
 
     model_config = ConfigDict(extra="forbid", frozen=True, strict=True,
                               json_schema_extra={"title": "Kebas dialog"})
@@ -364,3 +376,21 @@ def dialog_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[str | int, ...
     for i, cause in enumerate(dialog.causes):
         for name in ("title", "explain", "todo"):
             yield getattr(cause, name), ("causes", i, name)
+    yield from summary_text_keys(dialog)
+
+
+def summary_text_keys(dialog: Dialog) -> Iterator[tuple[str, tuple[str | int, ...]]]:
+    """The summary's line labels and the clinical term of every answer its lines print."""
+    for i, line in enumerate(dialog.summary):
+        yield line.label, ("summary", i, "label")
+        for j, question_id in enumerate(line.questions):
+            node = dialog.node_by_id.get(question_id)
+            for option in options_of(node):
+                yield clinical_term_key(question_id, option.id), ("summary", i, "questions", j)
+            if isinstance(node, NumberQuestion) and node.unit:
+                yield node.unit, ("summary", i, "questions", j)
+
+
+def clinical_term_key(question_id: str, option_id: str) -> str:
+    """How a doctor writes this answer: `clin.<question>.<option>` (yes/no: .yes .no .unsure)."""
+    return f"clin.{question_id}.{option_id}"

@@ -1,6 +1,6 @@
 """The callback codec: what a Telegram button carries back, in at most 64 bytes, and nothing
 forged or garbled is ever taken for a press: the answers to a question and the control buttons
-(consent, continue or restart, /hapus, why, language) alike."""
+(consent, continue or restart, /hapus, why, summary, language) alike."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from bot.core.buttons import (
     Kind,
     Language,
     Resume,
+    Summary,
     Why,
     decode,
     decode_control,
@@ -133,6 +134,7 @@ EVERY_KIND: dict[Kind, str] = {
     Kind.RESUME: encode_control(Resume(71, fresh=False)),
     Kind.ERASE: encode_control(Erase(yes=True, confirmation=CONFIRMATION)),
     Kind.WHY: encode_control(Why(71)),
+    Kind.SUMMARY: encode_control(Summary(71)),
     Kind.LANGUAGE: encode_control(Language("id")),
     Kind.FOLLOWUP: encode_control(Followup(71)),
 }
@@ -154,8 +156,9 @@ def test_no_two_kinds_share_a_prefix():
     for one in prefixes:
         assert [other for other in prefixes if other.startswith(one)] == [one]
     assert {action.value for action in Action} == {Kind.CHOOSE, Kind.TOGGLE, Kind.DONE}
-    assert {control.KIND for control in (Consent, Resume, Erase, Why, Language, Followup)} \
-        == set(Kind) - {Kind.CHOOSE, Kind.TOGGLE, Kind.DONE}
+    controls = (Consent, Resume, Erase, Why, Summary, Language, Followup)
+    assert {control.KIND for control in controls} == set(Kind) - {Kind.CHOOSE, Kind.TOGGLE,
+                                                                   Kind.DONE}
 
 
 @pytest.mark.parametrize("kind", list(Kind))
@@ -179,6 +182,8 @@ def test_every_kind_is_read_as_itself_and_as_nothing_else(kind):
     (Erase(yes=True), "h:yes"),
     (Erase(yes=False), "h:no"),
     (Why(36), "w:why:10"),
+    (Summary(36), "r:10"),
+    (Summary(0), "r:0"),
     (Language("id"), "l:id"),
     (Language("en"), "l:en"),
     (Followup(36), "f:10"),
@@ -198,6 +203,7 @@ LARGEST_CONFIRMATION = "z" * 15 + "-" + "f" * 16  # 32 characters, the most a "y
     Erase(yes=True, confirmation=CONFIRMATION), Erase(yes=True, confirmation="0"),
     Erase(yes=True, confirmation=LARGEST_CONFIRMATION), Erase(yes=True), Erase(yes=False),
     *[Why(session) for session in (0, 1, 36, LARGEST_SESSION)],
+    *[Summary(session) for session in (0, 1, 36, LARGEST_SESSION)],
     *[Language(code) for code in LANGUAGE_NAMES],
     Language("pt_br"),
     *[Followup(session) for session in (0, 1, 36, LARGEST_SESSION)],
@@ -213,6 +219,7 @@ def test_every_control_button_comes_back_as_it_was_sent_and_fits(control: Contro
     Resume(-1, fresh=False),
     Resume(LARGEST_SESSION + 1, fresh=True),    # 9 base-36 digits
     Why(LARGEST_SESSION + 1),
+    Summary(LARGEST_SESSION + 1),
     Erase(yes=False, confirmation=CONFIRMATION),  # only a "yes" carries one
     Erase(yes=True, confirmation=LARGEST_CONFIRMATION + "0"),
     Erase(yes=True, confirmation="1A2B-00"),
@@ -259,6 +266,10 @@ def test_a_control_button_that_would_not_come_back_is_never_encoded(control: Con
     "w:why:",
     "w:how:1",
     "w:1",
+    "r:",                                # no session
+    "r:01",                              # not as base 36 is written
+    "r:why:1",
+    "r:" + "z" * 9,                      # 9 base-36 digits
     "l:",
     "l:x",                               # not a language code
     "l:EN",

@@ -28,7 +28,8 @@ DOES = {"start": "start", "mulai": "start", "kembali": "back", "back": "back",
         "ulang": "restart", "restart": "restart", "batal": "cancel", "cancel": "cancel",
         "bantuan": "help", "help": "help", "privasi": "privacy", "privacy": "privacy",
         "hapus": "delete", "delete": "delete", "bahasa": "language", "language": "language",
-        "muatulang": "reload", "statistik": "stats"}
+        "ringkasan": "summary", "summary": "summary", "muatulang": "reload",
+        "statistik": "stats"}
 
 
 @dataclass
@@ -89,7 +90,8 @@ async def test_a_consented_runner_gets_what_each_command_does(name):
     assert "ask_consent" not in calls.names()
 
 
-@pytest.mark.parametrize("name", ["bantuan", "help", "privasi", "bahasa", "hapus", "delete"])
+@pytest.mark.parametrize("name", ["bantuan", "help", "privasi", "bahasa", "hapus", "delete",
+                                  "ringkasan", "summary"])
 async def test_help_privacy_language_and_delete_work_before_consent(name):
     calls = Calls()
     await commands(calls).run(name, 40, chat(consented=False), bot=None)

@@ -19,8 +19,10 @@ from telegram.error import BadRequest
 from support.fakebotapi import TOKEN
 from support.harness import Runner, is_question, running_bot, shown
 
-ID_MENU = ["mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus", "bahasa"]
-EN_MENU = ["start", "back", "restart", "cancel", "help", "privacy", "delete", "language"]
+ID_MENU = ["mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus", "bahasa",
+           "ringkasan"]
+EN_MENU = ["start", "back", "restart", "cancel", "help", "privacy", "delete", "language",
+           "summary"]
 PROFILE_SETTERS = ("setMyCommands", "setMyDescription", "setMyShortDescription")
 # An hour's flood wait, as Telegram answers a bot that changes its profile too often.
 FLOOD_WAIT = (429, "Too Many Requests: retry after 3600", {"retry_after": 3600})

@@ -33,9 +33,11 @@ async def bot(fake, shipped, db):
 async def test_commands_are_registered_in_indonesian_and_english(fake, bot):
     """Indonesian names for every client, English ones for English clients (test_menus.py)."""
     assert [command["command"] for command in fake.menu()] == [
-        "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus", "bahasa"]
+        "mulai", "kembali", "ulang", "batal", "bantuan", "privasi", "hapus", "bahasa",
+        "ringkasan"]
     assert [command["command"] for command in fake.menu("en")] == [
-        "start", "back", "restart", "cancel", "help", "privacy", "delete", "language"]
+        "start", "back", "restart", "cancel", "help", "privacy", "delete", "language",
+        "summary"]
     assert fake.menu()[0]["description"] == "Mulai atau lanjutkan tanya-jawab"
     assert fake.menu("en")[0]["description"] == "Start or continue"
 

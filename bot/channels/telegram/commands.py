@@ -23,6 +23,7 @@ from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.messages import escape, keyboard
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Replies
+from bot.channels.telegram.summaries import send_summary
 from bot.conversation import Conversations
 from bot.core import buttons
 from bot.core.i18n import LANGUAGE_NAMES, command_names
@@ -169,6 +170,14 @@ class Commands:
         await self.replies.show(bot, here, await self.conversations.begin(
             here.key, update_id=update_id, fresh=True))
 
+    async def summary(self, here: Chat, bot: Any, _update_id: int) -> None:
+        """The summary for the doctor of the latest session; nothing after /hapus (or before
+        consent: nothing was kept)."""
+        if here.consented:
+            await send_summary(self.replies, self.conversations, bot, here)
+        else:
+            await self.replies.send_texts(bot, here, [here.locale.text("summary.nothing")])
+
     async def cancel(self, here: Chat, bot: Any, _update_id: int) -> None:
         cancelled = await self.store.abandon(here.key)
         reminders = await self.conversations.cancel_followups(here.key, "cancel")
@@ -200,6 +209,7 @@ COMMAND_TABLE: dict[str, Command] = {
         (command_names("privacy"), Command(Commands.privacy, before_consent=True)),
         (command_names("language"), Command(Commands.language, before_consent=True)),
         (command_names("delete"), Command(Commands.delete, before_consent=True)),
+        (command_names("summary"), Command(Commands.summary, before_consent=True)),
         (STARTS, Command(Commands.start)),
         (command_names("back"), Command(Commands.back, acts_on_the_question=True)),
         (command_names("restart"), Command(Commands.restart, acts_on_the_question=True)),

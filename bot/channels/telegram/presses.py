@@ -1,5 +1,6 @@
 """Button presses: an answer to the question or a control button (consent, continue or
-restart, delete, why, language), as `bot.core.buttons` reads its data.
+restart, delete, why, the summary for the doctor, language), as `bot.core.buttons` reads its
+data.
 
 Every press is answered (its spinner stops) as soon as its effect is committed, before the
 slower sends; an old, repeated or forged press changes nothing and says so.
@@ -18,6 +19,7 @@ from bot.channels.telegram.chats import CONSENT_VERSION, Chat, LanguagesBeforeCo
 from bot.channels.telegram.erasure import EraseConfirmations
 from bot.channels.telegram.messages import answer_keyboard, ticked
 from bot.channels.telegram.replies import ButtonAnswer, Replies
+from bot.channels.telegram.summaries import send_summary
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.buttons import (
@@ -29,6 +31,7 @@ from bot.core.buttons import (
     Followup,
     Language,
     Resume,
+    Summary,
     Why,
 )
 from bot.core.engine import Step, StepKind
@@ -98,6 +101,8 @@ class ButtonPresses:
             return await self.why(tap, control)
         if isinstance(control, Followup):
             return await self.followup(tap, control)
+        if isinstance(control, Summary):
+            return await self.summary(tap, control)
         return await self.language(tap, control)
 
     async def consent(self, tap: Tap, control: Consent) -> bool:
@@ -197,6 +202,21 @@ class ButtonPresses:
         await tap.answer.send()
         why = why_message(outcome, current.dialog or self.conversations.dialog, locale)
         await self.replies.send_message(tap.bot, here, why)
+        return True
+
+    async def summary(self, tap: Tap, control: Summary) -> bool:
+        """The summary for the doctor, of the session the button was sent with; after /hapus
+        there is nothing to summarise, and the button says so."""
+        here = tap.here
+        if not here.consented:
+            await tap.answer.send(here.locale.text("summary.nothing"))
+            await self.replies.send_texts(tap.bot, here, [here.locale.text("summary.nothing")])
+            return True
+        await tap.answer.send()
+        if not await send_summary(self.replies, self.conversations, tap.bot, here,
+                                  control.session):
+            await self.replies.send_texts(tap.bot, here,
+                                          [here.locale.text("error.stale_button")])
         return True
 
     async def language(self, tap: Tap, control: Language) -> bool:

@@ -29,6 +29,7 @@ from bot.channels.telegram.metrics import BotMetrics
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.engine import SayKind, Step, StepKind
+from bot.core.i18n import Locale
 from bot.core.render import Message, Question, answer_label, compose, outcome_messages, question_of
 from bot.storage import SessionStore
 
@@ -97,6 +98,13 @@ class Replies:
         if not here.quiet:
             await self.retried(here, lambda: bot.send_photo(here.id, photo,
                                                             caption=escape(caption)))
+
+    async def send_document(self, bot: Any, here: Chat, document: bytes, filename: str,
+                            caption: str) -> None:
+        """A file (e.g. a PDF) with a caption (plain text), sent as `send` sends."""
+        if not here.quiet:
+            await self.retried(here, lambda: bot.send_document(
+                here.id, document, filename=filename, caption=escape(caption)))
 
     async def retried(self, here: Chat, sending: Callable[[], Awaitable[TgMessage]]
                       ) -> TgMessage:
@@ -203,11 +211,10 @@ class Replies:
             await self.send_question(bot, here, question, turn.session_id)
         elif step.outcome is not None:
             self.question_messages.pop(here.id, None)
-            controls = [(here.locale.text("tg.why_button"),
-                         buttons.encode_control(buttons.Why(turn.session_id)))]
-            controls += self.followup_offer(here, turn)
             await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
-                            keyboard(controls), essential=step.kind is StepKind.ANSWERED)
+                            result_keyboard(here.locale, turn.session_id,
+                                            self.followup_offer(here, turn)),
+                            essential=step.kind is StepKind.ANSWERED)
 
     def followup_offer(self, here: Chat, turn: Turn) -> list[tuple[str, str]]:
         """The button that asks for a check-in in a few days, under a result just reached
@@ -267,6 +274,16 @@ class Replies:
         await self.send_texts(bot, here, [here.locale.text("tg.late")])
         await self.show_current(bot, here)
         return True
+
+
+def result_keyboard(locale: Locale, session_id: int,
+                    more: list[tuple[str, str]] | None = None) -> InlineKeyboardMarkup:
+    """Under every result: why this advice, the summary for the doctor, and `more` (the offer
+    to ask again, under a result just reached)."""
+    return keyboard([
+        (locale.text("tg.why_button"), buttons.encode_control(buttons.Why(session_id))),
+        (locale.text("tg.summary_button"), buttons.encode_control(buttons.Summary(session_id))),
+        *(more or [])])
 
 
 def cannot_wait(step: Step, count: int) -> list[bool]:
