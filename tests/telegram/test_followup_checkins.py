@@ -145,7 +145,8 @@ async def test_no_offer_under_an_emergency(fake, bot):
     await runner.agree()
     await runner.choose_many("chest")
     await fake.wait_for(lambda: "Ketik /mulai" in runner.sent[-1].text)
-    assert [b["text"] for b in runner.sent[-1].buttons] == ["Mengapa saran ini?"]
+    assert [b["text"] for b in runner.sent[-1].buttons] == ["Mengapa saran ini?",
+                                                            "Ringkasan untuk dokter"]
 
 
 async def test_asked_for_in_the_evening_it_is_due_at_seven_and_held_through_the_night(
@@ -334,7 +335,8 @@ async def test_no_offer_when_retention_would_delete_the_check_in_first(fake, shi
     async with running_bot(fake, shipped, db, kebas_retention_days=3) as app:
         runner = Runner(fake, 516)
         await result(runner)
-        assert [b["text"] for b in runner.sent[-1].buttons] == ["Mengapa saran ini?"]
+        assert [b["text"] for b in runner.sent[-1].buttons] == ["Mengapa saran ini?",
+                                                            "Ringkasan untuk dokter"]
         assert app.bot_data["kebas"].conversations.keep_days == 3
 
 

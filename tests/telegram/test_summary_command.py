@@ -103,7 +103,9 @@ async def test_ringkasan_after_a_result_sends_a_message_to_forward_and_the_same_
 
 async def test_the_button_under_a_result_sends_the_summary_of_that_session(fake, bot):
     runner, closing = await finished(fake, 18_002)
-    assert [b["text"] for b in closing.buttons] == ["Mengapa saran ini?", HEADING]
+    # after a self-care result, the offer to ask again comes last
+    assert [b["text"] for b in closing.buttons] == ["Mengapa saran ini?", HEADING,
+                                                    "Tanya saya lagi dalam 3 hari?"]
     await runner.tap(closing, closing.button(HEADING)["callback_data"])
     await fake.wait_for(lambda: fake.documents.get(runner.chat_id))
     await fake.settled()
