@@ -253,6 +253,11 @@ def test_the_checkin_follows_the_main_dialog_with_its_questions_flags_endings_an
     assert bilingual.find("checkin-verdict").text() == "LULUS (holds)"
     assert bilingual.find("checkin-path-count").text() == f"{report.paths:,}".replace(",", ".")
     assert bilingual.find("cover-checkin-verdict").text() == "LULUS (holds)"
+    ids = [el.attrs["id"] for el in bilingual.iter() if "id" in el.attrs]
+    links = {el.attrs["href"][1:] for el in bilingual.iter()
+             if (el.attrs.get("href") or "").startswith("#")}
+    assert len(ids) == len(set(ids)) and links <= set(ids), "every link lands on one anchor"
+    assert {"checkin-offer", "checkin-proofs", "checkin-red-flags"} <= links, "in the contents"
 
 
 def test_the_checkin_is_shown_in_english_too(shipped):
