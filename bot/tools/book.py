@@ -12,13 +12,16 @@ while placeholders that Kebas fills at run time (`{min}`, `{title}`, ...) stay v
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from markupsafe import Markup
 
 from bot.content import signoff
+from bot.content.loader import Bundle
 from bot.core import graph, proofs
 from bot.core.i18n import LANGUAGE_NAMES, Locale
 from bot.core.model import Dialog, OutcomeNode, TriageLevel
@@ -33,11 +36,13 @@ from bot.tools.book_cards import (
     outcome_card,
     proof_summary,
 )
+from bot.tools.book_checkin import copies, offers, same_words
 from bot.tools.book_words import GROUPS, chrome_for
 from bot.tools.pages import render_page
 
 MAX_LANGUAGES = 2   # side by side
 LEVELS = (TriageLevel.EMERGENCY, TriageLevel.URGENT, TriageLevel.SOON, TriageLevel.SELF_CARE)
+SVG_ID = re.compile(r'(\sid=")')   # an id attribute in Graphviz's SVG
 
 
 def reading_order(dialog: Dialog) -> list[Any]:
@@ -79,17 +84,68 @@ def _breadth_first(start: str, moves: graph.Edges) -> list[str]:
     return order
 
 
+@dataclass(frozen=True)
+class Checkin:
+    """The check-in dialog a book shows after the main one, with its proof and flow picture."""
+
+    dialog: Dialog
+    report: proofs.ProofReport
+    picture: str | None
+
+
+CHECKIN_AT = "checkin-"   # before every anchor of the check-in's part, so none repeats the main
+
+
+def checkin_of(bundle: Bundle, dialog: Dialog, locale: Locale) -> Checkin | None:
+    """The check-in that follows up `dialog`'s results, proven and drawn; None if it has none."""
+    checkin = bundle.checkin_for(dialog)
+    if checkin is None:
+        return None
+    return Checkin(checkin, proofs.prove(checkin), flow_picture(checkin, locale, CHECKIN_AT))
+
+
 def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.ProofReport,
-                 picture: str | None, generated: date, content_hash: str | None = None
-                 ) -> dict[str, Any]:
+                 picture: str | None, generated: date, content_hash: str | None = None,
+                 checkin: Checkin | None = None) -> dict[str, Any]:
     """Everything the template shows, as plain data. `picture` is the flow as SVG text;
     `content_hash` is what a sign-off of this content names (bot.content.signoff; the
-    bundle's, which covers every language, not only those in the book)."""
+    bundle's, which covers every dialog and every language, not only those in the book);
+    `checkin` is the dialog that follows up this one's results, shown after it."""
     texts = Texts(locales)
     first = locales[0]
     chrome = chrome_for(first.language)
     levels = {level: Level(level.value, first.text(f"triage.{level.value}.title"))
               for level in LEVELS}
+    main = _part(dialog, report, picture, texts, levels, first, "")
+    follow_up = None if checkin is None else _checkin_part(dialog, checkin, texts, levels, first)
+    level_texts = [(levels[level], texts(f"triage.{level.value}.title"),
+                    texts(f"triage.{level.value}.todo")) for level in LEVELS]
+    dialog_texts = [(chrome[role], texts(key)) for role, key in _roles(dialog) if key]
+    rest = appendix(locales, texts, GROUPS.get(first.language, GROUPS["en"]),
+                    chrome["group_other"])
+    reviewed = [dialog] + ([checkin.dialog] if checkin else [])
+    return {
+        **main,
+        "ui": chrome,
+        "lang": first.language,
+        "languages": [(locale.language, LANGUAGE_NAMES.get(locale.language, locale.language))
+                      for locale in locales],
+        "dialog": {"id": dialog.id, "version": dialog.version, "hash": dialog.content_hash,
+                   "content": content_hash or signoff.content_hash(
+                       reviewed, {locale.language: locale for locale in locales})},
+        "generated": generated.isoformat(),
+        "main": main,
+        "checkin": follow_up,
+        "levels": level_texts,
+        "dialog_texts": dialog_texts,
+        "appendix": rest,
+    }
+
+
+def _part(dialog: Dialog, report: proofs.ProofReport, picture: str | None, texts: Texts,
+          levels: dict[TriageLevel, Level], first: Locale, at: str) -> dict[str, Any]:
+    """One dialog's cards, proof and picture: the same for the main dialog and a check-in.
+    `at` goes before each of its anchors in the page."""
     reachable = graph.reachable(dialog.start, graph.edges(dialog))
     title = texts(dialog.title)
     ordered = reading_order(dialog)
@@ -99,25 +155,12 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
     causes = [cause_card(dialog, cause, texts, levels, first) for cause in dialog.causes]
     outcomes = [outcome_card(dialog, node, texts, levels, node.id in reachable)
                 for node in ordered if isinstance(node, OutcomeNode)]
-    level_texts = [(levels[level], texts(f"triage.{level.value}.title"),
-                    texts(f"triage.{level.value}.todo")) for level in LEVELS]
-    roles = [("role_disclaimer", dialog.texts.disclaimer),
-             ("role_safety_net", dialog.texts.safety_net),
-             ("role_no_clear_cause", dialog.texts.no_clear_cause),
-             ("role_several_causes", dialog.texts.several_causes)]
-    dialog_texts = [(chrome[role], texts(key)) for role, key in roles if key]
-    rest = appendix(locales, texts, GROUPS.get(first.language, GROUPS["en"]),
-                    chrome["group_other"])
     return {
-        "ui": chrome,
-        "lang": first.language,
-        "languages": [(locale.language, LANGUAGE_NAMES.get(locale.language, locale.language))
-                      for locale in locales],
-        "dialog": {"id": dialog.id, "version": dialog.version, "hash": dialog.content_hash,
-                   "content": content_hash or signoff.content_hash(
-                       [dialog], {locale.language: locale for locale in locales})},
+        "at": at,
+        "id": dialog.id,
+        "version": dialog.version,
+        "hash": dialog.content_hash,
         "title": title,
-        "generated": generated.isoformat(),
         "proof": proof_summary(dialog, report, first),
         "picture": Markup(picture) if picture else None,
         "screening": [card for card in cards if card.screening],
@@ -127,10 +170,35 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
         "scoring": dialog.scoring,
         "outcomes": outcomes,
         "outcome_ids": [card.id for card in outcomes],
-        "levels": level_texts,
-        "dialog_texts": dialog_texts,
-        "appendix": rest,
+        "copies": frozenset(),
+        "same_words": {},
     }
+
+
+def _checkin_part(followed: Dialog, checkin: Checkin, texts: Texts,
+                  levels: dict[TriageLevel, Level], first: Locale) -> dict[str, Any]:
+    """The check-in's part, plus when it is offered, what it copies, and its own texts."""
+    dialog = checkin.dialog
+    part = _part(dialog, checkin.report, checkin.picture, texts, levels, first, CHECKIN_AT)
+    chrome = chrome_for(first.language)
+    main_keys = dict(_roles(followed))
+    return {
+        **part,
+        "follows": followed.id,
+        "offers": offers(followed, dialog, levels, LEVELS),
+        "copies": copies(dialog, followed),
+        "same_words": same_words(dialog, followed),
+        "dialog_texts": [(chrome[role], texts(key)) for role, key in _roles(dialog)
+                         if key and key != main_keys[role]],
+    }
+
+
+def _roles(dialog: Dialog) -> list[tuple[str, str | None]]:
+    """The texts under every result, by the book's word for their role."""
+    return [("role_disclaimer", dialog.texts.disclaimer),
+            ("role_safety_net", dialog.texts.safety_net),
+            ("role_no_clear_cause", dialog.texts.no_clear_cause),
+            ("role_several_causes", dialog.texts.several_causes)]
 
 
 def render_book(context: dict[str, Any]) -> str:
@@ -138,14 +206,18 @@ def render_book(context: dict[str, Any]) -> str:
 
 
 def book_html(dialog: Dialog, locales: Sequence[Locale], report: proofs.ProofReport,
-              picture: str | None, generated: date, content_hash: str | None = None) -> str:
-    return render_book(book_context(dialog, locales, report, picture, generated, content_hash))
+              picture: str | None, generated: date, content_hash: str | None = None,
+              checkin: Checkin | None = None) -> str:
+    return render_book(book_context(dialog, locales, report, picture, generated, content_hash,
+                                    checkin))
 
 
-def flow_picture(dialog: Dialog, locale: Locale) -> str | None:
-    """The flow as SVG text to put inline, or None when Graphviz's `dot` is missing."""
+def flow_picture(dialog: Dialog, locale: Locale, at: str = "") -> str | None:
+    """The flow as SVG text to put inline, or None when Graphviz's `dot` is missing. `at` goes
+    before the picture's own ids, so that two pictures in one page share none."""
     try:
         svg = flowchart.render(flowchart.flow_of(dialog, locale), "svg").decode("utf-8")
     except flowchart.GraphvizMissing:
         return None
-    return svg[svg.find("<svg"):]
+    svg = svg[svg.find("<svg"):]
+    return SVG_ID.sub(lambda found: f'{found[1]}{at}', svg) if at else svg

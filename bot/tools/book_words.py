@@ -230,6 +230,73 @@ WORDS: dict[str, tuple[str, str]] = {
         "Bila tidak ada penyebab yang jelas unggul",
         "When no cause is clearly ahead",
     ),
+    # The check-in (a dialog that follows up this one's results, issue 18).
+    "checkin": ("Tanya ulang (check-in)", "Follow-up check-in"),
+    "checkin_dialog": ("Dialog tanya ulang", "Check-in dialog"),
+    "checkin_intro": (
+        "Dialog kecil yang dikirim beberapa hari setelah hasil tertentu dari dialog {dialog}, "
+        "hanya bila pelari memintanya. Dialog ini dibuktikan dengan aturan yang sama (a–e) dan "
+        "termasuk dalam persetujuan klinis di halaman depan.",
+        "A small dialog sent a few days after some results of dialog {dialog}, only when the "
+        "runner asks for it. It is proven by the same rules (a–e) and is part of the clinical "
+        "sign-off on the cover.",
+    ),
+    "checkin_offer": ("Kapan ditawarkan", "When it is offered"),
+    "checkin_offer_intro": (
+        "Dari followup: di dialog {dialog}. Di bawah hasil dengan tingkat berikut, Kebas "
+        "menawarkan tombol untuk ditanya lagi; tanya ulang dikirim hanya bila pelari "
+        "menekannya, dan tidak pada jam tenang malam hari (bawaan: 21.00–07.00 WIB).",
+        "From followup: in dialog {dialog}. Under a result of the levels below, Kebas offers a "
+        "button to be asked again; the check-in is sent only when the runner taps it, and not "
+        "in the night's quiet hours (by default 21:00–07:00 WIB).",
+    ),
+    "offered_after": ("ditanyakan lagi setelah {days} hari", "asked again after {days} days"),
+    "offered_after_one": ("ditanyakan lagi setelah 1 hari", "asked again after 1 day"),
+    "not_offered": ("tidak ditawarkan", "not offered"),
+    "not_offered_why": (
+        "Setelah hasil darurat atau mendesak tidak ada tawaran: pelari diminta mencari "
+        "pertolongan sekarang, bukan menunggu pengingat.",
+        "There is no offer after an emergency or urgent result: the runner is told to get help "
+        "now, not to wait for a reminder.",
+    ),
+    "copy_of": ("salinan dari {dialog}", "copy from {dialog}"),
+    "checkin_questions_intro": (
+        "Pertanyaan bertanda \"salinan\" sama persis dengan pertanyaan di dialog {dialog}; hanya "
+        "ke mana jawabannya berlanjut yang boleh berbeda. kebas check menolak salinan yang tidak "
+        "sama lagi.",
+        "Questions marked \"copy\" are exactly the questions of dialog {dialog}; only where an "
+        "answer goes next may differ. kebas check refuses a copy that is no longer equal.",
+    ),
+    "checkin_flags_intro": (
+        "Tanda bahaya bertanda \"salinan\" adalah semua tanda bahaya dialog {dialog} yang hanya "
+        "membaca jawaban yang ditanyakan lagi di sini. kebas check memastikan salinan itu tetap "
+        "sama dengan aslinya (kecuali hasil tempat berhenti, stop_at) dan tidak ada yang "
+        "terlewat. Tanda bahaya lainnya milik tanya ulang sendiri.",
+        "Red flags marked \"copy\" are every red flag of dialog {dialog} that reads only answers "
+        "asked again here. kebas check keeps each equal to its original (except the ending it "
+        "stops at, stop_at) and makes sure none is missing. The other red flags are the "
+        "check-in's own.",
+    ),
+    "same_words": (
+        "Judul dan saran sama dengan tanda bahaya {dialog}",
+        "Same title and advice as the {dialog} red flag",
+    ),
+    "outcomes_intro_no_causes": (
+        "Tingkat saran akhir = yang paling segera dari: batas bawah hasil dan tanda bahaya yang "
+        "muncul.",
+        "The final advice is the most urgent of: the outcome's floor and the red flags that "
+        "fired.",
+    ),
+    "checkin_same_texts": (
+        "Penafian dan teks \"kapan harus segera mencari pertolongan\" sama dengan dialog {dialog}.",
+        "The disclaimer and the \"when to seek help\" text are those of dialog {dialog}.",
+    ),
+    "signoff_both": (
+        "Persetujuan ini mencakup kedua dialog: {dialog} versi {version} dan tanya ulangnya "
+        "{checkin} versi {checkin_version}. Sidik isi {hash} mencakup keduanya dan semua teks.",
+        "This sign-off covers both dialogs: {dialog} version {version} and its check-in "
+        "{checkin} version {checkin_version}. Content hash {hash} covers both and every text.",
+    ),
     "filled_by_kebas": ("diisi Kebas", "filled by Kebas"),
     "group_other": ("lainnya", "other"),
 }
