@@ -79,7 +79,7 @@ def parse_languages(value: str) -> list[str]:
 def cmd_book(args: argparse.Namespace) -> int:
     """The review book in one or two languages; without Graphviz, without the picture."""
     from bot.core import proofs
-    from bot.tools.book import book_html, flow_picture
+    from bot.tools.book import book_html, checkin_of, flow_picture
     try:
         languages = parse_languages(args.lang)
     except ValueError as exc:
@@ -100,7 +100,8 @@ def cmd_book(args: argparse.Namespace) -> int:
         complain("note: Graphviz's 'dot' is not installed, so the book has no flow picture; "
                  "install it with 'sudo apt-get install graphviz'")
     return put_text(args.output, book_html(dialog, locales, proofs.prove(dialog), picture,
-                                           date.today(), bundle.content_hash))
+                                           date.today(), bundle.content_hash,
+                                           checkin_of(bundle, dialog, locales[0])))
 
 
 # --- kebas diff -------------------------------------------------------------------------------

@@ -335,8 +335,6 @@ def test_kebas_book_writes_the_file(in_root, tmp_path, capsys):
         assert any(el.tag == "svg" for el in root.find("flow").iter())
 
 
-@pytest.mark.xfail(strict=True, reason="bot/cli/review.py cmd_book does not pass "
-                   "book.checkin_of(bundle, dialog, locales[0]) to book_html yet")
 def test_kebas_book_shows_the_checkin(in_root, tmp_path):
     out = tmp_path / "book.html"
     assert kebas(["book", "--lang", "id,en", "-o", str(out)]) == 0
