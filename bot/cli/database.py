@@ -25,6 +25,7 @@ from bot.cli.shared import (
 from bot.content.loader import load_bundle
 from bot.core.i18n import pick_language
 from bot.storage import (
+    FollowupRow,
     SessionStore,
     StartCount,
     StorageError,
@@ -34,6 +35,8 @@ from bot.storage import (
 )
 
 if TYPE_CHECKING:
+    from bot.content.loader import Bundle
+    from bot.core.model import Dialog
     from bot.settings import Settings
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -134,9 +137,19 @@ def since_date(value: str | None) -> date | None | int:
 
 
 async def usage_and_starts(store: SessionStore, since: datetime | None, dialog_id: str | None
-                           ) -> tuple[list[UsageRow], list[StartCount]]:
-    """The sessions started since then (of one dialog, if named), and the starts from links."""
-    return await store.usage_rows(since, dialog_id), await store.start_counts()
+                           ) -> tuple[list[UsageRow], list[StartCount], list[FollowupRow]]:
+    """The sessions started since then (of one dialog, if named), the starts from links and
+    the follow-ups asked for since then."""
+    return (await store.usage_rows(since, dialog_id), await store.start_counts(),
+            await store.followup_rows(since))
+
+
+def checkin_of(bundle: Bundle, dialog: Dialog) -> Dialog | None:
+    """The check-in dialog `dialog` follows up with, when the content has it."""
+    try:
+        return None if dialog.followup is None else bundle.dialog(dialog.followup.dialog)
+    except KeyError:
+        return None
 
 
 def cmd_stats(args: argparse.Namespace) -> int:
@@ -144,6 +157,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     links since --since, or over the last days, and of all time."""
     from rich.console import Console
 
+    from bot.tools.followup_stats import followup_stats, followup_tables
     from bot.tools.stats import (
         RECENT_DAYS,
         html_report,
@@ -177,13 +191,18 @@ def cmd_stats(args: argparse.Namespace) -> int:
         db, faults=(StorageError,))
     if found is None:
         return status
-    rows, starts = found
+    rows, starts, asked = found
     numbers = usage(rows, dialog, locale, since)
+    followups = None if dialog is None else followup_stats(
+        asked, numbers, dialog, checkin_of(bundle, dialog), locale)
+    shown_dialog = args.dialog or (dialog.id if dialog is not None else None)
     now = datetime.now(UTC)
     links = link_starts(starts, since or (now - timedelta(days=RECENT_DAYS)).date())
     if args.html:  # first: a terminal that stops reading must not cost the report
-        status = write_output(args.html, html_report(numbers, args.dialog, now, links))
+        status = write_output(args.html, html_report(numbers, shown_dialog, now, links,
+                                                     followups))
     console = Console()
-    for shown in usage_tables(numbers, args.dialog, console.width, links):
+    for shown in usage_tables(numbers, shown_dialog, console.width, links) + (
+            [] if followups is None else followup_tables(followups)):
         console.print(shown)
     return status

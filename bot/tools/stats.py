@@ -111,11 +111,10 @@ def since_moment(day: date) -> datetime:
 
 def usage(rows: Iterable[UsageRow], dialog: Dialog | None = None, locale: Locale | None = None,
           since: date | None = None) -> Usage:
-    """The numbers for sessions started on or after `since` (UTC); the dialog and locale only
-    label and order the questions, so sessions on other versions still count."""
-    if since is not None:
-        rows = [row for row in rows if row.started_at >= since_moment(since)]
-    rows = list(rows)
+    """The numbers for the dialog's sessions started on or after `since` (UTC); the locale
+    only labels the questions, and sessions on the dialog's other versions still count."""
+    rows = [row for row in rows if (since is None or row.started_at >= since_moment(since))
+            and (dialog is None or row.dialog_id == dialog.id)]  # not its check-ins
     status = Counter(row.status for row in rows)
     finished = [row for row in rows if row.status == FINISHED]
     reached: Counter[str] = Counter()
@@ -434,9 +433,11 @@ def charts(numbers: Usage) -> dict[str, str]:
 
 
 def html_report(numbers: Usage, dialog_id: str | None, generated: datetime,
-                links: LinkStarts | None = None) -> str:
+                links: LinkStarts | None = None, followups: Any = None) -> str:
+    """The report as one HTML page; `followups`: `followup_stats`' numbers, when counted."""
     return render_page("stats.html.j2", {
-        "usage": numbers, "scope": scope(numbers, dialog_id), "nothing": nothing_yet(numbers),
+        "usage": numbers, "followups": followups, "scope": scope(numbers, dialog_id),
+        "nothing": nothing_yet(numbers),
         "summary": summary_rows(numbers), "charts": {} if numbers.empty else charts(numbers),
         "links": links, "links_form": LINKS, "definitions": DEFINITIONS, "percent": percent,
         "generated": generated.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")})
