@@ -66,7 +66,7 @@ def test_a_session_in_progress_is_incomplete_and_says_what_may_still_come(shippe
     made, _text = summary(shipped, play(shipped.dialog(), SMOKER, questions=6))
     fields = rows(made)
     assert made.incomplete == "TIDAK LENGKAP: tanya-jawab belum selesai"
-    assert fields["Awitan"] == "berulang sejak beberapa minggu sampai bulan"
+    assert fields["Awitan"] == "sejak beberapa minggu sampai bulan"
     assert fields["Usia"] == "belum dijawab" and fields["Lokasi"] == "belum dijawab"
     assert fields["Jenis kelamin"] == "tidak ditanyakan"
     values = {s.title: [r.value for r in s.rows] for s in made.sections}

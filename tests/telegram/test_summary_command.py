@@ -130,7 +130,7 @@ async def test_a_session_in_progress_is_summarised_marked_incomplete_and_goes_on
     text = visible(message.text)
     assert "TIDAK LENGKAP: tanya-jawab belum selesai" in text
     shown = fields(message.text)
-    assert shown["Awitan"] == "berulang sejak beberapa minggu sampai bulan"
+    assert shown["Awitan"] == "sejak beberapa minggu sampai bulan"
     assert shown["Usia"] == "belum dijawab" and shown["Jenis kelamin"] == "tidak ditanyakan"
     assert "belum ada hasil" in text
     assert "TIDAK LENGKAP" in pdf_text(document.data)[1]
