@@ -22,6 +22,11 @@ LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
 # names its description, `command.<key>` in every locale.
 MENU_COMMANDS = ("start", "back", "restart", "cancel", "help", "privacy", "delete", "language",
                  "summary")
+# How a check-in's runner says the numbness went since the result it follows up (the options
+# of its "how is it now?" question); the summary prints `summary.course.<option>`, a
+# clinician's words for it.
+COURSE_PREFIX = "summary.course."
+COURSES = ("better", "same", "worse", "danger")
 # What each language calls the menu commands; a language not listed has the default's names.
 # Every name works in every chat (the Telegram channel's COMMAND_TABLE).
 COMMAND_NAMES: dict[str, dict[str, str]] = {
@@ -125,6 +130,10 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "summary.evidence": ("label", "term"), "summary.dialog": ("dialog", "version", "hash"),
         "summary.other_version": ("dialog", "version", "hash"), "summary.disclaimer": (),
         "summary.pdf_caption": (), "summary.nothing": (),
+        # a check-in after the session summarised: its date, and the runner's answer to "how
+        # is it now?" (the check-in's first screening question) in a clinician's words
+        "summary.checkin": ("date",), "summary.checkin_answer": (),
+        **{f"{COURSE_PREFIX}{course}": () for course in COURSES},
         # /statistik (admins)
         "stats.heading": (), "stats.recent": ("days", "since"), "stats.all_time": (),
         "stats.none": (),

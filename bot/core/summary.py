@@ -16,7 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.core import graph
-from bot.core.i18n import Locale
+from bot.core.i18n import COURSE_PREFIX, Locale
 from bot.core.inputs import plain_number
 from bot.core.model import (
     Dialog,
@@ -24,12 +24,12 @@ from bot.core.model import (
     SummaryLine,
     clinical_term_key,
     is_question,
+    options_of,
 )
 from bot.core.outcome import answers_produced, flag_view
 from bot.core.state import Because, State
 
 DATE_FORMAT = "%Y-%m-%d %H:%M %Z"  # 2026-05-12 14:05 WIB
-TIMEZONE = "Asia/Jakarta"  # where dates are shown, until KEBAS_TIMEZONE reaches the channels
 ONE_LINE = 90  # evidence cut to this many characters shares one line with its label
 ELLIPSIS = "…"
 # how much of each evidence value is kept, in turn, until a summary fits its page or message
@@ -96,6 +96,26 @@ def _result_sections(dialog: Dialog, state: State, terms: _Terms) -> list[Sectio
     the causes shown with their evidence; for a session not finished, the flags so far."""
     locale, outcome = terms.locale, state["outcome"]
     none = (Row(None, locale.text("summary.none")),)
+    sections = [Section(locale.text("summary.red_flags"), _fired(dialog, state, terms) or none,
+                        evidence=True)]
+    if outcome is None:
+        no_result = (Row(None, locale.text("summary.no_result")),)
+        return sections + [Section(locale.text("summary.triage"), no_result),
+                           Section(locale.text("summary.causes"), no_result)]
+    causes_by_id = {cause.id: cause for cause in dialog.causes}
+    causes = tuple(Row(locale.text("summary.cause", points=cause["points"],
+                                   title=terms.title(causes_by_id.get(cause["id"]),
+                                                     cause["id"])),
+                       terms.evidence(cause["because"]))
+                   for cause in outcome["causes"])
+    return sections + [Section(locale.text("summary.triage"),
+                               (Row(None, _level(dialog, state, terms)),), evidence=True),
+                       Section(locale.text("summary.causes"), causes or none, evidence=True)]
+
+
+def _fired(dialog: Dialog, state: State, terms: _Terms) -> tuple[Row, ...]:
+    """The red flags fired, each with the answers that fired it (so far, when not finished)."""
+    outcome = state["outcome"]
     flags_by_id = {flag.id: flag for flag in dialog.red_flags}
     if outcome is not None:
         fired = [(item["id"], item["because"]) for item in outcome["red_flags"]]
@@ -104,37 +124,63 @@ def _result_sections(dialog: Dialog, state: State, terms: _Terms) -> list[Sectio
         fired = [(flag_id, [list(pair) for pair in flag_view(flags_by_id[flag_id],
                                                              produced).because])
                  for flag_id in state["fired"] if flag_id in flags_by_id]
-    flags = tuple(Row(terms.title(flags_by_id.get(flag_id), flag_id), terms.evidence(because))
-                  for flag_id, because in fired)
-    sections = [Section(locale.text("summary.red_flags"), flags or none, evidence=True)]
+    return tuple(Row(terms.title(flags_by_id.get(flag_id), flag_id), terms.evidence(because))
+                 for flag_id, because in fired)
+
+
+def _level(dialog: Dialog, state: State, terms: _Terms) -> str:
+    """A finished session's triage and what set it; "no result yet" before it is finished."""
+    locale, outcome = terms.locale, state["outcome"]
     if outcome is None:
-        no_result = (Row(None, locale.text("summary.no_result")),)
-        return sections + [Section(locale.text("summary.triage"), no_result),
-                           Section(locale.text("summary.causes"), no_result)]
-    causes_by_id = {cause.id: cause for cause in dialog.causes}
+        return locale.text("summary.no_result")
     reasons = "; ".join(_reason(source["kind"], source["id"], dialog, terms)
                         for source in outcome["level_from"])
-    level = locale.text("summary.level", reasons=reasons,
-                        level=locale.text(f"triage.{outcome['level']}.title"))
-    causes = tuple(Row(locale.text("summary.cause", points=cause["points"],
-                                   title=terms.title(causes_by_id.get(cause["id"]),
-                                                     cause["id"])),
-                       terms.evidence(cause["because"]))
-                   for cause in outcome["causes"])
-    return sections + [Section(locale.text("summary.triage"), (Row(None, level),),
-                               evidence=True),
-                       Section(locale.text("summary.causes"), causes or none, evidence=True)]
+    return locale.text("summary.level", reasons=reasons,
+                       level=locale.text(f"triage.{outcome['level']}.title"))
+
+
+def checkin_section(checkin: Dialog, state: State, locale: Locale, *, active: bool,
+                    updated_at: datetime, lines: Sequence[SummaryLine]) -> Section:
+    """The check-in that followed up the session summarised: its date, how the runner says
+    it went since (in a clinician's words), the answers to the screening it asked again (on
+    the summarised dialog's `lines`), the red flags they fired and the triage it gave.
+
+    Only what the check-in's own answers hold; "incomplete" while it is going on."""
+    how = checkin.screening[0] if checkin.screening else None
+    course = SummaryLine(id="course", label="summary.checkin_answer",
+                         questions=[how] if how else [])
+    terms = _Terms(checkin, locale, [course, *lines], course=how)
+    outcome = state["outcome"]
+    waiting = _still_askable(checkin, state) if active and outcome is None else set()
+    answered = {answer["node"]: answer["value"] for answer in state["answers"]}
+    rows = [Row(None, locale.text("summary.incomplete"))] if outcome is None else []
+    rows.append(Row(locale.text(course.label), _line_value(course, answered, waiting, terms)))
+    rows += [Row(locale.text(line.label), _line_value(line, answered, waiting, terms))
+             for line in lines if answered.keys() & set(line.questions)]
+    rows += _fired(checkin, state, terms)
+    rows.append(Row(locale.text("summary.triage"), _level(checkin, state, terms)))
+    return Section(locale.text("summary.checkin", date=updated_at.strftime(DATE_FORMAT)),
+                   tuple(rows), evidence=True)
+
+
+def with_checkin(summary: ClinicalSummary, checkin: Section) -> ClinicalSummary:
+    """The summary with its check-in's section after the result."""
+    return replace(summary, sections=(*summary.sections, checkin))
 
 
 def stored_session_summary(dialog: Dialog, serving: Dialog, state: State, locale: Locale, *,
                            active: bool, updated_at: str, zone: tzinfo) -> ClinicalSummary:
     """`clinical_summary` of a session as a store keeps it: `dialog` is the session's own,
     `serving` the one served now; `updated_at` an ISO time stamp, shown in `zone`."""
-    updated = datetime.fromisoformat(updated_at)
     return clinical_summary(
-        dialog, state, locale, active=active,
-        updated_at=(updated if updated.tzinfo else updated.replace(tzinfo=UTC)).astimezone(zone),
+        dialog, state, locale, active=active, updated_at=local_time(updated_at, zone),
         serving_hash=serving.content_hash, lines=dialog.summary or serving.summary)
+
+
+def local_time(stamp: str, zone: tzinfo) -> datetime:
+    """A store's ISO time stamp (UTC when it names no zone) as a time in `zone`."""
+    moment = datetime.fromisoformat(stamp)
+    return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(zone)
 
 
 def summary_text(summary: ClinicalSummary) -> str:
@@ -170,8 +216,10 @@ def _cut(row: Row, limit: int) -> Row:
 class _Terms:
     """Answers as a doctor writes them, and the summary line each question is on."""
 
-    def __init__(self, dialog: Dialog, locale: Locale, lines: Sequence[SummaryLine]) -> None:
+    def __init__(self, dialog: Dialog, locale: Locale, lines: Sequence[SummaryLine],
+                 course: str | None = None) -> None:
         self.dialog, self.locale, self.lines = dialog, locale, lines
+        self.course = course  # a check-in's "how is it now?" question
         self.label_of = {question: locale.text(line.label) for line in lines
                          for question in line.questions}
 
@@ -181,10 +229,21 @@ class _Terms:
             unit = f" {self.locale.text(node.unit)}" if node.unit else ""
             return f"{plain_number(value)}{unit}"
         chosen = value if isinstance(value, list) else [value]
+        if question_id == self.course:
+            return ", ".join(self.course_term(node, str(option)) for option in chosen)
         if not is_question(node):  # a question since removed: its answer as stored
             return ", ".join(str(option) for option in chosen)
         return ", ".join(self.locale.text(clinical_term_key(question_id, str(option)))
                          for option in chosen)
+
+    def course_term(self, node: object, option_id: str) -> str:
+        """How the runner says it went since, as a clinician writes it; the runner's own
+        option text for an option that has no clinical wording."""
+        key = f"{COURSE_PREFIX}{option_id}"
+        if key in self.locale.texts:
+            return self.locale.text(key)
+        option = next((option for option in options_of(node) if option.id == option_id), None)
+        return self.locale.text(option.text) if option is not None else option_id
 
     def evidence(self, because: Because) -> str:
         """The answers behind a conclusion: "<line label>: <term>", joined."""

@@ -37,6 +37,7 @@ from bot.tools.book_cards import (
     proof_summary,
 )
 from bot.tools.book_checkin import copies, offers, same_words
+from bot.tools.book_summary import summary_part
 from bot.tools.book_words import GROUPS, chrome_for
 from bot.tools.pages import render_page
 
@@ -121,6 +122,7 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
     level_texts = [(levels[level], texts(f"triage.{level.value}.title"),
                     texts(f"triage.{level.value}.todo")) for level in LEVELS]
     dialog_texts = [(chrome[role], texts(key)) for role, key in _roles(dialog) if key]
+    summary = summary_part(dialog, texts, first)
     rest = appendix(locales, texts, GROUPS.get(first.language, GROUPS["en"]),
                     chrome["group_other"])
     reviewed = [dialog] + ([checkin.dialog] if checkin else [])
@@ -138,6 +140,7 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
         "checkin": follow_up,
         "levels": level_texts,
         "dialog_texts": dialog_texts,
+        "summary": summary,
         "appendix": rest,
     }
 

@@ -230,6 +230,35 @@ WORDS: dict[str, tuple[str, str]] = {
         "Bila tidak ada penyebab yang jelas unggul",
         "When no cause is clearly ahead",
     ),
+    # The summary for the doctor (/ringkasan, issue 18).
+    "summary": ("Ringkasan untuk dokter", "Summary for the doctor"),
+    "summary_intro": (
+        "Ringkasan yang bisa diminta pelari (/ringkasan, tombol di bawah hasil) untuk dokter: "
+        "tiap baris di bawah ini dengan label dan pertanyaan yang mengisinya. Jawaban dicetak "
+        "dengan istilah klinis di samping id pilihannya, bukan dengan kata-kata pelari.",
+        "The summary a runner can ask for (/summary, the button under a result) to show a "
+        "doctor: each line below with its label and the questions that fill it. An answer "
+        "prints as the clinical term beside its option id, not in the runner's words.",
+    ),
+    "summary_no_questions": ("Tidak ada pertanyaan: selalu", "No question: always"),
+    "summary_rule": ("Belum ditanyakan atau belum dijawab", "Not asked or not yet answered"),
+    "summary_rule_intro": (
+        "Bila tidak ada pertanyaan baris itu yang dijawab: selama tanya-jawab masih berjalan "
+        "dan salah satunya masih bisa ditanyakan, baris itu berbunyi (1); bila tidak (cabang "
+        "yang dilewati, berhenti karena darurat, atau baris tanpa pertanyaan), berbunyi (2). "
+        "Ringkasan tanya-jawab yang belum selesai diberi tanda (3).",
+        "When none of a line's questions is answered: while the session goes on and one of "
+        "them may still be asked, the line reads (1); otherwise (a branch skipped, a stop at "
+        "an emergency, or a line with no question) it reads (2). The summary of a session "
+        "not finished is marked (3).",
+    ),
+    "summary_sample": ("Contoh ringkasan", "A sample summary"),
+    "summary_sample_intro": (
+        "Dibuat oleh kode yang sama dengan /ringkasan, dari jawaban buatan (pilihan \"tidak "
+        "ada\" bila ada, selain itu pilihan terakhir): hanya untuk melihat tata letaknya.",
+        "Made by the same code as /summary, from made-up answers (\"none of these\" where "
+        "there is one, otherwise the last option): only to see its layout.",
+    ),
     # The check-in (a dialog that follows up this one's results, issue 18).
     "checkin": ("Tanya ulang (check-in)", "Follow-up check-in"),
     "checkin_dialog": ("Dialog tanya ulang", "Check-in dialog"),

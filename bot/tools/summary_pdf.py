@@ -3,7 +3,7 @@
 fpdf2 writes it, with the DejaVu fonts matplotlib (a dependency) ships, so every Indonesian
 and clinical character prints and we ship no font. One page is guaranteed: the text shrinks
 from 10 to 7 pt, and if it still does not fit, the evidence behind red flags and causes is
-cut shorter, ending in "…", at last to one line each.
+cut shorter, ending in "…", at last to one line each; then, at the very last, 6 pt.
 """
 
 from __future__ import annotations
@@ -19,6 +19,9 @@ from bot.core.summary import EVIDENCE_CUTS, ClinicalSummary, Row, cut_evidence
 
 FONT = "DejaVu"
 FONT_SIZES = (10, 9, 8, 7)
+# the last resort, when even 7 pt with one-line evidence does not fit: every red flag fired
+# and a check-in after the result (still legible on paper and on a zoomed phone)
+LAST_SIZE = 6
 LABEL_WIDTH = 45  # mm
 MARGIN = 15  # mm
 
@@ -38,6 +41,9 @@ def summary_pdf(summary: ClinicalSummary) -> bytes:
             pdf = _render(summary, size, limit)
             if pdf.pages_count == 1:
                 return bytes(pdf.output())
+    pdf = _render(summary, LAST_SIZE, EVIDENCE_CUTS[-1])
+    if pdf.pages_count == 1:
+        return bytes(pdf.output())
     raise ValueError("the summary does not fit on one page even at its shortest")
 
 

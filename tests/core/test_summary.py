@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.core.summary import clinical_summary, summary_text
+from bot.core.summary import checkin_section, clinical_summary, summary_text, with_checkin
 
 from support.summaries import FOOT_DROP, SMOKER, play
 
@@ -119,3 +119,66 @@ def test_a_version_without_summary_lines_uses_the_lines_given(shipped, language)
                             updated_at=WHEN, serving_hash=dialog.content_hash,
                             lines=dialog.summary)
     assert len(made.sections[0].rows) == len(dialog.summary)
+
+
+def checkin_of(shipped, answers, questions=99, language="id", zone="Asia/Jakarta"):
+    """The summary of SMOKER's session with the check-in that followed it, answered so."""
+    dialog = shipped.dialog()
+    checkin = shipped.checkin_for(dialog)
+    step = play(checkin, answers, questions)
+    made, _text = summary(shipped, play(dialog, SMOKER), language=language)
+    section = checkin_section(checkin, step.state, shipped.locales[language],
+                              active=step.outcome is None,
+                              updated_at=LATER.astimezone(ZoneInfo(zone)), lines=dialog.summary)
+    return with_checkin(made, section), section
+
+
+LATER = datetime(2026, 5, 15, 3, 0, tzinfo=ZoneInfo("UTC"))
+
+
+def test_a_check_in_follows_the_result_with_its_answer_in_clinical_words(shipped):
+    made, section = checkin_of(shipped, {"ci_how": "better"})
+    assert made.sections[-1] is section and made.incomplete is None
+    assert section.title == "Tanya ulang (pemantauan lanjutan), 2026-05-15 10:00 WIB"
+    fields = {row.label: row.value for row in section.rows}
+    assert fields == {"Keluhan sejak hasil sebelumnya": "membaik atau hilang",
+                      "Triase": fields["Triase"]}, "no screening asked, none shown, no flags"
+    assert fields["Triase"].startswith("PERAWATAN MANDIRI")
+    assert "Membaik atau sudah hilang" not in summary_text(made), "not the runner's label"
+    assert rows(made)["Usia"] == "62 tahun", "the session it followed is summarised above"
+
+
+def test_the_check_in_screening_shows_its_answers_the_flags_they_fired_and_the_triage(shipped):
+    made, section = checkin_of(shipped, {"ci_how": "worse", "a12_alarm": ["none"],
+                                         "a3_saddle": "saddle"}, language="en")
+    text = summary_text(made)
+    fields = {row.label: row.value for row in section.rows}
+    assert fields["Since the earlier result"] == "worse or more frequent"
+    assert "no chest symptoms, stroke signs or calf swelling" in fields["Red-flag screening"]
+    flag = next(row for row in section.rows if "saddle" in row.value.lower()
+                and row.label not in ("Red-flag screening", "Triage"))
+    assert flag.value.startswith("Red-flag screening: "), "the answer that fired it, on its line"
+    assert fields["Triage"].startswith("EMERGENCY")
+    assert "Weakness" not in fields, "questions the check-in did not reach are not shown"
+    assert text.index("FOLLOW-UP CHECK-IN, 2026-05-15 10:00 WIB") > text.index("CAUSES SHOWN")
+
+
+def test_a_check_in_in_progress_is_marked_incomplete(shipped):
+    _made, section = checkin_of(shipped, {"ci_how": "danger", "a12_alarm": ["none"]},
+                                questions=2)
+    values = [row.value for row in section.rows]
+    assert values[0].startswith("TIDAK LENGKAP")
+    fields = {row.label: row.value for row in section.rows}
+    assert fields["Keluhan sejak hasil sebelumnya"] == "pasien melaporkan tanda bahaya baru"
+    assert fields["Triase"] == "belum ada hasil"
+
+
+def test_a_check_in_not_yet_answered_says_so(shipped):
+    _made, section = checkin_of(shipped, {}, questions=0)
+    fields = {row.label: row.value for row in section.rows}
+    assert fields["Keluhan sejak hasil sebelumnya"] == "belum dijawab"
+
+
+def test_check_in_dates_in_the_configured_zone(shipped):
+    _made, section = checkin_of(shipped, {"ci_how": "same"}, zone="Europe/London")
+    assert section.title.endswith("2026-05-15 04:00 BST")

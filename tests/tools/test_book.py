@@ -298,6 +298,27 @@ def test_the_main_dialogs_sections_are_the_same_with_the_checkin(shipped, biling
     assert main_cards(bilingual) == cards(without)
 
 
+def test_the_summary_layout_shows_each_line_its_questions_terms_the_rule_and_a_sample(
+        shipped, bilingual):
+    dialog, part = shipped.dialog(), bilingual.find("summary")
+    assert [el.attrs["data-line"] for el in part.iter() if "data-line" in el.attrs] == \
+        [line.id for line in dialog.summary]
+    shown = shown_texts(part)
+    assert shown["summary.field.location"] == [[("id", "Lokasi"), ("en", "Location")]]
+    location = part.find("sl-location")
+    assert [el.attrs["data-option"] for el in location.iter() if "data-option" in el.attrs] \
+        == [option.id for option in dialog.node("d1_where").options]
+    assert shown["clin.d1_where.top_of_foot"][0][0] == ("id", "dorsum pedis")
+    assert "tidak ditanyakan" in part.find("sl-sex").text(), "a line with no question"
+    for key in ("summary.not_yet", "summary.not_asked", "summary.incomplete"):
+        assert key in shown, key
+    sample = part.find("summary-sample-text").text()
+    assert sample.startswith("RINGKASAN UNTUK DOKTER\nTanggal: 2026-05-12 14:05 WIB")
+    for label in ("Usia: ", "Jenis kelamin: tidak ditanyakan", "TRIASE", "Dialog kaki_kebas"):
+        assert label in sample, label
+    assert bilingual.find("toc").text().count("Ringkasan untuk dokter") == 1
+
+
 def test_the_signoff_covers_both_dialogs(shipped, bilingual, tmp_path):
     main, checkin = shipped.dialog(), shipped.checkin_for(shipped.dialog())
     both = bilingual.find("signoff-both").text()

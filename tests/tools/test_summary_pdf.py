@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pypdf
 import pytest
 
-from bot.core.summary import ELLIPSIS, clinical_summary
+from bot.core.summary import ELLIPSIS, checkin_section, clinical_summary, with_checkin
 from bot.tools.summary_pdf import font_files, summary_pdf
 
 from support.summaries import FOOT_DROP, play, worst_state
@@ -30,15 +30,31 @@ def flat(text: str) -> str:
     return " ".join(text.split())
 
 
+# a check-in after it: worse, every screening answer a red flag's, so every flag fires
+WORST_CHECKIN = {"ci_how": "worse", "a12_alarm": ["calf_only", "calves_both"],
+                 "a3_saddle": "both", "a45_leg": ["pale_after_run", "unsure_colour"],
+                 "a7_weakness": ["lift_front_of_foot", "tiptoe"], "a8_now": "worsening"}
+
+
+@pytest.mark.parametrize("checkin", [False, True])
 @pytest.mark.parametrize("language", ["id", "en"])
-def test_the_worst_case_is_one_a4_page_with_every_field_and_answer(shipped, language):
+def test_the_worst_case_is_one_a4_page_with_every_field_and_answer(shipped, language,
+                                                                   checkin):
     dialog, locale = shipped.dialog(), shipped.locales[language]
     made = clinical_summary(dialog, worst_state(dialog, locale), locale, active=False,
                             updated_at=WHEN, serving_hash=dialog.content_hash)
+    if checkin:
+        follow_up = shipped.checkin_for(dialog)
+        made = with_checkin(made, checkin_section(
+            follow_up, play(follow_up, WORST_CHECKIN).state, locale, active=False,
+            updated_at=WHEN, lines=dialog.summary))
     pages, text, size = pdf_text(summary_pdf(made))
     assert pages == 1 and size == A4
     assert flat(made.heading) in text and flat(made.date) in text
-    history, flags, _triage, causes = made.sections
+    history, flags, _triage, causes = made.sections[:4]
+    if checkin:
+        assert flat(made.sections[4].title) in text
+        assert flat(locale.text("summary.course.worse")) in text, "the check-in's answer"
     for row in history.rows:  # the answers themselves are never cut
         assert f"{flat(row.label)} {flat(row.value)}" in text
     assert flat(locale.text("summary.not_asked")) in text, "sex is not asked"

@@ -8,11 +8,10 @@ is nothing to make it from. A session still going on is summarised too, marked i
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime
 
 from telegram.constants import MessageLimit
 
-from bot.channels.summaries import ZONE, latest_summary
+from bot.channels.summaries import latest_summary
 from bot.channels.telegram.chats import Chat
 from bot.channels.telegram.messages import escape, units
 from bot.channels.telegram.replies import Replies
@@ -21,6 +20,7 @@ from bot.core.summary import (
     EVIDENCE_CUTS,
     ClinicalSummary,
     cut_evidence,
+    local_time,
     summary_text,
 )
 from bot.tools.summary_pdf import summary_pdf
@@ -43,7 +43,7 @@ async def send_summary(replies: Replies, conversations: Conversations, bot: obje
     for part in summary_html(summary):
         await replies.send(bot, here, part)
     document = await asyncio.to_thread(summary_pdf, summary)  # ~0.2 s: off the event loop
-    day = datetime.fromisoformat(stored.updated_at).astimezone(ZONE)
+    day = local_time(stored.updated_at, conversations.zone)
     await replies.send_document(bot, here, document, f"ringkasan-kebas-{day:%Y-%m-%d}.pdf",
                                 here.locale.text("summary.pdf_caption"))
     return True
