@@ -76,8 +76,9 @@ def clinical_summary(dialog: Dialog, state: State, locale: Locale, *, active: bo
     answered = {answer["node"]: answer["value"] for answer in state["answers"]}
     history = tuple(Row(locale.text(line.label), _line_value(line, answered, waiting, terms))
                     for line in terms.lines)
-    sections = (Section(locale.text("summary.anamnesis"), history),
-                *_result_sections(dialog, state, terms))
+    # what was advised and why first: a doctor reading an emergency summary needs it at once
+    flags, triage, causes = _result_sections(dialog, state, terms)
+    sections = (triage, flags, Section(locale.text("summary.anamnesis"), history), causes)
     content_hash = state.get("hash", "")
     made_with = {"dialog": state["dialog"], "version": state["version"],
                  "hash": content_hash or "-"}

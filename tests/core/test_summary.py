@@ -88,6 +88,14 @@ def test_an_emergency_stop_shows_the_flag_with_the_answer_that_fired_it(shipped)
         "DARURAT; alasan: tanda bahaya: Keluhan dada")
 
 
+def test_the_advice_and_the_red_flags_come_before_the_answers(shipped):
+    """A doctor reading an emergency summary sees first what was advised and why."""
+    made, text = summary(shipped, play(shipped.dialog(), {**SMOKER, "a12_alarm": ["chest"]}))
+    titles = [section.title for section in made.sections]
+    assert titles[:3] == ["Triase", "Tanda bahaya", "Anamnesis (jawaban pasien)"]
+    assert text.index("TRIASE") < text.index("TANDA BAHAYA") < text.index("ANAMNESIS")
+
+
 def test_a_flag_fired_mid_session_is_shown_with_its_answers(shipped):
     made, _text = summary(shipped, play(shipped.dialog(), FOOT_DROP, questions=5))
     assert made.incomplete
@@ -118,7 +126,7 @@ def test_a_version_without_summary_lines_uses_the_lines_given(shipped, language)
     made = clinical_summary(older, step.state, shipped.locales[language], active=False,
                             updated_at=WHEN, serving_hash=dialog.content_hash,
                             lines=dialog.summary)
-    assert len(made.sections[0].rows) == len(dialog.summary)
+    assert len(made.sections[2].rows) == len(dialog.summary)  # triage, flags, the answers
 
 
 def checkin_of(shipped, answers, questions=99, language="id", zone="Asia/Jakarta"):

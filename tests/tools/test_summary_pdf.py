@@ -51,7 +51,7 @@ def test_the_worst_case_is_one_a4_page_with_every_field_and_answer(shipped, lang
     pages, text, size = pdf_text(summary_pdf(made))
     assert pages == 1 and size == A4
     assert flat(made.heading) in text and flat(made.date) in text
-    history, flags, _triage, causes = made.sections[:4]
+    _triage, flags, history, causes = made.sections[:4]
     if checkin:
         assert flat(made.sections[4].title) in text
         assert flat(locale.text("summary.course.worse")) in text, "the check-in's answer"
