@@ -125,6 +125,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "tg.summary_button": (), "summary.heading": (), "summary.anamnesis": (),
         "summary.incomplete": (), "summary.date": ("date",), "summary.not_asked": (),
         "summary.not_yet": (), "summary.no_result": (), "summary.none": (),
+        "summary.level_so_far": ("level", "flags"),
         "summary.red_flags": (), "summary.triage": (), "summary.level": ("level", "reasons"),
         "summary.causes": (), "summary.cause": ("title", "points"),
         "summary.evidence": ("label", "term"), "summary.dialog": ("dialog", "version", "hash"),

@@ -22,6 +22,7 @@ from bot.core.model import (
     Dialog,
     NumberQuestion,
     SummaryLine,
+    TriageLevel,
     clinical_term_key,
     is_question,
     options_of,
@@ -101,7 +102,8 @@ def _result_sections(dialog: Dialog, state: State, terms: _Terms) -> list[Sectio
                         evidence=True)]
     if outcome is None:
         no_result = (Row(None, locale.text("summary.no_result")),)
-        return sections + [Section(locale.text("summary.triage"), no_result),
+        return sections + [Section(locale.text("summary.triage"),
+                                   (Row(None, _level(dialog, state, terms)),)),
                            Section(locale.text("summary.causes"), no_result)]
     causes_by_id = {cause.id: cause for cause in dialog.causes}
     causes = tuple(Row(locale.text("summary.cause", points=cause["points"],
@@ -130,10 +132,18 @@ def _fired(dialog: Dialog, state: State, terms: _Terms) -> tuple[Row, ...]:
 
 
 def _level(dialog: Dialog, state: State, terms: _Terms) -> str:
-    """A finished session's triage and what set it; "no result yet" before it is finished."""
+    """A finished session's triage and what set it; before it is finished, the floor the red
+    flags fired so far already set (a doctor must see an emergency at once), else "no result
+    yet"."""
     locale, outcome = terms.locale, state["outcome"]
     if outcome is None:
-        return locale.text("summary.no_result")
+        fired = [flag for flag in dialog.red_flags if flag.id in state["fired"]]
+        most = TriageLevel.most_urgent(flag.level for flag in fired)
+        if most is None:
+            return locale.text("summary.no_result")
+        return locale.text("summary.level_so_far",
+                           level=locale.text(f"triage.{most.value}.title"),
+                           flags="; ".join(terms.title(flag, flag.id) for flag in fired))
     reasons = "; ".join(_reason(source["kind"], source["id"], dialog, terms)
                         for source in outcome["level_from"])
     return locale.text("summary.level", reasons=reasons,

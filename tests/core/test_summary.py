@@ -101,6 +101,16 @@ def test_a_flag_fired_mid_session_is_shown_with_its_answers(shipped):
     assert made.incomplete
     flags = next(s for s in made.sections if s.title == "Tanda bahaya").rows
     assert any("Kelemahan: kelemahan dorsofleksi" in row.value for row in flags)
+    triage = next(s for s in made.sections if s.title == "Triase").rows[0].value
+    fired = [flag for flag in shipped.dialog().red_flags if flag.id in made_fired(shipped)]
+    most = max((flag.level for flag in fired), key=lambda level: level.rank)
+    title = shipped.locales["id"].text(f"triage.{most.value}.title")
+    assert triage.startswith(f"sejauh ini minimal {title}"), \
+        "a flag already fired sets a floor, even before the result"
+
+
+def made_fired(shipped) -> list[str]:
+    return play(shipped.dialog(), FOOT_DROP, questions=5).state["fired"]
 
 
 def test_nothing_is_read_from_facts_only_from_answers(shipped):
