@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.channels.summaries import latest_summary
 from bot.conversation import Conversations, Turn
 from bot.core.engine import Step
-from bot.core.followup import told_date
+from bot.core.followup import followed_text, told_date
 from bot.core.i18n import Locale
 from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
@@ -93,6 +93,7 @@ class ConsoleChat:
             await self.conversations.store.followup_sent(
                 followup.id, HOLDER, opened.turn.session_id if opened.turn else None)
             if opened.turn is not None:
+                self._say(followed_text(self.locale, followup.level))
                 return opened.turn
         return None
 

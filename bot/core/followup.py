@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.core.i18n import Locale
 from bot.core.model import Dialog
 
 QUIET_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
@@ -86,3 +87,9 @@ def offer_days(dialog: Dialog, level: str) -> int | None:
     if dialog.followup is None:
         return None
     return next((days for at, days in dialog.followup.days.items() if at == level), None)
+
+
+def followed_text(locale: Locale, level: str) -> str:
+    """The line before a check-in that names the result it follows up, in the runner's words
+    (the check-in dialog itself cannot know which result that was)."""
+    return locale.text("checkin.followed", level=locale.text(f"triage.{level}.title"))

@@ -49,7 +49,7 @@ UI_TEXTS: dict[str, frozenset[str]] = {
         "common.yes": (),
         "common.no": (),
         "common.unsure": (),
-        "common.done": (),
+        "common.done": (), "checkin.followed": ("level",),
         "error.not_an_option": (),
         "error.pick_a_button": (),
         "error.pick_at_least_one": (),

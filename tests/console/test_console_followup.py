@@ -40,6 +40,7 @@ async def test_asked_for_after_a_result_it_opens_at_the_first_start_after_it_is_
     assert "bagaimana kebas di tungkai bawah Anda sekarang?" not in early
     due = await chat(shipped, db, ["3", "7", "4"], NOW + timedelta(days=3))
     assert "bagaimana kebas di tungkai bawah Anda sekarang?" in due
+    assert "hasil Anda sebelumnya: PERIKSA DALAM BEBERAPA HARI" in due
     again = await chat(shipped, db, [], NOW + timedelta(days=4))
     assert "bagaimana kebas di tungkai bawah Anda sekarang?" not in again, \
         "opened once: the check-in goes on where it stands"

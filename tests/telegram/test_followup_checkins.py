@@ -121,6 +121,8 @@ async def test_a_check_in_asked_for_under_a_result_comes_once_when_due_not_befor
     clock.moment = MORNING + timedelta(days=3)
     await poll(bot, fake)
     assert len(checkins(runner)) == 1
+    assert any("hasil Anda sebelumnya: PERIKSA DALAM BEBERAPA HARI" in m.text
+               for m in runner.sent[-4:]), "the check-in names the result it follows up"
     await poll(bot, fake)
     clock.moment += timedelta(hours=1, seconds=CLAIM_SECONDS)
     await poll(bot, fake)

@@ -29,6 +29,7 @@ from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.replies import Blocked, Replies
 from bot.conversation import Conversations
+from bot.core.followup import followed_text
 from bot.core.i18n import pick_language
 from bot.storage import STORAGE_FAULTS, Followup, SessionStore
 
@@ -109,6 +110,8 @@ class FollowupSender:
                         locales[pick_language(settings.language, locales)], consented=True,
                         consent_at=settings.consent_at)
             try:
+                await self.replies.send_texts(bot, here,
+                                              [followed_text(here.locale, followup.level)])
                 await self.replies.show(bot, here, opened.turn)
             except Blocked:
                 log.info("chat %s blocked the bot; its follow-up is cancelled", here.id)
