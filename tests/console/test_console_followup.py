@@ -49,14 +49,15 @@ async def test_asked_for_after_a_result_it_opens_at_the_first_start_after_it_is_
 async def test_remind_in_english_and_nothing_to_remind_before_a_result(shipped, tmp_path):
     db = tmp_path / "kebas.sqlite3"
     output = await chat(shipped, db, ["/remind"], NOW, language="en")
-    assert "There is no result to follow up now" in output
+    assert "No reminder was set" in output
     output = await chat(shipped, db, [*PAD_STORY, "/remind", "/remind"], NOW, language="en")
     assert "Type /remind and I will ask you again in 3 days." in output
     assert "I will ask you again on 2026-05-15 22:00 WIB" in output
-    assert output.count("a reminder is set already") == 1, "a second /remind sets none"
+    assert output.count("No reminder was set") == 1, "a second /remind sets none"
 
 
 async def test_no_offer_after_an_emergency(shipped, tmp_path):
     output = await chat(shipped, tmp_path / "kebas.sqlite3", ["1", "/ingatkan"], NOW)
     assert "/ingatkan agar" not in output
-    assert "Tidak ada hasil yang bisa ditanyakan ulang sekarang" in output
+    assert "Pengingat tidak dibuat" in output
+    assert "jangan menunggu pengingat" in output, "an emergency is not told to wait"
