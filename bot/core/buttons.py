@@ -117,6 +117,9 @@ class Followup:
 
 
 Control: TypeAlias = Consent | Resume | Erase | Why | Summary | Language | Followup
+# the controls that carry only the session whose result they were sent under
+_FOR_A_SESSION: dict[Kind, type[Why | Summary | Followup]] = {
+    Kind.WHY: Why, Kind.SUMMARY: Summary, Kind.FOLLOWUP: Followup}
 
 _SESSION = r"(0|[1-9a-z][0-9a-z]{0,7})"  # base 36 as `to_base36` writes it, up to 8 digits
 # what follows "kind:" in a control button's data
@@ -216,12 +219,8 @@ def decode_control(data: str | None) -> Control | None:
         return Resume(session=int(match[2], 36), fresh=match[1] == "restart")
     if kind is Kind.ERASE:
         return Erase(yes=match[1] is None, confirmation=match[2] or "")
-    if kind is Kind.WHY:
-        return Why(session=int(match[1], 36))
-    if kind is Kind.FOLLOWUP:
-        return Followup(session=int(match[1], 36))
-    if kind is Kind.SUMMARY:
-        return Summary(session=int(match[1], 36))
+    if kind in _FOR_A_SESSION:
+        return _FOR_A_SESSION[kind](session=int(match[1], 36))
     return Language(code=match[1])
 
 
