@@ -70,6 +70,7 @@ class ConsoleChat:
                 continue
             if command in COMMANDS_REMIND:
                 await self.remind()
+                continue
             if command in COMMANDS_SUMMARY:
                 self._say(await self._summary())
                 continue

@@ -36,6 +36,9 @@ async def test_asked_for_after_a_result_it_opens_at_the_first_start_after_it_is_
     assert "Ketik /ingatkan agar saya bertanya lagi dalam 3 hari." in output
     assert "Saya akan bertanya lagi pada 2026-05-15 22:00 WIB" in output, \
         "the console has no quiet hours"
+    after = output[output.index("Saya akan bertanya lagi pada"):]
+    assert "/ingatkan agar" not in after and "Ketik /mulai" not in after, \
+        "/ingatkan is a command, not an answer: the result is not shown again"
     early = await chat(shipped, db, [], NOW + timedelta(days=3, seconds=-1))
     assert "bagaimana kebas di tungkai bawah Anda sekarang?" not in early
     due = await chat(shipped, db, ["3", "7", "4"], NOW + timedelta(days=3))
