@@ -35,8 +35,6 @@ from bot.storage import (
 )
 
 if TYPE_CHECKING:
-    from bot.content.loader import Bundle
-    from bot.core.model import Dialog
     from bot.settings import Settings
 
 DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -144,14 +142,6 @@ async def usage_and_starts(store: SessionStore, since: datetime | None, dialog_i
             await store.followup_rows(since))
 
 
-def checkin_of(bundle: Bundle, dialog: Dialog) -> Dialog | None:
-    """The check-in dialog `dialog` follows up with, when the content has it."""
-    try:
-        return None if dialog.followup is None else bundle.dialog(dialog.followup.dialog)
-    except KeyError:
-        return None
-
-
 def cmd_stats(args: argparse.Namespace) -> int:
     """The usage numbers as tables (and, with --html, a report with charts); the starts from
     links since --since, or over the last days, and of all time."""
@@ -194,7 +184,7 @@ def cmd_stats(args: argparse.Namespace) -> int:
     rows, starts, asked = found
     numbers = usage(rows, dialog, locale, since)
     followups = None if dialog is None else followup_stats(
-        asked, numbers, dialog, checkin_of(bundle, dialog), locale)
+        asked, numbers, dialog, bundle.checkin_for(dialog), locale)
     shown_dialog = args.dialog or (dialog.id if dialog is not None else None)
     now = datetime.now(UTC)
     links = link_starts(starts, since or (now - timedelta(days=RECENT_DAYS)).date())

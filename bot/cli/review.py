@@ -121,11 +121,11 @@ def diff_progress(dialog_id: str) -> Iterator[DiffProgress]:
         TimeElapsedColumn,
     )
 
-    from bot.tools.diff import EVERY_PATH
+    from bot.tools.diff import EVERY_PATH, silent
 
     screen = Console(stderr=True)
     if not screen.is_terminal:
-        yield lambda _phase, _done, _total: None
+        yield silent
         return
     tasks: dict[str, TaskID] = {}
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(),

@@ -14,7 +14,8 @@ from typing import Any
 
 from bot.content.loader import Bundle, LoadedDialog
 from bot.core.conditions import facts_read
-from bot.core.model import Dialog, is_question, options_of
+from bot.core.graph import facts_set_by
+from bot.core.model import Dialog
 from bot.core.problems import Position, Problem, error
 
 NODE_MAY_DIFFER = frozenset({"next", "branches", "note"})  # where a copied question leads
@@ -94,7 +95,7 @@ def check_checkin(checkin: LoadedDialog, followed: LoadedDialog | None) -> list[
 
 def _check_flags(checkin: LoadedDialog, followed: LoadedDialog) -> list[Problem]:
     dialog, original = checkin.dialog, followed.dialog
-    asked = produced_facts(dialog)
+    asked: set[str] = set().union(*(facts_set_by(node) for node in dialog.nodes))
     copies = {flag.id: i for i, flag in enumerate(dialog.red_flags)}
     problems = []
     for j, flag in enumerate(original.red_flags):
@@ -110,14 +111,6 @@ def _check_flags(checkin: LoadedDialog, followed: LoadedDialog) -> list[Problem]
                 f"copy it from {_at(followed, 'red_flags', j)} ('stop_at' names this "
                 "dialog's own emergency ending)"))
     return problems
-
-
-def produced_facts(dialog: Dialog) -> set[str]:
-    """The facts a dialog's answers can set: each question's own, and those options set."""
-    facts = {node.id for node in dialog.nodes if is_question(node)}
-    facts.update(fact for node in dialog.nodes for option in options_of(node)
-                 for fact in option.set)
-    return facts
 
 
 def _compare(copy: LoadedDialog, copy_path: Path, item: Any, followed: LoadedDialog,

@@ -16,6 +16,8 @@ from bot.core.model import Dialog
 
 QUIET_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
+DATE_FORMAT = "%Y-%m-%d %H:%M %Z"  # 2026-05-12 14:05 WIB: for runners and doctors alike
+
 
 @dataclass(frozen=True)
 class QuietHours:
@@ -78,7 +80,7 @@ def due_time(now: datetime, days: int, quiet: QuietHours) -> datetime:
 def told_date(moment: datetime, zone: ZoneInfo) -> str:
     """A date and time as a runner is told it: in the runners' zone, named by it
     (2026-05-15 07:00 WIB)."""
-    return moment.astimezone(zone).strftime("%Y-%m-%d %H:%M %Z")
+    return moment.astimezone(zone).strftime(DATE_FORMAT)
 
 
 def offer_days(dialog: Dialog, level: str) -> int | None:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from bot.core import graph
+from bot.core.followup import DATE_FORMAT
 from bot.core.i18n import COURSE_PREFIX, Locale
 from bot.core.inputs import plain_number
 from bot.core.model import (
@@ -30,7 +31,6 @@ from bot.core.model import (
 from bot.core.outcome import answers_produced, flag_view
 from bot.core.state import Because, State
 
-DATE_FORMAT = "%Y-%m-%d %H:%M %Z"  # 2026-05-12 14:05 WIB
 ONE_LINE = 90  # evidence cut to this many characters shares one line with its label
 ELLIPSIS = "…"
 # how much of each evidence value is kept, in turn, until a summary fits its page or message

@@ -214,6 +214,10 @@ class StoreBase:
         """Every session started at or after `since` (of one dialog, if given), oldest first."""
         return await self._scan(queries.usage_rows(since, dialog_id))
 
+    async def count_active(self) -> int:
+        """Sessions in progress (of every worker on a shared database), for /metrics."""
+        return await self._scan(queries.count_active())
+
     # --- follow-up check-ins (`followup_queries`) ----------------------------------------
 
     async def session(self, chat_key: str, session_id: int) -> StoredSession | None:

@@ -263,6 +263,3 @@ class PostgresStore(StoreBase):
 
     # --- monitoring (/metrics) ----------------------------------------------------------
 
-    async def count_active(self) -> int:
-        """Sessions in progress, of every worker on the database."""
-        return await self._scan(queries.count_active())

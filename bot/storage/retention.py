@@ -33,18 +33,14 @@ async def purge_expired(store: SessionStore, days: int, now: datetime, *,
 
 async def purge_now_and_daily(application: Any, store: SessionStore, days: int,
                               clock: Any, *,
-                              purged: Callable[[Purged], None] | None = None) -> None:
+                              purged: Callable[[Purged], None] = lambda _done: None) -> None:
     """Purge before the bot starts answering, then every day in its own event loop (PTB's
     JobQueue); `purged` is told what each purge deleted."""
 
     async def purge(_context: Any) -> None:
-        done = await purge_expired(store, days, clock())
-        if purged is not None:
-            purged(done)
+        purged(await purge_expired(store, days, clock()))
 
     now = clock()
-    done = await purge_expired(store, days, now, unless_rebuilt_since=now - EVERY_DAY)
-    if purged is not None:
-        purged(done)
+    purged(await purge_expired(store, days, now, unless_rebuilt_since=now - EVERY_DAY))
     application.job_queue.run_repeating(purge, interval=EVERY_DAY, first=EVERY_DAY,
                                         name=JOB_NAME)

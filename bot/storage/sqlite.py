@@ -260,6 +260,3 @@ class SQLiteStore(StoreBase):
 
     # --- monitoring (/metrics) ----------------------------------------------------------
 
-    async def count_active(self) -> int:
-        """Sessions in progress; a count over the table, on the writer's thread (`_scan`)."""
-        return await self._scan(queries.count_active())

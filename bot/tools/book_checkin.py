@@ -46,6 +46,7 @@ def same_words(checkin: Dialog, followed: Dialog) -> dict[str, str]:
     """For each of the check-in's own red flags: the followed dialog's red flag with the same
     title and advice, if there is one (the flag it takes the screening part of)."""
     by_words = {(flag.title, flag.advice): flag.id for flag in reversed(followed.red_flags)}
-    own = [flag for flag in checkin.red_flags if flag.id not in copies(checkin, followed)]
+    copied = copies(checkin, followed)
+    own = [flag for flag in checkin.red_flags if flag.id not in copied]
     return {flag.id: by_words[(flag.title, flag.advice)] for flag in own
             if (flag.title, flag.advice) in by_words}

@@ -55,7 +55,7 @@ EXPLORED_STRIDE = 500   # situations between two reports: often enough to see it
 SAMPLED_STRIDE = 25
 
 
-def _silent(phase: str, done: int, total: int | None) -> None:
+def silent(phase: str, done: int, total: int | None) -> None:
     """The `Progress` of a caller that does not watch."""
 
 
@@ -237,7 +237,7 @@ class _Walker:
 
 class _Comparison:
     def __init__(self, old: Dialog, new: Dialog, with_causes: bool, limit: int = 0,
-                 progress: Progress = _silent) -> None:
+                 progress: Progress = silent) -> None:
         self.sides = (_Side(old, with_causes), _Side(new, with_causes))
         self.limit = limit
         self.progress = progress
@@ -466,7 +466,7 @@ def _candidates(nodes: list[Any], sides: list[_Side]) -> list[tuple[Any, int]]:
 
 
 def compare(old: Dialog, new: Dialog, samples: int = 2000, seed: int = 1,
-            limit: int = 500_000, progress: Progress = _silent) -> DiffReport:
+            limit: int = 500_000, progress: Progress = silent) -> DiffReport:
     """Every answer path for endings, red flags and their level; a sample for causes."""
     report = DiffReport(old, new, Pass(), Pass())
     if old.content_hash == new.content_hash:

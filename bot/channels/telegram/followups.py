@@ -38,8 +38,6 @@ log = logging.getLogger("kebas.followups")
 JOB_NAME = "followups"
 CLAIM_SECONDS = 600  # a claim's life: far longer than a send, even one held by flood waits
 PREFIX = chat_key(0)[:-1]  # Telegram's chat keys ("tg:"); the console's are not sent here
-CANCELLED_BY = ("cancel", "erased", "blocked", "consent", "retention", "superseded",
-                "no_checkin")
 
 
 class FollowupSender:
@@ -52,8 +50,6 @@ class FollowupSender:
         self.holder = uuid.uuid4().hex  # this process, in the claims it takes
         # a webhook worker's turn among the workers (`ChatTurns.turn`); None: one process
         self.chat_turn: Callable[[str], AbstractAsyncContextManager[None]] | None = None
-        for reason in CANCELLED_BY:
-            metrics.followups_cancelled.labels(reason)
 
     def start(self, application: Any, every_seconds: float) -> None:
         """Poll every `every_seconds` in the application's JobQueue, the first time now."""

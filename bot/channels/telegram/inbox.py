@@ -84,8 +84,8 @@ class DurableUpdates(asyncio.Queue[object]):
     deleted (`done`); leftovers are replayed at start (`replay`).
     """
 
-    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None,
-                 metrics: BotMetrics | None = None) -> None:
+    def __init__(self, store: SessionStore, on_stop: Callable[[], None] = lambda: None, *,
+                 metrics: BotMetrics) -> None:
         super().__init__()
         self.store = store
         self.metrics = metrics  # a failing write counts as a storage error

@@ -38,6 +38,8 @@ disable_created_metrics()  # type: ignore[no-untyped-call]  # (the library leave
 
 KINDS = ("message", "command", "button", "edited", "other")
 FOLLOWUP_EVENTS = ("scheduled", "sent", "polls")
+FOLLOWUP_CANCELLED_BY = ("cancel", "erased", "blocked", "consent", "retention", "superseded",
+                         "no_checkin")
 # seconds: a step takes milliseconds; a reply held up by Telegram's limits takes seconds
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -125,6 +127,8 @@ class BotMetrics:
         registry.register(self.active)
         for event in FOLLOWUP_EVENTS:
             self.followups.labels(event)
+        for reason in FOLLOWUP_CANCELLED_BY:
+            self.followups_cancelled.labels(reason)
         for kind in KINDS:  # every series from the start, at 0
             self.updates.labels(kind)
         for result in ("ok", "refused"):
