@@ -13,7 +13,7 @@ from typing import TextIO
 from bot.channels.summaries import latest_summary
 from bot.conversation import Conversations, Turn
 from bot.core.engine import Step
-from bot.core.followup import followed_text, told_date
+from bot.core.followup import CLAIM_SECONDS, followed_text, told_date
 from bot.core.i18n import Locale
 from bot.core.inputs import Back, Input, Restart, plain_number
 from bot.core.model import Dialog
@@ -29,7 +29,6 @@ COMMANDS_HELP = ("/bantuan", "/help")
 COMMANDS_WHY = ("/mengapa", "/why")
 COMMANDS_REMIND = ("/ingatkan", "/remind")
 HOLDER = "console"  # the claim a console check-in is opened under
-CLAIM_SECONDS = 600
 COMMANDS_SUMMARY = ("/ringkasan", "/summary")
 
 

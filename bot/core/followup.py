@@ -16,6 +16,9 @@ from bot.core.model import Dialog
 
 QUIET_PATTERN = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
 
+# A claim's life: far longer than a send, even one held by flood waits; a claim that runs
+# out (its process died) is taken again, so the check-in is sent late, never lost.
+CLAIM_SECONDS = 600
 DATE_FORMAT = "%Y-%m-%d %H:%M %Z"  # 2026-05-12 14:05 WIB: for runners and doctors alike
 
 

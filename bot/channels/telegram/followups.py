@@ -29,14 +29,13 @@ from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.replies import Blocked, Replies
 from bot.conversation import Conversations
-from bot.core.followup import followed_text
+from bot.core.followup import CLAIM_SECONDS, followed_text
 from bot.core.i18n import pick_language
 from bot.storage import STORAGE_FAULTS, Followup, SessionStore
 
 log = logging.getLogger("kebas.followups")
 
 JOB_NAME = "followups"
-CLAIM_SECONDS = 600  # a claim's life: far longer than a send, even one held by flood waits
 PREFIX = chat_key(0)[:-1]  # Telegram's chat keys ("tg:"); the console's are not sent here
 
 
