@@ -206,12 +206,12 @@ def bot_environment(fake: FakeBotAPI, send_rate: float, **more: str) -> dict[str
             "NO_PROXY": "127.0.0.1,localhost", "KEBAS_SEND_RATE": str(send_rate), **more}
 
 
-async def start_bot(fake: FakeBotAPI, argv: list[str], env: dict[str, str], log: Path
-                    ) -> asyncio.subprocess.Process:
+async def start_bot(fake: FakeBotAPI, argv: list[str], env: dict[str, str], log: Path,
+                    cwd: Path = ROOT) -> asyncio.subprocess.Process:
     """Start a bot process and wait until it long-polls."""
     with open(log, "ab") as stderr:
         process = await asyncio.create_subprocess_exec(
-            *argv, cwd=ROOT, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
+            *argv, cwd=cwd, env=env, stdout=asyncio.subprocess.DEVNULL, stderr=stderr)
     deadline = time.monotonic() + START_TIMEOUT
     while not fake.calls_of("getUpdates"):
         if process.returncode is not None or time.monotonic() > deadline:

@@ -31,7 +31,6 @@ from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.handler import KebasTelegram
 from bot.channels.telegram.metrics import FloodWaitsCounted
 from bot.channels.telegram.polling import KebasBot, UnreadableSkipped
-from bot.channels.telegram.ratelimit import outgoing_limiter
 from bot.content.loader import Bundle, default_paths
 from bot.core.i18n import DEFAULT_LANGUAGE, Locale, command_menu
 from bot.core.model import Dialog
@@ -68,8 +67,7 @@ def application(kebas: KebasTelegram, token: str, base_url: str, base_file_url: 
                    request=HTTPXRequest(connection_pool_size=HTTP_CONNECTIONS,
                                         pool_timeout=None),
                    get_updates_request=UnreadableSkipped(connection_pool_size=1),
-                   rate_limiter=FloodWaitsCounted(outgoing_limiter(kebas.send_rate),
-                                                  kebas.metrics),
+                   rate_limiter=FloodWaitsCounted(kebas.sending, kebas.metrics),
                    defaults=Defaults(parse_mode=ParseMode.HTML,
                                      link_preview_options=LinkPreviewOptions(is_disabled=True)))
     builder = (ApplicationBuilder().bot(bot)
@@ -196,6 +194,7 @@ def build_bot(settings: Any, bundle: Bundle, *, polling: bool = True) -> KebasAp
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
         if health is not None:
             await health.stop()
+        await kebas.replies.later.close()
         await store.close()
 
     app.post_init = start_up

@@ -27,7 +27,7 @@ from telegram.error import TelegramError
 from bot.channels.telegram.chats import CONSENT_VERSION, Chat, chat_key
 from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
-from bot.channels.telegram.replies import Blocked, Replies
+from bot.channels.telegram.replies import Blocked, Replies, background
 from bot.conversation import Conversations
 from bot.core.followup import CLAIM_SECONDS, followed_text
 from bot.core.i18n import pick_language
@@ -105,9 +105,10 @@ class FollowupSender:
                         locales[pick_language(settings.language, locales)], consented=True,
                         consent_at=settings.consent_at)
             try:
-                await self.replies.send_texts(bot, here,
-                                              [followed_text(here.locale, followup.level)])
-                await self.replies.show(bot, here, opened.turn)
+                with background():  # after the replies runners are waiting for
+                    await self.replies.send_texts(bot, here,
+                                                  [followed_text(here.locale, followup.level)])
+                    await self.replies.show(bot, here, opened.turn)
             except Blocked:
                 log.info("chat %s blocked the bot; its follow-up is cancelled", here.id)
                 return await self.cancel(followup, "blocked")

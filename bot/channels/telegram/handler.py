@@ -37,6 +37,7 @@ from bot.channels.telegram.messages import escape
 from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.presses import ButtonPresses
+from bot.channels.telegram.ratelimit import UrgentFirst
 from bot.channels.telegram.reload import ContentReload
 from bot.channels.telegram.replies import Blocked, Replies, answer_quietly
 from bot.conversation import Conversations
@@ -85,8 +86,11 @@ class KebasTelegram:
         self.erasure = EraseConfirmations(erase_key or os.urandom(32))
         self.reloads = ContentReload(self.conversations, content_paths, admin_ids,
                                      self.metrics)
+        # Telegram's budget, spent on the most urgent request first (red-flag advice)
+        self.sending = UrgentFirst(send_rate)
+        self.metrics.send_waiting.set_function(self.sending.waiting)
         self.replies = Replies(store, self.conversations, self.question_messages,
-                               retention_days, self.metrics)
+                               retention_days, self.metrics, self.sending)
         self.commands = Commands(self.replies, self.conversations, store, self.reloads,
                                  self.erasure, self.question_messages, admin_ids,
                                  retention_days, self.languages)

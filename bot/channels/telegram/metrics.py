@@ -17,6 +17,7 @@ from typing import Any
 from prometheus_client import (
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     Info,
     disable_created_metrics,
@@ -40,6 +41,7 @@ KINDS = ("message", "command", "button", "edited", "other")
 FOLLOWUP_EVENTS = ("scheduled", "sent", "polls")
 FOLLOWUP_CANCELLED_BY = ("cancel", "erased", "blocked", "consent", "retention", "superseded",
                          "no_checkin")
+RECORDS = ("at_once", "later", "given_up")
 # seconds: a step takes milliseconds; a reply held up by Telegram's limits takes seconds
 LATENCY_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 
@@ -123,8 +125,18 @@ class BotMetrics:
         self.followups_cancelled = Counter(
             "kebas_followups_cancelled_total", "Follow-up check-ins cancelled before they "
             "were sent, by reason", ["reason"], registry=registry)
+        self.records = Counter(
+            "kebas_answer_records_total", "Answered questions edited into a record of the "
+            "answer: at once (Telegram's budget was spare), later (after the replies that "
+            "were waiting), or given up (no spare budget in time: the old buttons stay, "
+            "refused when pressed)", ["when"], registry=registry)
+        self.send_waiting = Gauge(
+            "kebas_send_waiting", "Requests to Telegram waiting for its budget (the most "
+            "urgent goes first)", registry=registry)
         self.active = ActiveSessions()
         registry.register(self.active)
+        for when in RECORDS:
+            self.records.labels(when)
         for event in FOLLOWUP_EVENTS:
             self.followups.labels(event)
         for reason in FOLLOWUP_CANCELLED_BY:

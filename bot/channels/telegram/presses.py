@@ -138,7 +138,7 @@ class ButtonPresses:
         """A control button done with: the tap answered, the choice shown on its message, and
         the text `then` (a key, in the chat's language now) sent."""
         await tap.answer.send()
-        await self.replies.record(tap.query, chosen, tap.here)
+        await self.replies.record(tap.bot, tap.query, chosen, tap.here)
         await self.replies.send_texts(tap.bot, tap.here, [tap.here.locale.text(then)])
 
     async def resume(self, tap: Tap, control: Resume) -> bool:
@@ -153,7 +153,7 @@ class ButtonPresses:
             return True
         await tap.answer.send()
         await self.replies.record(
-            tap.query, locale.text("tg.restart" if control.fresh else "tg.continue"), here)
+            bot, tap.query, locale.text("tg.restart" if control.fresh else "tg.continue"), here)
         await self.replies.show(bot, here, await self.conversations.begin(
             here.key, fresh=control.fresh, update_id=tap.update_id))
         return True

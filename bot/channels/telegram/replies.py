@@ -2,14 +2,19 @@
 answered question into a record of the answer.
 
 Sending retries network trouble and gives up loudly; a runner who blocked the bot is marked
-and not sent to again (`Blocked`); a flooding chat is sent only what must not wait.
+and not sent to again (`Blocked`); a flooding chat is sent only what must not wait. Each
+request carries its `Priority`, so when Telegram's budget is short red-flag advice goes
+first, then results, then next questions; an answered question's record is edited at once
+only while the budget is spare, and otherwise later, after everything else (`Later`).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup
@@ -26,6 +31,7 @@ from bot.channels.telegram.messages import (
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
+from bot.channels.telegram.ratelimit import Priority, UrgentFirst
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
 from bot.core.engine import SayKind, Step, StepKind
@@ -36,6 +42,30 @@ from bot.storage import SessionStore
 log = logging.getLogger("kebas.telegram")
 
 SEND_ATTEMPTS = 4  # network trouble is retried this often in all, 0.5 s longer each time
+# An answered question's record waits this long at most for spare budget; then its old
+# buttons just stay (pressed, they are refused as stale, as ever).
+RECORD_PATIENCE = 30.0  # seconds
+MOST_RECORDS_WAITING = 2000  # beyond this, the oldest waiting record is given up
+
+# What a request is sent as when nothing more urgent is said: a reply, unless the whole task
+# is in the background (`background`).
+_priority: ContextVar[Priority] = ContextVar("kebas_send_priority", default=Priority.REPLY)
+
+
+@contextlib.contextmanager
+def background() -> Iterator[None]:
+    """Send what is sent in this block after every reply a runner is waiting for (a check-in
+    due now); red-flag advice and results in it stay as urgent as ever."""
+    token = _priority.set(Priority.BACKGROUND)
+    try:
+        yield
+    finally:
+        _priority.reset(token)
+
+
+def priority(urgent: Priority | None = None) -> int:
+    """The rate_limit_args of a request: `urgent` when it is said, else the block's."""
+    return int(urgent if urgent is not None else _priority.get())
 
 
 class Blocked(Exception):
@@ -69,9 +99,11 @@ class Replies:
 
     def __init__(self, store: SessionStore, conversations: Conversations,
                  question_messages: BoundedDict[int, int], retention_days: int,
-                 metrics: BotMetrics) -> None:
+                 metrics: BotMetrics, sending: UrgentFirst) -> None:
         self.store = store
         self.metrics = metrics  # replies sent, sends retried
+        self.sending = sending  # whether Telegram's budget is spare now
+        self.later = Later(metrics)
         self.conversations = conversations
         # chat id -> the message holding its current question, to record a typed answer there
         self.question_messages = question_messages
@@ -81,17 +113,19 @@ class Replies:
 
     async def send(self, bot: Any, here: Chat, text: str,
                    markup: InlineKeyboardMarkup | None = None, *,
-                   essential: bool = False) -> TgMessage | None:
+                   essential: bool = False, urgent: Priority | None = None
+                   ) -> TgMessage | None:
         """Send HTML, retrying network trouble a few times, then give up loudly.
 
         Flood waits (429) never get here: `outgoing_limiter` waits them out. A runner who
         blocked us is marked and not retried. A flooding chat is sent only what is
-        `essential` (None is returned for the rest).
+        `essential` (None is returned for the rest). `urgent`: its place in the queue for
+        Telegram's budget (else a reply's, or the `background` block's).
         """
         if here.quiet and not essential:
             return None
-        return await self.retried(here, lambda: bot.send_message(here.id, text,
-                                                                 reply_markup=markup))
+        return await self.retried(here, lambda: bot.send_message(
+            here.id, text, reply_markup=markup, rate_limit_args=priority(urgent)))
 
     async def send_photo(self, bot: Any, here: Chat, photo: bytes, caption: str) -> None:
         """A picture (PNG or JPEG bytes) with a caption (plain text), sent as `send` sends."""
@@ -135,10 +169,10 @@ class Replies:
             await self.send(bot, here, escape(text))
 
     async def send_message(self, bot: Any, here: Chat, message: Message, *,
-                           essential: bool = False) -> None:
+                           essential: bool = False, urgent: Priority | None = None) -> None:
         """A rendered message, in as many parts as Telegram's length limit needs."""
         for part in fit_telegram(message):
-            await self.send(bot, here, part, essential=essential)
+            await self.send(bot, here, part, essential=essential, urgent=urgent)
 
     async def mark_blocked(self, here: Chat) -> None:
         if here.consented:
@@ -167,25 +201,37 @@ class Replies:
                           here: Chat) -> None:
         await self.edit(here, lambda: query.edit_message_reply_markup(markup))
 
-    async def record(self, query: CallbackQuery, label: str, here: Chat) -> None:
+    async def record(self, bot: Any, query: CallbackQuery, label: str, here: Chat) -> None:
         """Show the choice made on a control message (consent, language...), without buttons."""
         message = query.message
         if not isinstance(message, TgMessage) or not message.text:
             return
         text = f"{message.text_html}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
-        await self.edit(here, lambda: query.edit_message_text(text))
+        await self.recorded(bot, here, message.message_id, text)
 
     async def record_answer(self, bot: Any, here: Chat, message_id: int, step: Step) -> None:
         """Turn the answered question into a record of the answer, without buttons."""
         if step.asked is None or step.answer is None:
             return
+        if self.question_messages.get(here.id) == message_id:
+            del self.question_messages[here.id]
         question = question_html(question_of(step.asked, here.locale))
         label = answer_label(step.asked, step.answer.value, here.locale)
         text = f"{question}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
-        await self.edit(here, lambda: bot.edit_message_text(text, chat_id=here.id,
-                                                            message_id=message_id))
-        if self.question_messages.get(here.id) == message_id:
-            del self.question_messages[here.id]
+        await self.recorded(bot, here, message_id, text)
+
+    async def recorded(self, bot: Any, here: Chat, message_id: int, text: str) -> None:
+        """Edit a message into `text`, without buttons: at once while Telegram's budget is
+        spare, else after every reply waiting for it (the runner's next question goes first)."""
+        def editing() -> Awaitable[Any]:
+            return self.edit(here, lambda: bot.edit_message_text(
+                text, chat_id=here.id, message_id=message_id,
+                rate_limit_args=int(Priority.COSMETIC)))
+        if self.sending.spare():
+            self.metrics.records.labels("at_once").inc()
+            await editing()
+        else:
+            self.later.run(editing)
 
     # --- showing ----------------------------------------------------------------------
 
@@ -205,8 +251,9 @@ class Replies:
         if turn.duplicate and step.outcome is not None:
             # the whole result again: its first sending may have been cut short
             messages = outcome_messages(step.outcome, here.locale)
-        for message, urgent in zip(messages, cannot_wait(step, len(messages))):
-            await self.send_message(bot, here, message, essential=urgent)
+        for message, essential, urgent in zip(messages, cannot_wait(step, len(messages)),
+                                              how_urgent(step, len(messages))):
+            await self.send_message(bot, here, message, essential=essential, urgent=urgent)
         if question is not None:
             await self.send_question(bot, here, question, turn.session_id)
         elif step.outcome is not None:
@@ -214,7 +261,7 @@ class Replies:
             await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
                             result_keyboard(here.locale, turn.session_id,
                                             self.followup_offer(here, turn)),
-                            essential=step.kind is StepKind.ANSWERED)
+                            essential=step.kind is StepKind.ANSWERED, urgent=Priority.RESULT)
 
     def followup_offer(self, here: Chat, turn: Turn) -> list[tuple[str, str]]:
         """The button that asks for a check-in in a few days, under a result just reached
@@ -286,8 +333,53 @@ def result_keyboard(locale: Locale, session_id: int,
         *(more or [])])
 
 
+def how_urgent(step: Step, count: int) -> list[Priority | None]:
+    """Where each of a step's `count` messages queues for Telegram's budget: red-flag advice
+    first, then the result; what else the step says goes as a reply (None)."""
+    said: list[Priority | None] = [Priority.RED_FLAG if said.kind is SayKind.RED_FLAG
+                                   else None for said in step.said]
+    return said + [Priority.RESULT] * (count - len(said))
+
+
 def cannot_wait(step: Step, count: int) -> list[bool]:
     """Which of a step's `count` messages a flooding chat still gets: red-flag advice and a
     result just reached. `compose` puts what the step says first, then the result."""
     said = [said.kind is SayKind.RED_FLAG for said in step.said]
     return said + [step.kind is StepKind.ANSWERED] * (count - len(said))
+
+
+class Later:
+    """Cosmetic edits that wait for spare budget, each given up after RECORD_PATIENCE.
+
+    They run beside the chat's next updates, which is safe: each edits only a message whose
+    buttons are already refused, into the record of its answer.
+    """
+
+    def __init__(self, metrics: BotMetrics) -> None:
+        self.metrics = metrics  # records edited at once, later, or given up
+        self.waiting: dict[asyncio.Task[None], None] = {}  # oldest first
+
+    def run(self, editing: Callable[[], Awaitable[Any]]) -> None:
+        if len(self.waiting) >= MOST_RECORDS_WAITING:
+            next(iter(self.waiting)).cancel()
+        task = asyncio.get_running_loop().create_task(self._edit(editing))
+        self.waiting[task] = None
+        task.add_done_callback(self.waiting.pop)
+
+    async def _edit(self, editing: Callable[[], Awaitable[Any]]) -> None:
+        try:
+            async with asyncio.timeout(RECORD_PATIENCE):
+                await editing()
+            self.metrics.records.labels("later").inc()
+        except (TimeoutError, asyncio.CancelledError):
+            self.metrics.records.labels("given_up").inc()
+        except Blocked:
+            pass  # marked; nothing more to send them
+        except Exception:  # a record is cosmetic: whatever went wrong, the runner goes on
+            log.exception("a deferred edit failed")
+
+    async def close(self) -> None:
+        """The bot stops: records still waiting are given up."""
+        for task in list(self.waiting):
+            task.cancel()
+        await asyncio.gather(*self.waiting, return_exceptions=True)
