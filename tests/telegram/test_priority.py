@@ -10,7 +10,8 @@ import asyncio
 
 from aiolimiter import AsyncLimiter
 
-from bot.channels.telegram.ratelimit import Priority, UrgentFirst
+from bot.channels.telegram.outgoing import Priority
+from bot.channels.telegram.ratelimit import UrgentFirst
 
 from support.harness import Runner, running_bot
 
@@ -113,3 +114,36 @@ async def test_emergency_advice_goes_out_ahead_of_a_queue_of_ordinary_replies(
 
 def asked_about(node_id: str, runner: Runner) -> bool:
     return any(f":{node_id}:" in str(message.buttons) for message in runner.sent)
+
+
+def test_a_result_just_reached_costs_few_messages_and_keeps_every_word(shipped):
+    """Each message costs Telegram's budget: a result goes in as few as fit before its
+    disclaimer, which stays its own message, as do red-flag advice and the buttons."""
+    from bot.channels.telegram.messages import render_html
+    from bot.channels.telegram.outgoing import step_messages
+    from bot.core import engine, inputs
+    from bot.core.render import compose
+
+    dialog, locale = shipped.dialog(), shipped.locales["id"]
+    step = engine.start(dialog)
+    answers = {"a12_alarm": ("none",), "a3_saddle": "no", "a45_leg": ("none",),
+               "a7_weakness": ("none",), "a8_now": "gone"}
+    while step.prompt is not None:  # the first option, or no screening sign, to a result
+        node = dialog.node(step.prompt.node_id)
+        wanted = answers.get(node.id)
+        if step.prompt.kind == "number":
+            given: inputs.Input = inputs.Typed("35")
+        elif step.prompt.kind == "multi":
+            given = inputs.ChooseMany(wanted or (step.prompt.choices[0].id,))
+        else:
+            given = inputs.Choose(wanted or step.prompt.choices[0].id)
+        step = engine.step(dialog, step.state, given)
+    messages, _ = compose(step, locale)
+    sent = step_messages(step, locale, 1)
+    assert len(messages) >= 6 and len(sent) <= 4, "a dozen messages' worth in a few"
+    assert sent[-2].html == render_html(messages[-1]), "the disclaimer on its own"
+    assert sent[-1].markup is not None
+    assert all(out.urgent in (Priority.RED_FLAG, Priority.RESULT) for out in sent), sent
+    everything = "\n".join(out.html for out in sent)
+    assert all(render_html(message) in everything for message in messages), "every word"
+    assert all(len(out.html) <= 4096 for out in sent)

@@ -45,6 +45,17 @@ def fit_telegram(message: Message, limit: int = MessageLimit.MAX_TEXT_LENGTH) ->
     return [render_html(Message(tuple(lines))) for lines in parts if lines]
 
 
+def packed(messages: list[Message], limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
+    """Messages sent together as few Telegram messages as fit (a blank line between two), each
+    split only where one alone is too long: every message sent costs Telegram's budget."""
+    together: list[Line] = []
+    for message in messages:
+        if together:
+            together.append(Line(""))
+        together.extend(message.lines)
+    return fit_telegram(Message(tuple(together)), limit) if together else []
+
+
 def units(text: str) -> int:
     """The length of `text` as Telegram counts it: UTF-16 code units."""
     return len(text.encode("utf-16-le")) // 2

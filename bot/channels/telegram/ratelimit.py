@@ -9,11 +9,12 @@ import itertools
 import os
 import sys
 from collections.abc import Callable, Coroutine
-from enum import IntEnum
 from typing import Any
 
 from aiolimiter import AsyncLimiter
 from telegram.ext import AIORateLimiter, BaseRateLimiter
+
+from bot.channels.telegram.outgoing import Priority
 
 # RetryAfter.retry_after becomes a timedelta in PTB 23; opt in now (PTB's limiter reads it).
 os.environ.setdefault("PTB_TIMEDELTA", "1")
@@ -22,20 +23,6 @@ os.environ.setdefault("PTB_TIMEDELTA", "1")
 NEVER_GIVE_UP = sys.maxsize
 
 Result = bool | dict[str, Any] | list[dict[str, Any]]
-
-
-class Priority(IntEnum):
-    """Which request goes first when Telegram's budget is short (lower goes first).
-
-    Passed to a Bot method as its `rate_limit_args`; a request without one is a REPLY. None
-    is 0: PTB drops a `rate_limit_args` that is falsy.
-    """
-
-    RED_FLAG = 1    # red-flag advice: see a doctor now, call 112/119
-    RESULT = 2      # a result just reached, sent whole
-    REPLY = 3       # the next question, a tick on a box, the answer to a command
-    BACKGROUND = 4  # what no one is waiting for this second: a check-in due now
-    COSMETIC = 5    # an answered question turned into a record of its answer
 
 
 def outgoing_limiter(per_second: float | None) -> AIORateLimiter:
@@ -109,11 +96,23 @@ class UrgentFirst(BaseRateLimiter[int]):
         await future
 
     async def _give(self) -> None:
-        """While requests wait: take the next moment of budget, give it to the most urgent."""
-        while self.waiting():
+        """While requests wait: take the next moment of budget, give it to the most urgent.
+
+        What is only cosmetic waits until half the budget is free, so that a burst of replies
+        (a result in several messages) after it still finds room.
+        """
+        while self._waiting:
+            priority, _, future = self._waiting[0]
+            if future.done():  # given up meanwhile
+                heapq.heappop(self._waiting)
+                continue
+            if priority >= Priority.COSMETIC and not self.budget.has_capacity(
+                    self.per_second / 2):
+                await asyncio.sleep(1 / self.per_second)
+                continue
             await self.budget.acquire()
             while self._waiting:
                 _, _, future = heapq.heappop(self._waiting)
-                if not future.done():  # not given up meanwhile
+                if not future.done():
                     future.set_result(None)
                     break

@@ -28,15 +28,23 @@ from bot.channels.telegram.messages import (
     escape,
     fit_telegram,
     keyboard,
+    packed,
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
-from bot.channels.telegram.ratelimit import Priority, UrgentFirst
+from bot.channels.telegram.outgoing import Priority, step_messages
+from bot.channels.telegram.ratelimit import UrgentFirst
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
-from bot.core.engine import SayKind, Step, StepKind
-from bot.core.i18n import Locale
-from bot.core.render import Message, Question, answer_label, compose, outcome_messages, question_of
+from bot.core.engine import Step, StepKind
+from bot.core.render import (
+    Message,
+    Question,
+    answer_label,
+    compose,
+    outcome_messages,
+    question_of,
+)
 from bot.storage import SessionStore
 
 log = logging.getLogger("kebas.telegram")
@@ -174,6 +182,12 @@ class Replies:
         for part in fit_telegram(message):
             await self.send(bot, here, part, essential=essential, urgent=urgent)
 
+    async def send_together(self, bot: Any, here: Chat, messages: list[Message], *,
+                            essential: bool, urgent: Priority | None) -> None:
+        """Rendered messages in as few Telegram messages as fit (`packed`)."""
+        for part in packed(messages):
+            await self.send(bot, here, part, essential=essential, urgent=urgent)
+
     async def mark_blocked(self, here: Chat) -> None:
         if here.consented:
             await self.store.update_chat(here.key, blocked_at=self.store.now())
@@ -247,21 +261,14 @@ class Replies:
         if turn.duplicate and step.outcome is None:
             await self.show_current(bot, here)
             return
-        messages, question = compose(step, here.locale)
-        if turn.duplicate and step.outcome is not None:
-            # the whole result again: its first sending may have been cut short
-            messages = outcome_messages(step.outcome, here.locale)
-        for message, essential, urgent in zip(messages, cannot_wait(step, len(messages)),
-                                              how_urgent(step, len(messages))):
-            await self.send_message(bot, here, message, essential=essential, urgent=urgent)
-        if question is not None:
-            await self.send_question(bot, here, question, turn.session_id)
-        elif step.outcome is not None:
+        if step.outcome is not None:
             self.question_messages.pop(here.id, None)
-            await self.send(bot, here, escape(here.locale.text("tg.after_outcome")),
-                            result_keyboard(here.locale, turn.session_id,
-                                            self.followup_offer(here, turn)),
-                            essential=step.kind is StepKind.ANSWERED, urgent=Priority.RESULT)
+        for out in step_messages(step, here.locale, turn.session_id, again=turn.duplicate,
+                                 offer=self.followup_offer(here, turn)):
+            sent = await self.send(bot, here, out.html, out.markup, essential=out.essential,
+                                   urgent=out.urgent)
+            if out.question and sent is not None:
+                self.question_messages[here.id] = sent.message_id
 
     def followup_offer(self, here: Chat, turn: Turn) -> list[tuple[str, str]]:
         """The button that asks for a check-in in a few days, under a result just reached
@@ -321,31 +328,6 @@ class Replies:
         await self.send_texts(bot, here, [here.locale.text("tg.late")])
         await self.show_current(bot, here)
         return True
-
-
-def result_keyboard(locale: Locale, session_id: int,
-                    more: list[tuple[str, str]] | None = None) -> InlineKeyboardMarkup:
-    """Under every result: why this advice, the summary for the doctor, and `more` (the offer
-    to ask again, under a result just reached)."""
-    return keyboard([
-        (locale.text("tg.why_button"), buttons.encode_control(buttons.Why(session_id))),
-        (locale.text("tg.summary_button"), buttons.encode_control(buttons.Summary(session_id))),
-        *(more or [])])
-
-
-def how_urgent(step: Step, count: int) -> list[Priority | None]:
-    """Where each of a step's `count` messages queues for Telegram's budget: red-flag advice
-    first, then the result; what else the step says goes as a reply (None)."""
-    said: list[Priority | None] = [Priority.RED_FLAG if said.kind is SayKind.RED_FLAG
-                                   else None for said in step.said]
-    return said + [Priority.RESULT] * (count - len(said))
-
-
-def cannot_wait(step: Step, count: int) -> list[bool]:
-    """Which of a step's `count` messages a flooding chat still gets: red-flag advice and a
-    result just reached. `compose` puts what the step says first, then the result."""
-    said = [said.kind is SayKind.RED_FLAG for said in step.said]
-    return said + [step.kind is StepKind.ANSWERED] * (count - len(said))
 
 
 class Later:
