@@ -14,6 +14,7 @@ import logging
 import secrets
 from collections.abc import AsyncIterator
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
@@ -88,6 +89,7 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
         try:
             yield
         finally:
+            workbench.saw_change()  # a comparison under way stops, so the studio can end
             stop.set()
             for task in tasks:
                 task.cancel()
@@ -124,7 +126,7 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
     async def page(request: Request) -> Response:
         return HTMLResponse(render("studio.html.j2", token=token, header=TOKEN_HEADER,
                                    baselines=BASELINES, baseline=workbench.baseline,
-                                   paths=[str(path) for path in workbench.paths]))
+                                   paths=[shown_path(path) for path in workbench.paths]))
 
     async def revision(request: Request) -> Response:
         return JSONResponse({"revision": workbench.revision})
@@ -178,7 +180,7 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
                                          locale, state, str(data.get("name") or ""))
         except (chat.BadMove, scenario_file.CannotSave) as exc:
             raise Refused(400, str(exc)) from None
-        return JSONResponse({"file": str(written), "message": f"saved as {written}; "
+        return JSONResponse({"file": str(written), "message": f"saved as {shown_path(written)}; "
                              "'kebas scenarios' now runs it too"})
 
     async def baseline(request: Request) -> Response:
@@ -219,6 +221,14 @@ class LoopbackOnly:
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+def shown_path(path: Path) -> str:
+    """A path as the maintainer wrote it: relative to the working folder when inside it."""
+    try:
+        return str(path.resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return str(path)
 
 
 def host_name(host: str) -> str:
