@@ -68,8 +68,8 @@ def studio(content: Path) -> Iterator[str]:
 
 @pytest.fixture
 def page(tmp_path: Path) -> Iterator[object]:
-    playwright = pytest.importorskip("playwright.sync_api")
-    with playwright.sync_playwright() as driver:
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         try:
             opened = browser.new_page(viewport={"width": 1400, "height": 1000})
