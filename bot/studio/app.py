@@ -156,17 +156,19 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
 
     async def talk(request: Request) -> Response:
         data = await body(request)
-        _bundle, dialog, locale = usable(data)
+        bundle, dialog, locale = usable(data)
+        followed_up = bundle.checkin_for(dialog) is not None
         try:
             if data.get("state") is None:
-                reply = chat.start(dialog, locale)
+                reply = chat.start(dialog, locale, followed_up)
             else:
                 press, text = data.get("press"), data.get("text")
                 reply = chat.move(dialog, locale, data["state"],
                                   press=str(press) if press is not None else None,
                                   text=str(text) if text is not None else None,
                                   back=data.get("do") == "back",
-                                  restart=data.get("do") == "restart")
+                                  restart=data.get("do") == "restart",
+                                  followed_up=followed_up)
         except chat.BadMove as exc:
             raise Refused(400, str(exc)) from None
         return JSONResponse(reply.as_json())

@@ -14,8 +14,9 @@ decoded by `bot.core.buttons` as a tap on Telegram is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardMarkup
 
@@ -29,6 +30,7 @@ from bot.channels.telegram.presses import first_text, given
 from bot.channels.telegram.replies import result_keyboard
 from bot.core import buttons, engine
 from bot.core.engine import Step, StepKind
+from bot.core.followup import offer_days, told_date
 from bot.core.i18n import Locale
 from bot.core.inputs import Back, Input, Restart
 from bot.core.model import Dialog
@@ -36,8 +38,11 @@ from bot.core.render import Message, answer_label, compose, question_of, why_mes
 from bot.core.state import State, StateShapeError, stored_state
 from bot.core.summary import clinical_summary, summary_text
 from bot.core.typed_input import typed_input
+from bot.settings import Settings
 
 SESSION = 1  # the session number the buttons carry: the studio has one chat per tab
+# dates are told as the bot tells them by default (KEBAS_TIMEZONE): nothing is scheduled
+RUNNERS_ZONE = ZoneInfo(str(Settings.model_fields["kebas_timezone"].default))
 
 Row = list[dict[str, str]]  # the buttons of one row: {"label": ..., "data": callback data}
 
@@ -85,23 +90,35 @@ def message_bubbles(message: Message) -> list[Bubble]:
     return [Bubble(part) for part in fit_telegram(message)]
 
 
-def shown(step: Step, locale: Locale) -> list[Bubble]:
+def shown(step: Step, locale: Locale, dialog: Dialog | None = None) -> list[Bubble]:
     """What Telegram sends for a step: its messages, then its question with buttons, or the
-    buttons under a result (why this advice, the summary for the doctor)."""
+    buttons under a result (why this advice, the summary for the doctor, and, under a result
+    just reached that `dialog` follows up, the offer to ask again)."""
     messages, question = compose(step, locale)
     bubbles = [bubble for message in messages for bubble in message_bubbles(message)]
     if question is not None:
         bubbles.append(Bubble(question_html(question),
                               rows_of(answer_keyboard(question, SESSION, locale))))
     elif step.outcome is not None:
+        days = offer_days(dialog, step.outcome.level.value) \
+            if dialog is not None and step.kind is StepKind.ANSWERED else None
+        offer = [] if days is None else [(locale.text("tg.followup_button", days=days),
+                                          buttons.encode_control(buttons.Followup(SESSION)))]
         bubbles.append(Bubble(escape(locale.text("tg.after_outcome")),
-                              rows_of(result_keyboard(locale, SESSION))))
+                              rows_of(result_keyboard(locale, SESSION, offer))))
     return bubbles
 
 
-def start(dialog: Dialog, locale: Locale) -> Reply:
+def start(dialog: Dialog, locale: Locale, followed_up: bool = False) -> Reply:
+    """The first messages. `followed_up`: the content has the check-in `dialog` names, so
+    its results offer to ask again (as the bot offers it)."""
     first = engine.start(dialog)
-    return Reply(first.state, shown(first, locale), finished=first.finished)
+    return Reply(first.state, shown(first, locale, _offering(dialog, followed_up)),
+                 finished=first.finished)
+
+
+def _offering(dialog: Dialog, followed_up: bool) -> Dialog | None:
+    return dialog if followed_up else None
 
 
 def current_state(dialog: Dialog, data: Any) -> tuple[State, Step | None]:
@@ -121,9 +138,11 @@ def current_state(dialog: Dialog, data: Any) -> tuple[State, Step | None]:
 
 
 def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
-         text: str | None = None, back: bool = False, restart: bool = False) -> Reply:
+         text: str | None = None, back: bool = False, restart: bool = False,
+         followed_up: bool = False) -> Reply:
     """One move of the runner: a button's callback data, a typed text, back or restart."""
     state, resumed = current_state(dialog, data)
+    offering = _offering(dialog, followed_up)
     before = shown(resumed, locale) if resumed is not None else []
     if press is not None:
         control = buttons.decode_control(press)
@@ -132,7 +151,7 @@ def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
         tapped = buttons.decode(press)
         if tapped is None or tapped.session != SESSION:
             raise BadMove("that button is not one the studio made; press Restart")
-        reply = _tapped(dialog, locale, engine.step(dialog, state, given(tapped)))
+        reply = _tapped(locale, engine.step(dialog, state, given(tapped)), offering)
     else:
         given_input: Input
         if back:
@@ -143,13 +162,13 @@ def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
             question = compose(engine.current(dialog, state), locale)[1]
             given_input = typed_input(question, text or "")
         step = engine.step(dialog, state, given_input)
-        reply = Reply(step.state, shown(step, locale), answered=_answered(step, locale),
-                      finished=step.finished)
+        reply = Reply(step.state, shown(step, locale, offering),
+                      answered=_answered(step, locale), finished=step.finished)
     reply.bubbles[:0] = before
     return reply
 
 
-def _tapped(dialog: Dialog, locale: Locale, step: Step) -> Reply:
+def _tapped(locale: Locale, step: Step, offering: Dialog | None) -> Reply:
     """A tap on an answer button, as the Telegram channel answers it."""
     if step.kind is StepKind.STALE:
         return Reply(step.state, toast=locale.text("error.stale_button"))
@@ -159,7 +178,7 @@ def _tapped(dialog: Dialog, locale: Locale, step: Step) -> Reply:
         return Reply(step.state, keyboard=rows)
     if step.kind is StepKind.INVALID:
         return Reply(step.state, toast=first_text(step, locale))
-    return Reply(step.state, shown(step, locale), answered=_answered(step, locale),
+    return Reply(step.state, shown(step, locale, offering), answered=_answered(step, locale),
                  finished=step.finished)
 
 
@@ -174,10 +193,16 @@ def _answered(step: Step, locale: Locale) -> str | None:
 
 def _control(dialog: Dialog, locale: Locale, state: State, control: buttons.Control,
              before: list[Bubble]) -> Reply:
-    """Why this advice, or the summary for the doctor, under a result."""
+    """Why this advice, the summary for the doctor, or ask again, under a result."""
     outcome = engine.current(dialog, state).outcome
-    if outcome is None or not isinstance(control, buttons.Why | buttons.Summary):
+    if outcome is None or not isinstance(control, buttons.Why | buttons.Summary
+                                         | buttons.Followup):
         return Reply(state, before, toast=locale.text("error.stale_button"))
+    if isinstance(control, buttons.Followup):
+        days = offer_days(dialog, outcome.level.value) or 0
+        due = told_date(datetime.now(UTC) + timedelta(days=days), RUNNERS_ZONE)
+        return Reply(state, before + [Bubble(escape(locale.text("tg.followup_set", date=due)))],
+                     finished=True)
     if isinstance(control, buttons.Why):
         return Reply(state, before + message_bubbles(why_message(outcome, dialog, locale)),
                      finished=True)

@@ -17,6 +17,8 @@ with warnings.catch_warnings():  # Starlette 1.x would rather have httpx2; httpx
 from bot.cli.main import main
 from bot.content.loader import load_bundle
 from bot.content.scenarios import load_scenarios, run_scenarios
+from bot.core import engine
+from bot.core.inputs import answer_input
 from bot.core.render import Line, Message
 from bot.studio import chat, scenario_file
 from bot.studio.app import TOKEN_HEADER, render, studio_app
@@ -200,3 +202,21 @@ def test_the_signed_off_version_when_nothing_was_signed_off(content):
     changes = bench.panels.changes
     assert changes is not None and changes.problem is not None
     assert "nothing was signed off" in changes.problem
+
+
+def test_a_result_the_dialog_follows_up_offers_to_ask_again_as_the_bot_does(content):
+    bundle = load_bundle(content)
+    dialog, locale = bundle.dialog(), bundle.locales["id"]
+    scenarios, _ = load_scenarios([content[0] / "scenarios" / "brief_rules.yaml"])
+    answers = scenarios[0].scenario.answers  # the first-time sciatica: self care
+    step = engine.start(dialog)
+    while step.prompt is not None:
+        node = dialog.node_by_id[step.prompt.node_id]
+        step = engine.step(dialog, step.state, answer_input(node, answers[node.id]))
+    assert step.outcome is not None and step.outcome.level.value == "self_care"
+    keys = [key for row in chat.shown(step, locale, dialog)[-1].rows for key in row]
+    assert [key["label"] for key in keys] == ["Mengapa saran ini?", "Ringkasan untuk dokter",
+                                              "Tanya saya lagi dalam 3 hari?"]
+    assert len(chat.shown(step, locale)[-1].rows) < len(chat.shown(step, locale, dialog)[-1].rows)
+    asked = chat.move(dialog, locale, step.state, press=keys[-1]["data"], followed_up=True)
+    assert asked.bubbles[0].html.startswith("Baik. Saya akan bertanya lagi tentang keluhan Anda")
