@@ -220,3 +220,20 @@ def test_a_result_the_dialog_follows_up_offers_to_ask_again_as_the_bot_does(cont
     assert len(chat.shown(step, locale)[-1].rows) < len(chat.shown(step, locale, dialog)[-1].rows)
     asked = chat.move(dialog, locale, step.state, press=keys[-1]["data"], followed_up=True)
     assert asked.bubbles[0].html.startswith("Baik. Saya akan bertanya lagi tentang keluhan Anda")
+
+
+def test_a_typed_number_answers_the_question_and_is_recorded_under_it(content):
+    bundle = load_bundle(content)
+    dialog, locale = bundle.dialog(), bundle.locales["en"]
+    scenarios, _ = load_scenarios([content[0] / "scenarios" / "brief_rules.yaml"])
+    answers = scenarios[0].scenario.answers
+    step = engine.start(dialog)
+    while step.prompt is not None and step.prompt.node_id != "e1_age":
+        node = dialog.node_by_id[step.prompt.node_id]
+        step = engine.step(dialog, step.state, answer_input(node, answers[node.id]))
+    assert chat.shown(step, locale)[-1].rows == []  # a number is typed, not tapped
+    wrong = chat.move(dialog, locale, step.state, text="two hundred")
+    assert wrong.state["answers"] == step.state["answers"] and wrong.answered is None
+    typed = chat.move(dialog, locale, step.state, text="36")
+    assert typed.state["answers"][-1] == {"node": "e1_age", "value": 36}
+    assert typed.answered is not None and typed.answered.endswith("\n\n✅ 36 years")
