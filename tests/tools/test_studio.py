@@ -237,3 +237,31 @@ def test_a_typed_number_answers_the_question_and_is_recorded_under_it(content):
     typed = chat.move(dialog, locale, step.state, text="36")
     assert typed.state["answers"][-1] == {"node": "e1_age", "value": 36}
     assert typed.answered is not None and typed.answered.endswith("\n\n✅ 36 years")
+
+
+def test_what_changed_since_the_last_commit_marks_less_urgent_advice(tmp_path, monkeypatch):
+    import subprocess
+    for name in ("dialogs", "locales"):
+        shutil.copytree(ROOT / "docs" / "example" / name, tmp_path / name)
+    for words in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "example"]):
+        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *words],
+                       cwd=tmp_path, check=True, capture_output=True)
+    monkeypatch.chdir(tmp_path)  # `kebas diff HEAD` looks the revision up where it runs
+    bench = Workbench([tmp_path / "dialogs", tmp_path / "locales"])
+    bench.reload()
+    unchanged = bench.panels.changes
+    assert unchanged is not None and unchanged.html is not None and not unchanged.changed
+
+    dialog_file = tmp_path / "dialogs" / "contoh.yaml"
+    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+        "text: out.too_young\n    level: soon", "text: out.too_young\n    level: self_care"),
+        encoding="utf-8")
+    bench.saw_change()
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.changed and changes.lowered
+    assert changes.against == "the last commit (git HEAD)"
+    assert "▼ LESS URGENT: PERIKSA DALAM BEBERAPA HARI → PERAWATAN MANDIRI" in changes.html
+    assert "age: Berapa usia Anda? → 12" in changes.html  # an example path, as kebas diff
+    page = render("panels.html.j2", panels=bench.panels)
+    assert 'class="lowered"' in page
