@@ -265,3 +265,15 @@ def test_what_changed_since_the_last_commit_marks_less_urgent_advice(tmp_path, m
     assert "age: Berapa usia Anda? → 12" in changes.html  # an example path, as kebas diff
     page = render("panels.html.j2", panels=bench.panels)
     assert 'class="lowered"' in page
+
+
+def test_a_chat_goes_on_with_the_content_saved_meanwhile(content):
+    bundle, dialog, locale, reply = finished_chat(content)
+    dialog_file = content[0] / "kaki_kebas.yaml"
+    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+        "\nversion: 2\n", "\nversion: 3\n"), encoding="utf-8")
+    edited = load_bundle(content).dialog()
+    assert edited.content_hash != dialog.content_hash
+    went_on = chat.move(edited, locale, reply.state, back=True)
+    assert went_on.bubbles[0].html == locale.text("info.resumed")
+    assert went_on.state["version"] == 3 and went_on.state["answers"] == []
