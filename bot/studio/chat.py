@@ -28,6 +28,7 @@ from bot.channels.telegram.messages import (
 )
 from bot.channels.telegram.presses import first_text, given
 from bot.channels.telegram.replies import result_keyboard
+from bot.channels.telegram.summaries import summary_html
 from bot.core import buttons, engine
 from bot.core.engine import Step, StepKind
 from bot.core.followup import offer_days, told_date
@@ -36,7 +37,7 @@ from bot.core.inputs import Back, Input, Restart
 from bot.core.model import Dialog
 from bot.core.render import Message, answer_label, compose, question_of, why_message
 from bot.core.state import State, StateShapeError, stored_state
-from bot.core.summary import clinical_summary, summary_text
+from bot.core.summary import clinical_summary
 from bot.core.typed_input import typed_input
 from bot.settings import Settings
 
@@ -206,6 +207,10 @@ def _control(dialog: Dialog, locale: Locale, state: State, control: buttons.Cont
     if isinstance(control, buttons.Why):
         return Reply(state, before + message_bubbles(why_message(outcome, dialog, locale)),
                      finished=True)
-    summary = clinical_summary(dialog, state, locale, active=False,
-                               updated_at=datetime.now(UTC), serving_hash=dialog.content_hash)
-    return Reply(state, before + [Bubble(escape(summary_text(summary)))], finished=True)
+    now = datetime.now(UTC).astimezone(RUNNERS_ZONE)
+    summary = clinical_summary(dialog, state, locale, active=False, updated_at=now,
+                               serving_hash=dialog.content_hash)
+    document = (f"📄 <b>ringkasan-kebas-{now:%Y-%m-%d}.pdf</b>\n"  # Telegram sends it as a file
+                f"{escape(locale.text('summary.pdf_caption'))}")
+    return Reply(state, before + [Bubble(part) for part in summary_html(summary)]
+                 + [Bubble(document)], finished=True)

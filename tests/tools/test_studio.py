@@ -167,8 +167,9 @@ def test_why_this_advice_and_the_summary_under_a_result(content):
     bundle, dialog, locale, reply = finished_chat(content)
     why, summary = (key["data"] for row in reply.bubbles[-1].rows for key in row)
     assert "Mengapa saran ini?" in chat.move(dialog, locale, reply.state, press=why).bubbles[0].html
-    made = chat.move(dialog, locale, reply.state, press=summary).bubbles[0].html
-    assert "Keluhan dada" in made
+    made = chat.move(dialog, locale, reply.state, press=summary).bubbles
+    assert "Keluhan dada" in made[0].html and "<b>" in made[0].html  # as Telegram sends it
+    assert made[-1].html.startswith("📄 <b>ringkasan-kebas-")  # then the same as a PDF
 
 
 # --- the panels --------------------------------------------------------------------------------
