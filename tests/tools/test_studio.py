@@ -278,3 +278,37 @@ def test_a_chat_goes_on_with_the_content_saved_meanwhile(content):
     went_on = chat.move(edited, locale, reply.state, back=True)
     assert went_on.bubbles[0].html == locale.text("info.resumed")
     assert went_on.state["version"] == 3 and went_on.state["answers"] == []
+
+
+def test_what_changed_since_the_signed_off_version(tmp_path, monkeypatch, capsys):
+    import subprocess
+
+    def git(*words: str) -> None:
+        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *words],
+                       cwd=tmp_path, check=True, capture_output=True)
+
+    for name in ("dialogs", "locales"):
+        shutil.copytree(ROOT / "docs" / "example" / name, tmp_path / name)
+    git("init", "-q")
+    git("add", "-A")
+    git("commit", "-q", "-m", "reviewed")
+    monkeypatch.chdir(tmp_path)
+    assert main(["signoff", "--reviewer", "dr. Siti Rahma, Sp.N", "--registration", "STR-1",
+                 "--date", "2026-01-05", "dialogs", "locales"]) == 0, capsys.readouterr()
+    git("add", "-A")
+    git("commit", "-q", "-m", "signed off")
+    dialog_file = tmp_path / "dialogs" / "contoh.yaml"
+    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+        "text: out.too_young\n    level: soon", "text: out.too_young\n    level: self_care"),
+        encoding="utf-8")
+    git("commit", "-q", "-am", "committed after the sign-off, so HEAD has it too")
+
+    bench = Workbench([tmp_path / "dialogs", tmp_path / "locales"], baseline=SIGNED_OFF)
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.lowered
+    assert changes.against.startswith("the version dr. Siti Rahma, Sp.N signed off on 2026-01-05")
+    bench.set_baseline("HEAD")
+    bench.saw_change()
+    bench.reload()
+    assert bench.panels.changes is not None and not bench.panels.changes.changed
