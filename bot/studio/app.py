@@ -13,11 +13,8 @@ import contextlib
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from functools import cache
-from pathlib import Path
 from typing import Any
 
-from jinja2 import Environment, PackageLoader, StrictUndefined
 from starlette.applications import Starlette
 from starlette.datastructures import Headers
 from starlette.middleware import Middleware
@@ -27,12 +24,13 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 from watchfiles import awatch
 
-from bot.content.loader import Bundle
+from bot.content.loader import Bundle, shown_path
 from bot.core.i18n import Locale
 from bot.core.model import Dialog
 from bot.studio import chat, scenario_file
 from bot.studio.node_card import node_details
 from bot.studio.workbench import BASELINES, Workbench
+from bot.tools.pages import render_page
 
 log = logging.getLogger("kebas.studio")
 
@@ -42,14 +40,8 @@ WATCH_DEBOUNCE_MS = 150  # a save that writes a file in several steps is seen on
 WATCH_STEP_MS = 30
 
 
-@cache
-def environment() -> Environment:
-    return Environment(loader=PackageLoader("bot.studio", "templates"), autoescape=True,
-                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-
-
 def render(template: str, **context: Any) -> str:
-    return environment().get_template(template).render(context)
+    return render_page(template, context, "bot.studio")
 
 
 class Refused(Exception):
@@ -109,10 +101,14 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
             raise Refused(400, "the request is not a JSON object")
         return data
 
-    def usable(data: dict[str, Any]) -> tuple[Bundle, Dialog, Locale]:
+    def content() -> Bundle:
         bundle = workbench.bundle
         if bundle is None:
             raise Refused(409, "the content has errors; fix them (see Problems) and try again")
+        return bundle
+
+    def usable(data: dict[str, Any]) -> tuple[Bundle, Dialog, Locale]:
+        bundle = content()
         try:
             dialog = bundle.dialog(data.get("dialog") or None)
         except KeyError:
@@ -143,9 +139,7 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
                                                                     panels=shown)})
 
     async def node(request: Request) -> Response:
-        bundle = workbench.bundle
-        if bundle is None:
-            raise Refused(409, "the content has errors; fix them first")
+        bundle = content()
         try:
             dialog = bundle.dialog(request.query_params.get("dialog") or None)
             card = node_details(bundle, dialog, request.query_params.get("id", ""))
@@ -223,14 +217,6 @@ class LoopbackOnly:
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def shown_path(path: Path) -> str:
-    """A path as the maintainer wrote it: relative to the working folder when inside it."""
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
 
 
 def host_name(host: str) -> str:

@@ -205,15 +205,22 @@ def test_the_signed_off_version_when_nothing_was_signed_off(content):
     assert "nothing was signed off" in changes.problem
 
 
-def test_a_result_the_dialog_follows_up_offers_to_ask_again_as_the_bot_does(content):
+def sciatica(content: list[Path], language: str, until: str | None = None):
+    """The dialog, the locale, and the engine's step after brief_rules.yaml's first scenario
+    (first-time sciatica, self care) up to the question `until` (None: to its result)."""
     bundle = load_bundle(content)
-    dialog, locale = bundle.dialog(), bundle.locales["id"]
+    dialog = bundle.dialog()
     scenarios, _ = load_scenarios([content[0] / "scenarios" / "brief_rules.yaml"])
-    answers = scenarios[0].scenario.answers  # the first-time sciatica: self care
+    answers = scenarios[0].scenario.answers
     step = engine.start(dialog)
-    while step.prompt is not None:
+    while step.prompt is not None and step.prompt.node_id != until:
         node = dialog.node_by_id[step.prompt.node_id]
         step = engine.step(dialog, step.state, answer_input(node, answers[node.id]))
+    return dialog, bundle.locales[language], step
+
+
+def test_a_result_the_dialog_follows_up_offers_to_ask_again_as_the_bot_does(content):
+    dialog, locale, step = sciatica(content, "id")
     assert step.outcome is not None and step.outcome.level.value == "self_care"
     keys = [key for row in chat.shown(step, locale, dialog)[-1].rows for key in row]
     assert [key["label"] for key in keys] == ["Mengapa saran ini?", "Ringkasan untuk dokter",
@@ -224,14 +231,7 @@ def test_a_result_the_dialog_follows_up_offers_to_ask_again_as_the_bot_does(cont
 
 
 def test_a_typed_number_answers_the_question_and_is_recorded_under_it(content):
-    bundle = load_bundle(content)
-    dialog, locale = bundle.dialog(), bundle.locales["en"]
-    scenarios, _ = load_scenarios([content[0] / "scenarios" / "brief_rules.yaml"])
-    answers = scenarios[0].scenario.answers
-    step = engine.start(dialog)
-    while step.prompt is not None and step.prompt.node_id != "e1_age":
-        node = dialog.node_by_id[step.prompt.node_id]
-        step = engine.step(dialog, step.state, answer_input(node, answers[node.id]))
+    dialog, locale, step = sciatica(content, "en", until="e1_age")
     assert chat.shown(step, locale)[-1].rows == []  # a number is typed, not tapped
     wrong = chat.move(dialog, locale, step.state, text="two hundred")
     assert wrong.state["answers"] == step.state["answers"] and wrong.answered is None
