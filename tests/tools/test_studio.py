@@ -4,6 +4,7 @@ follow the content (the browser test walks the page: test_studio_browser.py)."""
 from __future__ import annotations
 
 import shutil
+import subprocess
 import time
 import warnings
 from pathlib import Path
@@ -240,34 +241,6 @@ def test_a_typed_number_answers_the_question_and_is_recorded_under_it(content):
     assert typed.answered is not None and typed.answered.endswith("\n\n✅ 36 years")
 
 
-def test_what_changed_since_the_last_commit_marks_less_urgent_advice(tmp_path, monkeypatch):
-    import subprocess
-    for name in ("dialogs", "locales"):
-        shutil.copytree(ROOT / "docs" / "example" / name, tmp_path / name)
-    for words in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "example"]):
-        subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *words],
-                       cwd=tmp_path, check=True, capture_output=True)
-    monkeypatch.chdir(tmp_path)  # `kebas diff HEAD` looks the revision up where it runs
-    bench = Workbench([tmp_path / "dialogs", tmp_path / "locales"])
-    bench.reload()
-    unchanged = bench.panels.changes
-    assert unchanged is not None and unchanged.html is not None and not unchanged.changed
-
-    dialog_file = tmp_path / "dialogs" / "contoh.yaml"
-    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
-        "text: out.too_young\n    level: soon", "text: out.too_young\n    level: self_care"),
-        encoding="utf-8")
-    bench.saw_change()
-    bench.reload()
-    changes = bench.panels.changes
-    assert changes is not None and changes.changed and changes.lowered
-    assert changes.against == "the last commit (git HEAD)"
-    assert "▼ LESS URGENT: PERIKSA DALAM BEBERAPA HARI → PERAWATAN MANDIRI" in changes.html
-    assert "age: Berapa usia Anda? → 12" in changes.html  # an example path, as kebas diff
-    page = render("panels.html.j2", panels=bench.panels)
-    assert 'class="lowered"' in page
-
-
 def test_a_chat_goes_on_with_the_content_saved_meanwhile(content):
     bundle, dialog, locale, reply = finished_chat(content)
     dialog_file = content[0] / "kaki_kebas.yaml"
@@ -280,30 +253,68 @@ def test_a_chat_goes_on_with_the_content_saved_meanwhile(content):
     assert went_on.state["version"] == 3 and went_on.state["answers"] == []
 
 
-def test_what_changed_since_the_signed_off_version(tmp_path, monkeypatch, capsys):
-    import subprocess
+class ExampleRepo:
+    """docs/example's content committed in a git repository of its own, the working folder."""
 
-    def git(*words: str) -> None:
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        for name in ("dialogs", "locales"):
+            shutil.copytree(ROOT / "docs" / "example" / name, folder / name)
+        self.git("init", "-q")
+        self.commit("the example")
+
+    @property
+    def paths(self) -> list[Path]:
+        return [self.folder / "dialogs", self.folder / "locales"]
+
+    def git(self, *words: str) -> None:
         subprocess.run(["git", "-c", "user.name=T", "-c", "user.email=t@example.org", *words],
-                       cwd=tmp_path, check=True, capture_output=True)
+                       cwd=self.folder, check=True, capture_output=True)
 
-    for name in ("dialogs", "locales"):
-        shutil.copytree(ROOT / "docs" / "example" / name, tmp_path / name)
-    git("init", "-q")
-    git("add", "-A")
-    git("commit", "-q", "-m", "reviewed")
-    monkeypatch.chdir(tmp_path)
+    def commit(self, message: str) -> None:
+        self.git("add", "-A")
+        self.git("commit", "-q", "-m", message)
+
+    def lower_too_young(self) -> None:
+        """The too-young ending from "soon" to "self care": less urgent advice."""
+        dialog_file = self.folder / "dialogs" / "contoh.yaml"
+        dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+            "text: out.too_young\n    level: soon", "text: out.too_young\n    level: self_care"),
+            encoding="utf-8")
+
+
+@pytest.fixture
+def example(tmp_path, monkeypatch) -> ExampleRepo:
+    monkeypatch.chdir(tmp_path)  # `kebas diff HEAD` looks the revision up where it runs
+    return ExampleRepo(tmp_path)
+
+
+def test_what_changed_since_the_last_commit_marks_less_urgent_advice(example):
+    bench = Workbench(example.paths)
+    bench.reload()
+    unchanged = bench.panels.changes
+    assert unchanged is not None and unchanged.html is not None and not unchanged.changed
+
+    example.lower_too_young()
+    bench.saw_change()
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.changed and changes.lowered
+    assert changes.against == "the last commit (git HEAD)"
+    assert "▼ LESS URGENT: PERIKSA DALAM BEBERAPA HARI → PERAWATAN MANDIRI" in changes.html
+    assert "age: Berapa usia Anda? → 12" in changes.html  # an example path, as kebas diff
+    page = render("panels.html.j2", panels=bench.panels)
+    assert 'class="lowered"' in page
+
+
+def test_what_changed_since_the_signed_off_version(example, capsys):
     assert main(["signoff", "--reviewer", "dr. Siti Rahma, Sp.N", "--registration", "STR-1",
                  "--date", "2026-01-05", "dialogs", "locales"]) == 0, capsys.readouterr()
-    git("add", "-A")
-    git("commit", "-q", "-m", "signed off")
-    dialog_file = tmp_path / "dialogs" / "contoh.yaml"
-    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
-        "text: out.too_young\n    level: soon", "text: out.too_young\n    level: self_care"),
-        encoding="utf-8")
-    git("commit", "-q", "-am", "committed after the sign-off, so HEAD has it too")
+    example.commit("signed off")
+    example.lower_too_young()
+    example.commit("changed after the sign-off, and committed: HEAD has it too")
 
-    bench = Workbench([tmp_path / "dialogs", tmp_path / "locales"], baseline=SIGNED_OFF)
+    bench = Workbench(example.paths, baseline=SIGNED_OFF)
     bench.reload()
     changes = bench.panels.changes
     assert changes is not None and changes.lowered
