@@ -30,6 +30,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     """Check the content, then serve the page until Ctrl-C."""
     import uvicorn
 
+    from bot.content.loader import shown_path
     from bot.studio.app import studio_app
     from bot.studio.workbench import Workbench
     if args.host not in LOOPBACK_HOSTS:
@@ -53,7 +54,7 @@ def cmd_studio(args: argparse.Namespace) -> int:
     port = listener.getsockname()[1]
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(f"Kebas studio: open http://{shown_host}:{port}/ in your browser (Ctrl-C stops "
-          f"it); watching {' and '.join(map(str, paths))}", flush=True)
+          f"it); watching {' and '.join(map(shown_path, paths))}", flush=True)
     server = uvicorn.Server(uvicorn.Config(studio_app(Workbench(paths)), log_level="warning",
                                            access_log=False, lifespan="on"))
     try:
