@@ -16,7 +16,6 @@ from bot.cli.shared import (
     EXIT_USAGE,
     complain,
     given_paths,
-    load_checked,
     load_usable,
     put_text,
 )
@@ -28,18 +27,12 @@ from bot.core.model import dialog_json_schema
 
 def cmd_check(args: argparse.Namespace) -> int:
     """Every problem in the content, then the safety proofs; exit 1 when one is an error."""
-    paths = given_paths(args.paths)
-    bundle, problems, reports = load_checked(paths)
-    if not has_errors(problems):
-        from bot.content.signoff_check import changes_since_signoff
-        problems += changes_since_signoff(bundle, paths[0])
+    from bot.content.signoff_check import check_content, proof_verdict
+    bundle, problems, reports = check_content(given_paths(args.paths))
     for problem in problems:
         print(problem)
     for loaded, report in reports:
-        verdict = "hold" if report.holds else "FAIL"
-        print(f"safety proofs a-e {verdict} for {loaded.dialog.id} v{loaded.dialog.version}: "
-              f"{report.paths:,} distinct answer paths ({report.states:,} states explored); "
-              f"longest path {report.longest_questions} questions")
+        print(proof_verdict(loaded, report))
     errors = sum(problem.is_error for problem in problems)
     warnings = len(problems) - errors
     dialogs = ", ".join(f"{d.dialog.id} v{d.dialog.version}" for d in bundle.dialogs) or "none"
@@ -50,42 +43,25 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 def cmd_scenarios(args: argparse.Namespace) -> int:
     """Run the maintainers' scenarios, show the failures and what they cover."""
-    from bot.content.scenarios import (
-        Result,
-        Unrunnable,
-        coverage,
-        load_scenarios,
-        run_scenarios,
-    )
-    from bot.core.proofs import prove
+    from bot.content.scenarios import Unrunnable, run_suite
     content = given_paths(None)
     bundle = load_usable(content)
     if bundle is None:
         return EXIT_PROBLEMS
-    files = [Path(value) for value in args.files] or [content[0] / "scenarios"]
-    scenarios, problems = load_scenarios(files)
-    for problem in problems:
+    suite = run_suite(bundle, [Path(value) for value in args.files] or [content[0] / "scenarios"])
+    for problem in suite.problems:
         print(problem)
-    if any(problem.is_error for problem in problems):
+    if suite.unreadable:
         return EXIT_PROBLEMS
-    results_by_dialog: dict[str, list[Result]] = {}
-    failed = 0
-    for run in run_scenarios(bundle, scenarios):
-        if isinstance(run, Unrunnable):
-            print(run.report())
-            failed += 1
-            continue
-        dialog_id = bundle.dialog(run.scenario.scenario.dialog).id
-        results_by_dialog.setdefault(dialog_id, []).append(run)
-        if not run.passed:
-            failed += 1
-            print(run.report())
+    for run in suite.failed:
+        print(run.report())
+        if not isinstance(run, Unrunnable):
             print()
-    print(f"{len(scenarios)} scenarios: {len(scenarios) - failed} passed, {failed} failed")
-    for dialog_id, results in results_by_dialog.items():
-        print(f"coverage of {dialog_id} by its {len(results)} scenarios:")
-        dialog = bundle.dialog(dialog_id)
-        for line in coverage(dialog, results, prove(dialog).transitions).lines():
+    failed = len(suite.failed)
+    print(f"{len(suite.runs)} scenarios: {len(suite.runs) - failed} passed, {failed} failed")
+    for dialog_id, covered in suite.coverage.items():
+        print(f"coverage of {dialog_id} by its {len(suite.results[dialog_id])} scenarios:")
+        for line in covered.lines():
             print(f"  {line}")
     return EXIT_PROBLEMS if failed else EXIT_OK
 

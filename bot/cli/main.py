@@ -16,7 +16,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from bot.cli import authoring, database, review, running
+from bot.cli import authoring, database, review, running, studio
 from bot.cli.shared import (
     EXIT_OK,
     EXIT_PROBLEMS,
@@ -209,6 +209,15 @@ def build_parser() -> argparse.ArgumentParser:
                         "standard output)")
     _database(export)
     _settings(export)
+
+    studio_command = command("studio", "a local web page to edit the dialog and see at once "
+                             "what it does (problems, proof, scenarios, flow, chat, changes)",
+                             studio.cmd_studio)
+    studio_command.add_argument("--port", type=int, default=8765,
+                                help="port on this computer (default 8765; 0: any free one)")
+    studio_command.add_argument("--host", default="127.0.0.1",
+                                help="127.0.0.1 (default), ::1 or localhost: this computer only")
+    _content(studio_command)
 
     schema = command("schema", "write the JSON Schema of the dialog format",
                      authoring.cmd_schema)

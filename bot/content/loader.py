@@ -338,7 +338,8 @@ def default_paths(base: Path | None = None) -> list[Path]:
     return shipped_paths()
 
 
-def _display(path: Path) -> str:
+def shown_path(path: Path) -> str:
+    """A path as the maintainer wrote it: relative to the working folder when inside it."""
     try:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
@@ -355,12 +356,12 @@ def load_bundle(paths: list[Path] | None = None) -> Bundle:
         if path.is_dir():
             files = sorted(p for p in path.iterdir() if p.suffix in DIALOG_SUFFIXES)
             if not files:
-                bundle.problems.append(error(Position(_display(path)),
+                bundle.problems.append(error(Position(shown_path(path)),
                                              "no .yaml files in this folder"))
         elif path.is_file():
             files = [path]
         else:
-            bundle.problems.append(error(Position(_display(path)), "no such file or folder"))
+            bundle.problems.append(error(Position(shown_path(path)), "no such file or folder"))
             continue
         for file in files:
             _load_file(bundle, file)
@@ -385,7 +386,7 @@ def _show_review_status(bundle: Bundle) -> None:
 
 
 def _load_file(bundle: Bundle, file: Path) -> None:
-    name = _display(file)
+    name = shown_path(file)
     bundle.files.append(name)
     try:
         text = file.read_text(encoding="utf-8")

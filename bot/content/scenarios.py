@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bot.content.loader import Bundle, explain_validation
 from bot.content.yamlsource import SourceDocument, read_yaml
-from bot.core import engine, graph
+from bot.core import engine, graph, proofs
 from bot.core.engine import StepKind
 from bot.core.i18n import Locale
 from bot.core.inputs import answer_input
@@ -102,6 +102,42 @@ class Unrunnable:
 
     def report(self) -> str:
         return f"{self.scenario.position}: {self.reason}"
+
+
+@dataclass
+class Suite:
+    """`kebas scenarios`: the scenario files read, each scenario run, and what they cover."""
+
+    problems: list[Problem]           # scenario files that could not be read as scenarios
+    runs: list[Result | Unrunnable]   # in file order
+    results: dict[str, list[Result]]  # dialog id -> the runs of its scenarios
+    coverage: dict[str, Coverage]     # dialog id -> what they exercise
+
+    @property
+    def unreadable(self) -> bool:
+        return any(problem.is_error for problem in self.problems)
+
+    @property
+    def failed(self) -> list[Result | Unrunnable]:
+        return [run for run in self.runs if isinstance(run, Unrunnable) or not run.passed]
+
+
+def run_suite(bundle: Bundle, files: list[Path]) -> Suite:
+    """Read the scenarios in `files` (files or folders), run them on `bundle` and measure
+    each dialog's coverage; nothing is run when a file cannot be read as scenarios."""
+    scenarios, problems = load_scenarios(files)
+    if any(problem.is_error for problem in problems):
+        return Suite(problems, [], {}, {})
+    runs = run_scenarios(bundle, scenarios)
+    by_dialog: dict[str, list[Result]] = {}
+    for run in runs:
+        if isinstance(run, Result):
+            dialog_id = bundle.dialog(run.scenario.scenario.dialog).id
+            by_dialog.setdefault(dialog_id, []).append(run)
+    covered = {dialog_id: coverage(bundle.dialog(dialog_id), results,
+                                   proofs.prove(bundle.dialog(dialog_id)).transitions)
+               for dialog_id, results in by_dialog.items()}
+    return Suite(problems, runs, by_dialog, covered)
 
 
 def run_scenarios(bundle: Bundle, scenarios: list[LoadedScenario]) -> list[Result | Unrunnable]:

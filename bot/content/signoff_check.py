@@ -16,11 +16,13 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
+from bot.content.checks import check_and_prove, has_errors
 from bot.content.loader import Bundle, LoadedDialog, load_bundle
 from bot.content.revisions import SourceProblem, content_paths
 from bot.content.signoff import REVIEWED_KEY, SIGNOFF_FILE, SignOff
 from bot.core.model import TriageLevel
 from bot.core.problems import Position, Problem, error, warning
+from bot.core.proofs import ProofReport
 
 SHOWN_KEYS = 8  # changed text keys named in the warning; the rest are counted
 AGAIN = "make the review book (kebas book) and have it signed off again (kebas signoff)"
@@ -140,3 +142,25 @@ def _level_change(was: Any, now: Any) -> str:
         return ""
     lower = " (LESS urgent)" if after.rank < before.rank else ""
     return f": level {before.value} -> {after.value}{lower}"
+
+
+# --- `kebas check` as a whole ---------------------------------------------------------------
+
+
+def check_content(paths: list[Path]
+                  ) -> tuple[Bundle, list[Problem], list[tuple[LoadedDialog, ProofReport]]]:
+    """`kebas check`: the content under `paths` loaded, every problem in it (what changed
+    since the last sign-off too, once there are no errors) and each dialog's proof report."""
+    bundle = load_bundle(paths)
+    problems, reports = check_and_prove(bundle)
+    if not has_errors(problems):
+        problems += changes_since_signoff(bundle, paths[0])
+    return bundle, problems, reports
+
+
+def proof_verdict(loaded: LoadedDialog, report: ProofReport) -> str:
+    """One line: whether the safety proofs (rules a-e) hold, over how many paths."""
+    verdict = "hold" if report.holds else "FAIL"
+    return (f"safety proofs a-e {verdict} for {loaded.dialog.id} v{loaded.dialog.version}: "
+            f"{report.paths:,} distinct answer paths ({report.states:,} states explored); "
+            f"longest path {report.longest_questions} questions")

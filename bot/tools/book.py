@@ -105,6 +105,12 @@ def checkin_of(bundle: Bundle, dialog: Dialog, locale: Locale) -> Checkin | None
     return Checkin(checkin, proofs.prove(checkin), flow_picture(checkin, locale, CHECKIN_AT))
 
 
+def level_names(locale: Locale) -> dict[TriageLevel, Level]:
+    """Each triage level with its title in `locale`, as the cards show it."""
+    return {level: Level(level.value, locale.text(f"triage.{level.value}.title"))
+            for level in LEVELS}
+
+
 def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.ProofReport,
                  picture: str | None, generated: date, content_hash: str | None = None,
                  checkin: Checkin | None = None) -> dict[str, Any]:
@@ -115,8 +121,7 @@ def book_context(dialog: Dialog, locales: Sequence[Locale], report: proofs.Proof
     texts = Texts(locales)
     first = locales[0]
     chrome = chrome_for(first.language)
-    levels = {level: Level(level.value, first.text(f"triage.{level.value}.title"))
-              for level in LEVELS}
+    levels = level_names(first)
     main = _part(dialog, report, picture, texts, levels, first, "")
     follow_up = None if checkin is None else _checkin_part(dialog, checkin, texts, levels, first)
     level_texts = [(levels[level], texts(f"triage.{level.value}.title"),

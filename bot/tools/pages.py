@@ -11,10 +11,11 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 
 
 @cache
-def environment() -> Environment:
-    return Environment(loader=PackageLoader("bot.tools", "templates"), autoescape=True,
+def environment(package: str = "bot.tools") -> Environment:
+    return Environment(loader=PackageLoader(package, "templates"), autoescape=True,
                        undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)
 
 
-def render_page(template: str, context: Mapping[str, Any]) -> str:
-    return environment().get_template(template).render(context)
+def render_page(template: str, context: Mapping[str, Any], package: str = "bot.tools") -> str:
+    """`template` from `package`'s templates/ folder, filled with `context`."""
+    return environment(package).get_template(template).render(context)

@@ -1,0 +1,64 @@
+"""`kebas studio`: serve the studio page on this computer only (docs/studio.md)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import socket
+
+from bot.cli.shared import EXIT_OK, EXIT_USAGE, complain, given_paths
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A socket bound to `host`:`port` (0: any free port); OSError when it cannot be."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    address = "127.0.0.1" if host == "localhost" else host
+    listener = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((address, port))
+        listener.listen(64)
+    except OSError:
+        listener.close()
+        raise
+    return listener
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    """Check the content, then serve the page until Ctrl-C."""
+    import uvicorn
+
+    from bot.content.loader import shown_path
+    from bot.studio.app import studio_app
+    from bot.studio.workbench import Workbench
+    if args.host not in LOOPBACK_HOSTS:
+        complain(f"--host {args.host}: the studio serves this computer only; use "
+                 f"{', '.join(LOOPBACK_HOSTS)}")
+        return EXIT_USAGE
+    if not 0 <= args.port <= 65535:
+        complain(f"--port {args.port}: give a port from 1 to 65535 (0: any free one)")
+        return EXIT_USAGE
+    paths = given_paths(args.paths)
+    missing = [str(path) for path in paths if not path.exists()]
+    if missing:
+        complain(f"there is no {' or '.join(missing)}; give the dialogs and locales folders")
+        return EXIT_USAGE
+    try:
+        listener = listening_socket(args.host, args.port)
+    except OSError as exc:
+        complain(f"cannot listen on {args.host} port {args.port}: {exc.strerror or exc}; "
+                 "pick another with --port")
+        return EXIT_USAGE
+    port = listener.getsockname()[1]
+    shown_host = f"[{args.host}]" if ":" in args.host else args.host
+    print(f"Kebas studio: open http://{shown_host}:{port}/ in your browser (Ctrl-C stops "
+          f"it); watching {' and '.join(map(shown_path, paths))}", flush=True)
+    server = uvicorn.Server(uvicorn.Config(studio_app(Workbench(paths)), log_level="warning",
+                                           access_log=False, lifespan="on"))
+    try:
+        asyncio.run(server.serve(sockets=[listener]))
+    finally:
+        listener.close()
+    return EXIT_OK

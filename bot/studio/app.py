@@ -1,0 +1,226 @@
+"""The studio's web app: one page, a few JSON answers, and the watcher that reloads the content.
+
+Safe on a shared computer: it answers only requests addressed to a loopback name (so a web
+page cannot reach it through a DNS name it controls), and every POST must carry the token
+written into the page when it was served, in a header no other website can set without the
+studio's consent (which it never gives). It writes nothing but a new scenario file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.datastructures import Headers
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+from watchfiles import awatch
+
+from bot.content.loader import Bundle, shown_path
+from bot.core.i18n import Locale
+from bot.core.model import Dialog
+from bot.studio import chat, scenario_file
+from bot.studio.node_card import node_details
+from bot.studio.workbench import BASELINES, Workbench
+from bot.tools.pages import render_page
+
+log = logging.getLogger("kebas.studio")
+
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+TOKEN_HEADER = "X-Kebas-Token"
+WATCH_DEBOUNCE_MS = 150  # a save that writes a file in several steps is seen once
+WATCH_STEP_MS = 30
+
+
+def render(template: str, **context: Any) -> str:
+    return render_page(template, context, "bot.studio")
+
+
+class Refused(Exception):
+    """A request the studio does not serve: said in a JSON answer with its status."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def studio_app(workbench: Workbench, token: str | None = None, watch: bool = True) -> Starlette:
+    token = token or secrets.token_urlsafe(24)
+    state: dict[str, asyncio.Event] = {}
+
+    async def reloads(changed: asyncio.Event) -> None:
+        """Reload in a worker thread whenever a save was seen, one reload at a time."""
+        while True:
+            await changed.wait()
+            changed.clear()
+            await asyncio.to_thread(workbench.reload)
+
+    async def watching(changed: asyncio.Event, stop: asyncio.Event) -> None:
+        folders = [path for path in workbench.paths if path.exists()]
+        async for _changes in awatch(*folders, debounce=WATCH_DEBOUNCE_MS, step=WATCH_STEP_MS,
+                                     stop_event=stop):
+            workbench.saw_change()
+            changed.set()
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        changed, stop = asyncio.Event(), asyncio.Event()
+        state["changed"] = changed
+        changed.set()
+        tasks = [asyncio.create_task(reloads(changed))]
+        if watch:
+            tasks.append(asyncio.create_task(watching(changed, stop)))
+        try:
+            yield
+        finally:
+            workbench.saw_change()  # a comparison under way stops, so the studio can end
+            stop.set()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    def guarded(request: Request) -> None:
+        if not secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), token):
+            raise Refused(403, "this request did not come from the studio's page; reload it")
+
+    async def body(request: Request) -> dict[str, Any]:
+        guarded(request)
+        try:
+            data = await request.json()
+        except ValueError:
+            raise Refused(400, "the request is not JSON") from None
+        if not isinstance(data, dict):
+            raise Refused(400, "the request is not a JSON object")
+        return data
+
+    def content() -> Bundle:
+        bundle = workbench.bundle
+        if bundle is None:
+            raise Refused(409, "the content has errors; fix them (see Problems) and try again")
+        return bundle
+
+    def usable(data: dict[str, Any]) -> tuple[Bundle, Dialog, Locale]:
+        bundle = content()
+        try:
+            dialog = bundle.dialog(data.get("dialog") or None)
+        except KeyError:
+            raise Refused(409, f"there is no dialog '{data.get('dialog')}' now; press "
+                          "Restart") from None
+        locale = bundle.locales.get(str(data.get("lang") or "id"))
+        if locale is None:
+            raise Refused(400, f"there is no locale '{data.get('lang')}'")
+        return bundle, dialog, locale
+
+    async def page(request: Request) -> Response:
+        return HTMLResponse(render("studio.html.j2", token=token, header=TOKEN_HEADER,
+                                   baselines=BASELINES, baseline=workbench.baseline,
+                                   paths=[shown_path(path) for path in workbench.paths]))
+
+    async def revision(request: Request) -> Response:
+        return JSONResponse({"revision": workbench.revision})
+
+    async def panels(request: Request) -> Response:
+        revision = workbench.revision
+        shown = workbench.panels
+        bundle = workbench.bundle
+        dialogs = [loaded.dialog.id for loaded in bundle.dialogs] if bundle else []
+        languages = sorted(bundle.locales) if bundle else []
+        return JSONResponse({"revision": revision, "errors": shown.errors,
+                             "failure": shown.failure, "dialogs": dialogs,
+                             "languages": languages, "html": render("panels.html.j2",
+                                                                    panels=shown)})
+
+    async def node(request: Request) -> Response:
+        bundle = content()
+        try:
+            dialog = bundle.dialog(request.query_params.get("dialog") or None)
+            card = node_details(bundle, dialog, request.query_params.get("id", ""))
+        except KeyError:
+            raise Refused(404, "there is no such node now; the picture may be older than "
+                          "the content") from None
+        return HTMLResponse(render("node.html.j2", **card))
+
+    async def talk(request: Request) -> Response:
+        data = await body(request)
+        bundle, dialog, locale = usable(data)
+        followed_up = bundle.checkin_for(dialog) is not None
+        try:
+            if data.get("state") is None:
+                reply = chat.start(dialog, locale, followed_up)
+            else:
+                press, text = data.get("press"), data.get("text")
+                reply = chat.move(dialog, locale, data["state"],
+                                  press=str(press) if press is not None else None,
+                                  text=str(text) if text is not None else None,
+                                  back=data.get("do") == "back",
+                                  restart=data.get("do") == "restart",
+                                  followed_up=followed_up)
+        except chat.BadMove as exc:
+            raise Refused(400, str(exc)) from None
+        return JSONResponse(reply.as_json())
+
+    async def save(request: Request) -> Response:
+        data = await body(request)
+        bundle, dialog, locale = usable(data)
+        try:
+            state, _resumed = chat.current_state(dialog, data.get("state"))
+            written = scenario_file.save(bundle, workbench.paths[0] / "scenarios", dialog,
+                                         locale, state, str(data.get("name") or ""))
+        except (chat.BadMove, scenario_file.CannotSave) as exc:
+            raise Refused(400, str(exc)) from None
+        return JSONResponse({"file": str(written), "message": f"saved as {shown_path(written)}; "
+                             "'kebas scenarios' now runs it too"})
+
+    async def baseline(request: Request) -> Response:
+        data = await body(request)
+        try:
+            workbench.set_baseline(str(data.get("baseline")))
+        except ValueError as exc:
+            raise Refused(400, str(exc)) from None
+        workbench.saw_change()
+        state["changed"].set()
+        return JSONResponse({"baseline": workbench.baseline})
+
+    async def refused(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, Refused)
+        return JSONResponse({"error": str(exc)}, status_code=exc.status)
+
+    routes = [Route("/", page), Route("/api/revision", revision), Route("/api/panels", panels),
+              Route("/api/node", node), Route("/api/chat", talk, methods=["POST"]),
+              Route("/api/scenario", save, methods=["POST"]),
+              Route("/api/baseline", baseline, methods=["POST"])]
+    return Starlette(routes=routes, lifespan=lifespan,
+                     middleware=[Middleware(LoopbackOnly)],
+                     exception_handlers={Refused: refused})
+
+
+class LoopbackOnly:
+    """Serves only requests addressed to a loopback name: a page on another site that
+    points its own DNS name at 127.0.0.1 is refused (DNS rebinding)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and host_name(Headers(scope=scope).get("host", "")) \
+                not in LOOPBACK_NAMES:
+            refusal = PlainTextResponse("Kebas studio answers only at 127.0.0.1, localhost "
+                                        "or [::1]", status_code=400)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def host_name(host: str) -> str:
+    """The name in a Host header, without its port ("[::1]:8765" -> "[::1]")."""
+    if host.startswith("["):
+        return host[:host.find("]") + 1]
+    return host.rsplit(":", 1)[0]
