@@ -5,9 +5,9 @@ each move, so every browser tab runs its own chat and a restart of the studio lo
 The state is checked as storage checks a stored one (`stored_state`); a state made on an
 earlier version of the content goes on as a stored session does (`engine.resume`).
 
-Every text is made by the code the Telegram channel uses: `compose` for the messages,
-`fit_telegram` to split them as a phone receives them, `answer_keyboard` for the buttons in
-their rows with ticks, `result_keyboard` under a result, and the buttons' own callback data,
+Every text is made by the code the Telegram channel uses: `step_messages` for what is sent
+for a step (its messages split or packed as Telegram gets them, the question with its buttons
+in their rows with ticks, the buttons under a result), and the buttons' own callback data,
 decoded by `bot.core.buttons` as a tap on Telegram is.
 """
 
@@ -24,10 +24,9 @@ from bot.channels.telegram.messages import (
     answer_keyboard,
     escape,
     fit_telegram,
-    question_html,
 )
+from bot.channels.telegram.outgoing import answer_record, step_messages
 from bot.channels.telegram.presses import first_text, given
-from bot.channels.telegram.replies import result_keyboard
 from bot.channels.telegram.summaries import summary_html
 from bot.core import buttons, engine
 from bot.core.engine import Step, StepKind
@@ -35,7 +34,7 @@ from bot.core.followup import offer_days, told_date
 from bot.core.i18n import Locale
 from bot.core.inputs import Back, Input, Restart
 from bot.core.model import Dialog
-from bot.core.render import Message, answer_label, compose, question_of, why_message
+from bot.core.render import Message, compose, why_message
 from bot.core.state import State, StateShapeError, stored_state
 from bot.core.summary import clinical_summary
 from bot.core.typed_input import typed_input
@@ -92,22 +91,17 @@ def message_bubbles(message: Message) -> list[Bubble]:
 
 
 def shown(step: Step, locale: Locale, dialog: Dialog | None = None) -> list[Bubble]:
-    """What Telegram sends for a step: its messages, then its question with buttons, or the
-    buttons under a result (why this advice, the summary for the doctor, and, under a result
-    just reached that `dialog` follows up, the offer to ask again)."""
-    messages, question = compose(step, locale)
-    bubbles = [bubble for message in messages for bubble in message_bubbles(message)]
-    if question is not None:
-        bubbles.append(Bubble(question_html(question),
-                              rows_of(answer_keyboard(question, SESSION, locale))))
-    elif step.outcome is not None:
-        days = offer_days(dialog, step.outcome.level.value) \
-            if dialog is not None and step.kind is StepKind.ANSWERED else None
-        offer = [] if days is None else [(locale.text("tg.followup_button", days=days),
-                                          buttons.encode_control(buttons.Followup(SESSION)))]
-        bubbles.append(Bubble(escape(locale.text("tg.after_outcome")),
-                              rows_of(result_keyboard(locale, SESSION, offer))))
-    return bubbles
+    """What Telegram sends for a step (`step_messages`): its messages, then its question with
+    buttons, or a result and the buttons under it (why this advice, the summary for the
+    doctor, and, under a result just reached that `dialog` follows up, the offer to ask
+    again)."""
+    days = offer_days(dialog, step.outcome.level.value) \
+        if dialog is not None and step.outcome is not None \
+        and step.kind is StepKind.ANSWERED else None
+    offer = [] if days is None else [(locale.text("tg.followup_button", days=days),
+                                      buttons.encode_control(buttons.Followup(SESSION)))]
+    return [Bubble(out.html, rows_of(out.markup))
+            for out in step_messages(step, locale, SESSION, offer=offer)]
 
 
 def start(dialog: Dialog, locale: Locale, followed_up: bool = False) -> Reply:
@@ -164,7 +158,7 @@ def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
             given_input = typed_input(question, text or "")
         step = engine.step(dialog, state, given_input)
         reply = Reply(step.state, shown(step, locale, offering),
-                      answered=_answered(step, locale), finished=step.finished)
+                      answered=answer_record(step, locale), finished=step.finished)
     reply.bubbles[:0] = before
     return reply
 
@@ -179,17 +173,8 @@ def _tapped(locale: Locale, step: Step, offering: Dialog | None) -> Reply:
         return Reply(step.state, keyboard=rows)
     if step.kind is StepKind.INVALID:
         return Reply(step.state, toast=first_text(step, locale))
-    return Reply(step.state, shown(step, locale, offering), answered=_answered(step, locale),
+    return Reply(step.state, shown(step, locale, offering), answered=answer_record(step, locale),
                  finished=step.finished)
-
-
-def _answered(step: Step, locale: Locale) -> str | None:
-    """The question just answered with the answer under it, as Telegram edits it."""
-    if step.asked is None or step.answer is None:
-        return None
-    label = answer_label(step.asked, step.answer.value, locale)
-    return (f"{question_html(question_of(step.asked, locale))}\n\n"
-            f"{escape(locale.text('tg.answered', answer=label))}")
 
 
 def _control(dialog: Dialog, locale: Locale, state: State, control: buttons.Control,

@@ -86,6 +86,8 @@ async def test_emergency_advice_goes_out_ahead_of_a_queue_of_ordinary_replies(
         sending = app.bot_data["kebas"].sending
         sending.per_second, sending.budget = 2, AsyncLimiter(2, 1)
         asked = len(fake.calls)
+        pressed = {(runner.chat_id, runner.question().message_id)
+                   for runner in [*ordinary, in_danger]}
         for runner in ordinary:
             fake.press(runner.chat_id, runner.question().message_id, runner.data_for("no"))
         await fake.wait_for(lambda: sending.waiting() >= 5)
@@ -94,23 +96,30 @@ async def test_emergency_advice_goes_out_ahead_of_a_queue_of_ordinary_replies(
         await fake.wait_for(lambda: all(asked_about("a45_leg", runner) for runner in ordinary)
                             and any("DARURAT" in m.text for m in in_danger.sent), timeout=30)
         # the records of all nine answers come last, once nothing else waits
-        await fake.wait_for(lambda: len([c for c in fake.calls[asked:]
-                                         if c.method == "editMessageText"]) == 9, timeout=30)
+        await fake.wait_for(lambda: len(records_of(pressed, fake.calls[asked:])) == 9,
+                            timeout=30)
         await fake.settled()
     calls = fake.calls[asked:]
-    pressed = next(n for n, call in enumerate(calls) if call.method == "answerCallbackQuery"
-                   and call.params["callback_query_id"] == fake.callback_id(danger))
+    danger_answered = next(n for n, call in enumerate(calls)
+                           if call.method == "answerCallbackQuery"
+                           and call.params["callback_query_id"] == fake.callback_id(danger))
     advice = next(n for n, call in enumerate(calls) if "DARURAT" in call.params.get("text", ""))
     replies = [n for n, call in enumerate(calls) if call.method == "sendMessage"
                and fake.chat_of(call) != in_danger.chat_id]
-    assert len([n for n in replies if pressed < n < advice]) <= 1, \
+    assert len([n for n in replies if danger_answered < n < advice]) <= 1, \
         "the advice went at the next moment of budget after the runner's answer"
     assert len([n for n in replies if n > advice]) >= 3, "ahead of the replies queued before it"
     assert len(replies) == len(ordinary), "and every ordinary reply still went out"
-    records = [n for n, call in enumerate(calls) if call.method == "editMessageText"
+    records = [n for n, call in enumerate(calls) if call in records_of(pressed, calls)
                and fake.chat_of(call) != ordinary[0].chat_id]
     assert len(records) == 8 and all(n > max(replies) for n in records), \
         "the answered questions' records waited until every reply was out"
+
+def records_of(pressed: set[tuple[int, int]], calls: list) -> list:
+    """The edits of the pressed questions into records of their answers."""
+    return [call for call in calls if call.method == "editMessageText"
+            and (int(call.params["chat_id"]), int(call.params["message_id"])) in pressed]
+
 
 def asked_about(node_id: str, runner: Runner) -> bool:
     return any(f":{node_id}:" in str(message.buttons) for message in runner.sent)

@@ -25,7 +25,7 @@ from bot.channels.telegram.messages import (
 from bot.core import buttons
 from bot.core.engine import SayKind, Step, StepKind
 from bot.core.i18n import Locale
-from bot.core.render import compose, outcome_messages
+from bot.core.render import answer_label, compose, outcome_messages, question_of
 
 
 class Priority(IntEnum):
@@ -79,6 +79,16 @@ def step_messages(step: Step, locale: Locale, session_id: int, *, again: bool = 
                              essential=step.kind is StepKind.ANSWERED,
                              urgent=Priority.RESULT))
     return sent
+
+
+def answer_record(step: Step, locale: Locale) -> str | None:
+    """The question just answered with the answer under it, without buttons: what the
+    question's message is edited into (None: the step answered nothing)."""
+    if step.asked is None or step.answer is None:
+        return None
+    label = answer_label(step.asked, step.answer.value, locale)
+    return (f"{question_html(question_of(step.asked, locale))}\n\n"
+            f"{escape(locale.text('tg.answered', answer=label))}")
 
 
 def result_keyboard(locale: Locale, session_id: int,

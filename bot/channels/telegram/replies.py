@@ -32,7 +32,7 @@ from bot.channels.telegram.messages import (
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
-from bot.channels.telegram.outgoing import Priority, step_messages
+from bot.channels.telegram.outgoing import Priority, answer_record, step_messages
 from bot.channels.telegram.ratelimit import UrgentFirst
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
@@ -40,10 +40,8 @@ from bot.core.engine import Step, StepKind
 from bot.core.render import (
     Message,
     Question,
-    answer_label,
     compose,
     outcome_messages,
-    question_of,
 )
 from bot.storage import SessionStore
 
@@ -225,13 +223,11 @@ class Replies:
 
     async def record_answer(self, bot: Any, here: Chat, message_id: int, step: Step) -> None:
         """Turn the answered question into a record of the answer, without buttons."""
-        if step.asked is None or step.answer is None:
+        text = answer_record(step, here.locale)
+        if text is None:
             return
         if self.question_messages.get(here.id) == message_id:
             del self.question_messages[here.id]
-        question = question_html(question_of(step.asked, here.locale))
-        label = answer_label(step.asked, step.answer.value, here.locale)
-        text = f"{question}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
         await self.recorded(bot, here, message_id, text)
 
     async def recorded(self, bot: Any, here: Chat, message_id: int, text: str) -> None:
