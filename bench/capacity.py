@@ -79,6 +79,7 @@ class Step:
     end: float = 0.0
     answers: list[Answer] = field(default_factory=list)
     requests: int = 0  # rate-limited requests made during the measured window
+    records: int = 0   # of them, edits of an answered question (or consent) into its record
 
     @property
     def seconds(self) -> float:
@@ -99,6 +100,10 @@ class Step:
     @property
     def requests_per_answer(self) -> float:
         return self.requests / len(self.answers) if self.answers else 0.0
+
+    @property
+    def records_per_answer(self) -> float:
+        return self.records / len(self.answers) if self.answers else 0.0
 
     def reply_time(self, percent: int) -> float:
         """The percentile (nearest rank) of reply times; one never replied to is endless."""
@@ -227,9 +232,15 @@ class Crowd:
         return [a for runner in self.runners for a in runner.answers if start <= a.at < end]
 
 
-def requests_between(fake: FakeBotAPI, start: float, end: float) -> int:
-    return sum(1 for call in fake.calls if start <= call.at < end and call.status == 200
-               and call.method not in NOT_LIMITED and "chat_id" in call.params)
+def requests_between(fake: FakeBotAPI, start: float, end: float) -> list[Call]:
+    """The rate-limited requests Telegram took in the window."""
+    return [call for call in fake.calls if start <= call.at < end and call.status == 200
+            and call.method not in NOT_LIMITED and "chat_id" in call.params]
+
+
+def is_record(call: Call) -> bool:
+    """An edit of an answered question (or of the consent) into the record of its answer."""
+    return call.method == "editMessageText" and "\n\n✅ " in str(call.params.get("text"))
 
 
 @dataclass
@@ -283,7 +294,8 @@ async def ramp(name: str, source: Path, options: argparse.Namespace, workdir: Pa
         # answers still waiting when the crowd stopped are measured as they were
         for step in steps:
             step.answers = crowd.answers_between(step.start, step.end)
-            step.requests = requests_between(fake, step.start, step.end)
+            requests = requests_between(fake, step.start, step.end)
+            step.requests, step.records = len(requests), sum(map(is_record, requests))
         if process.returncode is not None:
             raise RoundFailed(f"{name}: the bot exited ({process.returncode}); see "
                               f"{workdir / f'{name}.log'}")
@@ -309,13 +321,15 @@ def seconds(value: float) -> str:
 
 def table(ramps: list[Ramp]) -> list[str]:
     lines = ["| code | runners at once | answers/s | rate-limited requests per answer | "
-             "reply p50 (s) | reply p95 (s) | never replied | p95 ≤ 1.5 s |",
-             "| --- | --- | --- | --- | --- | --- | --- | --- |"]
+             "of them records of an answer | reply p50 (s) | reply p95 (s) | never replied "
+             "| p95 ≤ 1.5 s |",
+             "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for measured in ramps:
         for step in measured.steps:
             p95 = step.reply_time(95)
             lines.append(f"| {measured.name} | {step.runners} | {step.per_second:.1f} | "
-                         f"{step.requests_per_answer:.2f} | {seconds(step.reply_time(50))} | "
+                         f"{step.requests_per_answer:.2f} | {step.records_per_answer:.2f} | "
+                         f"{seconds(step.reply_time(50))} | "
                          f"{seconds(p95)} | {step.unanswered} | "
                          f"{'✓' if p95 <= TARGET_P95 else '✗'} |")
     return lines

@@ -58,3 +58,24 @@ def test_a_missed_target_is_marked_and_fails_the_run(capsys):
 def test_a_generated_dialog_is_checked_clean_as_yaml(tmp_path):
     paths = perf.generated_content(tmp_path, 20)
     assert perf.check_seconds(paths, runs=1) > 0  # raises if kebas check found an error
+
+
+async def test_the_capacity_benchmark_ramps_both_versions_and_counts_what_telegram_took():
+    import argparse
+
+    import capacity
+
+    options = argparse.Namespace(before="HEAD", steps=[2, 4], step_seconds=3.0, warmup=1.0,
+                                 think=(0.2, 0.5), seed=1, send_rate=None)
+    ramps = await capacity.measure(options, say=lambda text: None)
+    assert [ramp.name for ramp in ramps] == ["before", "after"]
+    for ramp in ramps:
+        assert [step.runners for step in ramp.steps] == [2, 4]
+        for step in ramp.steps:
+            assert step.answers and step.per_second > 0
+            assert 1.0 <= step.requests_per_answer <= 3.5, "every answer got its reply"
+            assert 0 < step.records_per_answer < step.requests_per_answer
+            assert step.unanswered == 0 and step.reply_time(95) < 30
+    table = capacity.table(ramps)
+    assert len(table) == 2 + 4 and table[2].startswith("| before | 2 |")
+    assert capacity.headline(ramps)[0].startswith("before: at most ")
