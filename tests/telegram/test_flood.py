@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from bot.channels.telegram.flood import LIMIT, FloodGuard, Verdict
+from bot.channels.telegram.flood import LIMIT, MOST_URGENT_IN_A_FLOOD, FloodGuard, Verdict
 
 from support.harness import Runner, node_of, rows, running_bot, shown
 
@@ -106,3 +106,27 @@ async def test_red_flag_advice_reaches_a_runner_even_in_the_middle_of_a_flood(
     assert texts.count(shown(shipped.locales["id"], "tg.flood")) == 1
     advice = next(t for t in texts if "Tanda bahaya: DARURAT" in t)
     assert "112 atau 119" in advice
+
+
+async def test_a_flood_of_restarts_and_red_flags_gets_one_result_not_a_share_of_everyone_s_budget(
+        fake, bot, shipped):
+    """Found by an outside review: red-flag advice and results are sent even to a flooding
+    chat, and go first; restarting and answering "chest pain" again and again made Kebas send
+    that chat four urgent messages a cycle, ahead of everyone else."""
+    flooder = Runner(fake, 151)
+    await flooder.agree()
+    before = flooder.last_id()
+    chest = number_of(flooder, "chest")
+    for _ in range(15):
+        fake.send_text(151, "/ulang")
+        fake.send_text(151, chest)
+    await fake.wait_for(lambda: any("Tanda bahaya: DARURAT" in t
+                                    for t in flooder.texts_after(before)), timeout=LONG_ENOUGH)
+    await fake.settled()
+    texts = flooder.texts_after(before)
+    advice = [t for t in texts if "Tanda bahaya: DARURAT" in t]
+    assert advice and "112 atau 119" in advice[0], "the advice still comes, at once"
+    # before the flood is seen, a few cycles are served in full; in it, one result's worth
+    assert len(advice) <= 4, f"but not once a cycle: {len(advice)} times"
+    assert len(texts) <= 2 * (LIMIT + 2) * 3 + MOST_URGENT_IN_A_FLOOD, \
+        f"a bounded number of messages: {len(texts)}"

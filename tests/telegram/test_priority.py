@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from aiolimiter import AsyncLimiter
 
 from bot.channels.telegram.outgoing import Priority
@@ -156,3 +157,102 @@ def test_a_result_just_reached_costs_few_messages_and_keeps_every_word(shipped):
     everything = "\n".join(out.html for out in sent)
     assert all(render_html(message) in everything for message in messages), "every word"
     assert all(len(out.html) <= 4096 for out in sent)
+
+
+def test_a_check_in_due_now_queues_behind_replies_but_its_urgent_advice_does_not():
+    from bot.channels.telegram.replies import background, priority
+
+    assert priority() == Priority.REPLY
+    with background():  # the follow-up sender sends a check-in inside this block
+        assert priority() == Priority.BACKGROUND
+        assert priority(Priority.RED_FLAG) == Priority.RED_FLAG
+        assert priority(Priority.RESULT) == Priority.RESULT
+    assert priority() == Priority.REPLY
+
+
+async def test_a_record_made_at_once_never_holds_up_the_runner_behind_other_chats(shipped):
+    """Found by an outside review: the record edited 'at once' (the budget looked spare)
+    still queued as cosmetic, so a burst from other chats in the same moment held the
+    runner's next message, red-flag advice included, for as long as the burst lasted."""
+    from bot.channels.telegram.bounded import BoundedDict
+    from bot.channels.telegram.chats import Chat
+    from bot.channels.telegram.metrics import BotMetrics
+    from bot.channels.telegram.replies import Replies
+
+    sending = UrgentFirst(per_second=4)
+    await sending.initialize()
+    sent: list[str] = []
+
+    class Bot:
+        async def edit_message_text(self, text, chat_id, message_id, rate_limit_args=None):
+            async def edit() -> bool:
+                sent.append("record")
+                return True
+            return await sending.process_request(edit, (), {}, "editMessageText",
+                                                 {"chat_id": chat_id}, rate_limit_args)
+
+    async def other(number: int) -> None:
+        async def send() -> bool:
+            sent.append(f"other-{number}")
+            return True
+        await sending.process_request(send, (), {}, "sendMessage", {"chat_id": 99},
+                                      int(Priority.REPLY))
+
+    replies = Replies(None, None, BoundedDict(10), 90, BotMetrics(shipped.dialog()), sending)
+    here = Chat(7, "tg:7", shipped.locales["id"], consented=True)
+    assert sending.spare()
+    recording = asyncio.create_task(replies.recorded(Bot(), here, 42, "Q\n\n✅ A"))
+    burst = [asyncio.create_task(other(number)) for number in range(12)]
+    await asyncio.wait_for(recording, 2.0)
+    assert sent.index("record") <= 1
+    await asyncio.gather(*burst)
+
+
+@pytest.mark.parametrize("command", ["/hapus", "/kembali", "/ulang", "/batal"])
+async def test_records_still_waiting_are_given_up_when_the_answer_no_longer_stands(
+        fake, shipped, tmp_path, command):
+    """Found by an outside review: a record waiting for spare budget landed after /hapus,
+    writing the erased answer back into the chat, and after /kembali it put the withdrawn
+    answer on the question asked again."""
+    async with running_bot(fake, shipped, tmp_path / "kebas.sqlite3") as app:
+        kebas = app.bot_data["kebas"]
+        runner = Runner(fake, 670)
+        await runner.agree()
+        await runner.choose_many("none")
+        question = runner.question()
+        # the budget is short: records wait for half of it to be free, which never comes
+        budget = kebas.sending.budget
+        kebas.sending.spare = lambda: False
+        budget.has_capacity = lambda amount=1: amount <= 1
+        await runner.choose("no")
+        assert len(kebas.replies.later.waiting) == 1, "the record of a3_saddle waits"
+        if command == "/hapus":
+            await runner.type("/hapus", expect="Hapus semua data Anda")
+            await runner.tap(runner.sent[-1], runner.sent[-1].buttons[0]["callback_data"])
+        else:  # /batal sends no question, the others ask one
+            await runner.type(command, expect="/mulai" if command == "/batal" else None)
+        await fake.wait_for(lambda: not kebas.replies.later.waiting, timeout=5)
+        del budget.has_capacity, kebas.sending.spare  # plenty of budget again
+        await asyncio.sleep(0.3)
+        await fake.settled()
+    records = [call for call in fake.calls if call.method == "editMessageText"
+               and call.params.get("message_id") == question.message_id]
+    assert records == [], "no record of an answer that no longer stands"
+
+
+def test_packing_cuts_only_between_messages_never_under_a_heading():
+    """Found by an outside review: packing cut where 4096 characters fell, so a heading
+    ('When to seek help urgently') could end one Telegram message and its text start the
+    next."""
+    from bot.channels.telegram.messages import packed, render_html
+    from bot.core.render import Line, Message
+
+    first = Message((Line("Ringkasan", strong=True), Line("a" * 3500)))
+    second = Message((Line("Kapan harus segera mencari pertolongan", strong=True),
+                      Line("b" * 900)))
+    third = Message((Line("c" * 100),))
+    parts = packed([first, second, third])
+    assert parts == [render_html(first), f"{render_html(second)}\n\n{render_html(third)}"]
+    alone = Message((Line("d" * 5000),))
+    assert [len(part) for part in packed([alone, third])] == [4096, 904, 100] or \
+        len(packed([alone, third])) == 3, "a message too long alone is still split"

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.channels.telegram.bounded import REMEMBERED_CHATS, BoundedDict
@@ -22,6 +23,8 @@ class Chat:
     consented: bool
     consent_at: str | None = None  # when; a /hapus confirmation is bound to it
     quiet: bool = False  # the chat is flooding: send only what must not wait (`flood`)
+    # while quiet: whether one more message that must not wait may still go (`flood`)
+    urgent_allowed: Callable[[], bool] = lambda: True
 
 
 class LanguagesBeforeConsent:

@@ -21,6 +21,11 @@ from enum import Enum
 # two messages, so a flood gets at most six, the notice and, once calm, its question again.
 LIMIT = 3
 WINDOW = 5.0  # seconds
+# What must not wait (red-flag advice, a result) still reaches a flooding chat, and first: up
+# to one whole result's worth in a flood, so that restarting and reaching a red flag again and
+# again cannot take Telegram's budget from everyone else. Once calm, the chat is shown where it
+# stands.
+MOST_URGENT_IN_A_FLOOD = 8
 
 
 class Verdict(str, Enum):
@@ -41,6 +46,7 @@ class FloodGuard:
         # only the newest limit + 1 matter: "more than limit in a window" is all we ask
         self._unwaited: dict[int, deque[float]] = {}
         self._flooding: set[int] = set()
+        self._urgent_sent: dict[int, int] = {}  # flooding chat -> urgent messages sent it
         self._next_sweep = 0.0
 
     def arrived(self, chat_id: int, behind: int) -> Verdict:
@@ -55,8 +61,17 @@ class FloodGuard:
             unwaited.append(now)
             if len(unwaited) > self.limit and now - unwaited[0] < self.window:
                 self._flooding.add(chat_id)
+                self._urgent_sent[chat_id] = 0
                 return Verdict.WARN
         return Verdict.SERVE
+
+    def urgent_allowed(self, chat_id: int) -> bool:
+        """Whether one more message that must not wait may go to the chat: always, unless it
+        is flooding and has had a whole result's worth in this flood (counted here)."""
+        if chat_id not in self._flooding:
+            return True
+        self._urgent_sent[chat_id] = sent = self._urgent_sent.get(chat_id, 0) + 1
+        return sent <= MOST_URGENT_IN_A_FLOOD
 
     def until_calm(self, chat_id: int) -> float:
         """Seconds until the chat's flood is over if nothing more comes (0: not flooding)."""
@@ -71,6 +86,7 @@ class FloodGuard:
         if chat_id in self._flooding:
             self._flooding.discard(chat_id)
             self._unwaited.pop(chat_id, None)
+            self._urgent_sent.pop(chat_id, None)
         return True
 
     def _sweep(self, now: float) -> None:

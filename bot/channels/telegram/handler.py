@@ -11,6 +11,7 @@ sent in `replies`; typed text is read here.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -160,6 +161,7 @@ class KebasTelegram:
         bot = context.bot
         verdict = self.flood.arrived(chat.id, self.processor.behind(chat.id))
         here.quiet = verdict is not Verdict.SERVE
+        here.urgent_allowed = functools.partial(self.flood.urgent_allowed, chat.id)
         try:
             if verdict is Verdict.WARN:
                 self.metrics.chat_floods.inc()

@@ -46,14 +46,23 @@ def fit_telegram(message: Message, limit: int = MessageLimit.MAX_TEXT_LENGTH) ->
 
 
 def packed(messages: list[Message], limit: int = MessageLimit.MAX_TEXT_LENGTH) -> list[str]:
-    """Messages sent together as few Telegram messages as fit (a blank line between two), each
-    split only where one alone is too long: every message sent costs Telegram's budget."""
+    """Messages sent together as few Telegram messages as fit, a blank line between two: cut
+    only between them (a heading stays with its text), and one too long alone is split as
+    `fit_telegram` splits it. Every message sent costs Telegram's budget."""
+    parts: list[str] = []
     together: list[Line] = []
+    size = 0
     for message in messages:
+        length = sum(units(line.text) + 1 for line in message.lines)
+        if together and size + 1 + length > limit:
+            parts += fit_telegram(Message(tuple(together)), limit)
+            together, size = [], 0
         if together:
             together.append(Line(""))
+            size += 1
         together.extend(message.lines)
-    return fit_telegram(Message(tuple(together)), limit) if together else []
+        size += length
+    return parts + (fit_telegram(Message(tuple(together)), limit) if together else [])
 
 
 def units(text: str) -> int:

@@ -81,6 +81,13 @@ def step_messages(step: Step, locale: Locale, session_id: int, *, again: bool = 
     return sent
 
 
+def most_urgent(step: Step) -> Priority:
+    """The most urgent of what is sent for `step`: a reply, its result, or red-flag advice."""
+    if any(said.kind is SayKind.RED_FLAG for said in step.said):
+        return Priority.RED_FLAG
+    return Priority.RESULT if step.outcome is not None else Priority.REPLY
+
+
 def answer_record(step: Step, locale: Locale) -> str | None:
     """The question just answered with the answer under it, without buttons: what the
     question's message is edited into (None: the step answered nothing)."""

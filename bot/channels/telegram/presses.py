@@ -152,6 +152,8 @@ class ButtonPresses:
             await self.replies.show_current(bot, here)
             return True
         await tap.answer.send()
+        if control.fresh:
+            self.replies.later.forget(here.id)
         await self.replies.record(
             bot, tap.query, locale.text("tg.restart" if control.fresh else "tg.continue"), here)
         await self.replies.show(bot, here, await self.conversations.begin(
@@ -163,6 +165,7 @@ class ButtonPresses:
         if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
+            self.replies.later.forget(here.id)  # no record of an erased answer may come after
             await self.conversations.cancel_followups(here.key, "erased")  # counted
             await self.store.forget(here.key)
             self.languages.forget(here.id)  # a language chosen before consent goes too

@@ -32,7 +32,7 @@ from bot.channels.telegram.messages import (
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
-from bot.channels.telegram.outgoing import Priority, answer_record, step_messages
+from bot.channels.telegram.outgoing import Priority, answer_record, most_urgent, step_messages
 from bot.channels.telegram.ratelimit import UrgentFirst
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
@@ -128,7 +128,7 @@ class Replies:
         `essential` (None is returned for the rest). `urgent`: its place in the queue for
         Telegram's budget (else a reply's, or the `background` block's).
         """
-        if here.quiet and not essential:
+        if here.quiet and not (essential and here.urgent_allowed()):
             return None
         return await self.retried(here, lambda: bot.send_message(
             here.id, text, reply_markup=markup, rate_limit_args=priority(urgent)))
@@ -219,7 +219,9 @@ class Replies:
         if not isinstance(message, TgMessage) or not message.text:
             return
         text = f"{message.text_html}\n\n{escape(here.locale.text('tg.answered', answer=label))}"
-        await self.recorded(bot, here, message.message_id, text)
+        # a control button is pressed once or twice a questionnaire: its record goes at once
+        await self.edit(here, lambda: bot.edit_message_text(
+            text, chat_id=here.id, message_id=message.message_id))
 
     async def record_answer(self, bot: Any, here: Chat, message_id: int, step: Step) -> None:
         """Turn the answered question into a record of the answer, without buttons."""
@@ -228,20 +230,24 @@ class Replies:
             return
         if self.question_messages.get(here.id) == message_id:
             del self.question_messages[here.id]
-        await self.recorded(bot, here, message_id, text)
+        await self.recorded(bot, here, message_id, text, most_urgent(step))
 
-    async def recorded(self, bot: Any, here: Chat, message_id: int, text: str) -> None:
+    async def recorded(self, bot: Any, here: Chat, message_id: int, text: str,
+                       urgent: Priority = Priority.REPLY) -> None:
         """Edit a message into `text`, without buttons: at once while Telegram's budget is
-        spare, else after every reply waiting for it (the runner's next question goes first)."""
-        def editing() -> Awaitable[Any]:
-            return self.edit(here, lambda: bot.edit_message_text(
-                text, chat_id=here.id, message_id=message_id,
-                rate_limit_args=int(Priority.COSMETIC)))
+        spare, else after every reply waiting for it (the runner's next question goes first).
+
+        At once, it queues as `urgent` as what the runner is sent next, so that it can never
+        hold that up behind other chats' replies.
+        """
         if self.sending.spare():
             self.metrics.records.labels("at_once").inc()
-            await editing()
+            await self.edit(here, lambda: bot.edit_message_text(
+                text, chat_id=here.id, message_id=message_id, rate_limit_args=int(urgent)))
         else:
-            self.later.run(editing)
+            self.later.run(here.id, lambda: self.edit(here, lambda: bot.edit_message_text(
+                text, chat_id=here.id, message_id=message_id,
+                rate_limit_args=int(Priority.COSMETIC))))
 
     # --- showing ----------------------------------------------------------------------
 
@@ -330,19 +336,27 @@ class Later:
     """Cosmetic edits that wait for spare budget, each given up after RECORD_PATIENCE.
 
     They run beside the chat's next updates, which is safe: each edits only a message whose
-    buttons are already refused, into the record of its answer.
+    buttons are already refused, into the record of its answer. When the answer no longer
+    stands (the runner went back, started over, cancelled or erased everything), its chat's
+    waiting records are given up (`forget`): the record must not outlive the answer.
     """
 
     def __init__(self, metrics: BotMetrics) -> None:
         self.metrics = metrics  # records edited at once, later, or given up
-        self.waiting: dict[asyncio.Task[None], None] = {}  # oldest first
+        self.waiting: dict[asyncio.Task[None], int] = {}  # oldest first, with its chat id
 
-    def run(self, editing: Callable[[], Awaitable[Any]]) -> None:
+    def run(self, chat_id: int, editing: Callable[[], Awaitable[Any]]) -> None:
         if len(self.waiting) >= MOST_RECORDS_WAITING:
             next(iter(self.waiting)).cancel()
         task = asyncio.get_running_loop().create_task(self._edit(editing))
-        self.waiting[task] = None
+        self.waiting[task] = chat_id
         task.add_done_callback(self.waiting.pop)
+
+    def forget(self, chat_id: int) -> None:
+        """Give up the chat's waiting records: the answers they show no longer stand."""
+        for task, chat in list(self.waiting.items()):
+            if chat == chat_id:
+                task.cancel()
 
     async def _edit(self, editing: Callable[[], Awaitable[Any]]) -> None:
         try:
