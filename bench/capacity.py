@@ -52,7 +52,7 @@ from bot.content.loader import load_bundle  # noqa: E402
 from support.chaos import ChaosRunner  # noqa: E402
 from support.fakebotapi import TOKEN, Call, FakeBotAPI  # noqa: E402
 
-STEPS = (10, 25, 50, 75, 100, 150, 200, 300, 400)
+STEPS = (10, 25, 50, 75, 100, 125, 150, 175, 200, 300, 400)
 TARGET_P95 = 1.5  # seconds
 FIRST_CHAT = 900_000
 REPLY_TIMEOUT = 120.0  # seconds without a reply before an answer counts as never answered
