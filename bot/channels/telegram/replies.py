@@ -28,7 +28,6 @@ from bot.channels.telegram.messages import (
     escape,
     fit_telegram,
     keyboard,
-    packed,
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
@@ -123,7 +122,7 @@ class Replies:
                    ) -> TgMessage | None:
         """Send HTML, retrying network trouble a few times, then give up loudly.
 
-        Flood waits (429) never get here: `outgoing_limiter` waits them out. A runner who
+        Flood waits (429) never get here: the limiter (`UrgentFirst`) waits them out. A runner who
         blocked us is marked and not retried. A flooding chat is sent only what is
         `essential` (None is returned for the rest). `urgent`: its place in the queue for
         Telegram's budget (else a reply's, or the `background` block's).
@@ -178,12 +177,6 @@ class Replies:
                            essential: bool = False, urgent: Priority | None = None) -> None:
         """A rendered message, in as many parts as Telegram's length limit needs."""
         for part in fit_telegram(message):
-            await self.send(bot, here, part, essential=essential, urgent=urgent)
-
-    async def send_together(self, bot: Any, here: Chat, messages: list[Message], *,
-                            essential: bool, urgent: Priority | None) -> None:
-        """Rendered messages in as few Telegram messages as fit (`packed`)."""
-        for part in packed(messages):
             await self.send(bot, here, part, essential=essential, urgent=urgent)
 
     async def mark_blocked(self, here: Chat) -> None:
