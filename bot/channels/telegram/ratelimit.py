@@ -60,6 +60,7 @@ class UrgentFirst(BaseRateLimiter[int]):
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
         self._giving: asyncio.Task[None] | None = None
+        self._live = 0  # requests in `_waiting` not yet given their moment nor given up
 
     async def initialize(self) -> None:
         await self.limiter.initialize()
@@ -71,19 +72,23 @@ class UrgentFirst(BaseRateLimiter[int]):
 
     def waiting(self) -> int:
         """Rate-limited requests waiting for their moment of budget."""
-        return sum(not future.done() for _, _, future in self._waiting)
+        return self._live
 
     def spare(self) -> bool:
         """Whether the budget has room for what is only cosmetic: nothing waits, and at most
         half of a second's budget is spent."""
-        return not self.waiting() and self.budget.has_capacity(self.per_second / 2)
+        return not self._live and self.budget.has_capacity(self.per_second / 2)
 
     async def process_request(
             self, callback: Callable[..., Coroutine[Any, Any, Result]], args: Any,
             kwargs: dict[str, Any], endpoint: str, data: dict[str, Any],
             rate_limit_args: int | None) -> Result:
         if data.get("chat_id") is not None:
-            await self._turn(Priority.REPLY if rate_limit_args is None else rate_limit_args)
+            priority = Priority.REPLY if rate_limit_args is None else rate_limit_args
+            if not self._live and self.budget.has_capacity(self._room(priority)):
+                await self.budget.acquire()  # no one waits and there is room: at once
+            else:
+                await self._turn(priority)
         return await self.limiter.process_request(callback, args, kwargs, endpoint, data,
                                                   None)
 
@@ -91,23 +96,28 @@ class UrgentFirst(BaseRateLimiter[int]):
         """Wait until the budget has room and this is the most urgent request waiting."""
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(self._waiting, (priority, next(self._order), future))
+        self._live += 1
         if self._giving is None or self._giving.done():
             self._giving = asyncio.get_running_loop().create_task(self._give())
-        await future
+        try:
+            await future
+        finally:
+            self._live -= 1  # given its moment, or given up
+
+    def _room(self, priority: int) -> float:
+        """The room the budget must have for a request: a cosmetic one leaves half of it
+        free, so that a burst of replies after it (a result in several messages) finds room."""
+        return self.per_second / 2 if priority >= Priority.COSMETIC else 1
 
     async def _give(self) -> None:
-        """While requests wait: take the next moment of budget, give it to the most urgent.
-
-        What is only cosmetic waits until half the budget is free, so that a burst of replies
-        (a result in several messages) after it still finds room.
-        """
+        """While requests wait: take the next moment of budget, give it to the most urgent
+        (a cosmetic one only while `_room` allows)."""
         while self._waiting:
             priority, _, future = self._waiting[0]
             if future.done():  # given up meanwhile
                 heapq.heappop(self._waiting)
                 continue
-            if priority >= Priority.COSMETIC and not self.budget.has_capacity(
-                    self.per_second / 2):
+            if not self.budget.has_capacity(self._room(priority)):
                 await asyncio.sleep(1 / self.per_second)
                 continue
             await self.budget.acquire()
