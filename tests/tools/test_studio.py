@@ -323,3 +323,27 @@ def test_what_changed_since_the_signed_off_version(example, capsys):
     bench.saw_change()
     bench.reload()
     assert bench.panels.changes is not None and not bench.panels.changes.changed
+
+
+# --- fixes after the outside review ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("broken", [
+    lambda text: text.replace('"112 atau 119"', '"112 atau 119').encode(),  # no closing quote
+    lambda text: b"\xff\xfe" + text.encode(),                       # not UTF-8
+    lambda text: text.replace("\n  emergency", "\n\temergency").encode(),  # a tab indent
+    lambda text: b"",                                               # empty
+], ids=["quote", "utf8", "tab", "empty"])
+def test_an_indonesian_locale_that_does_not_load_is_said_once_not_as_missing(content, broken,
+                                                                           capsys):
+    locale_file = content[1] / "id.yaml"
+    locale_file.write_bytes(broken(locale_file.read_text(encoding="utf-8")))
+    bench = Workbench(content)
+    bench.reload()
+    said = [problem.message for problem in bench.panels.problems]
+    assert bench.panels.errors
+    assert not any("there is no locales/id.yaml" in message for message in said), said
+    assert main(["check", *map(str, content)]) == 1
+    out = capsys.readouterr()
+    assert "there is no locales/id.yaml" not in out.out + out.err
+    assert "id.yaml:" in out.out + out.err
