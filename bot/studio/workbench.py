@@ -25,7 +25,7 @@ from rich.console import Console
 
 from bot.content.checks import check_bundle, has_errors
 from bot.content.loader import Bundle, LoadedDialog, load_bundle
-from bot.content.revisions import SourceProblem, content_paths
+from bot.content.revisions import SourceProblem, folders_at
 from bot.content.scenarios import Suite, run_suite
 from bot.content.signoff_check import check_content, proof_verdict
 from bot.core.i18n import Locale, pick_language
@@ -175,7 +175,7 @@ class Workbench:
             revision = last.revision
         with ExitStack() as scratch:
             try:
-                paths, name = content_paths(revision, scratch)
+                paths, name = folders_at(revision, self.paths, scratch), f"{revision} (git)"
             except SourceProblem as exc:
                 return Changes(against, problem=str(exc))
             old = load_bundle(paths)

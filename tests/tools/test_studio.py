@@ -347,3 +347,30 @@ def test_an_indonesian_locale_that_does_not_load_is_said_once_not_as_missing(con
     out = capsys.readouterr()
     assert "there is no locales/id.yaml" not in out.out + out.err
     assert "id.yaml:" in out.out + out.err
+
+
+def test_what_changed_is_compared_in_the_repository_holding_the_watched_folders(tmp_path,
+                                                                                monkeypatch):
+    started_in = ExampleRepo(tmp_path / "a")  # another repository, where the studio started
+    started_in.lower_too_young()
+    started_in.commit("its last commit is what the watched folders now say")
+    monkeypatch.chdir(started_in.folder)
+    watched = ExampleRepo(tmp_path / "b")
+    watched.lower_too_young()
+    bench = Workbench(watched.paths)
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is None
+    assert changes.changed and changes.lowered
+
+
+def test_folders_outside_any_repository_say_there_is_no_last_commit(content, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bench = Workbench(content)
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is not None
+    assert "not in a git repository, so there is no last commit to compare with" \
+        in changes.problem
+    assert "'HEAD'" not in changes.problem
