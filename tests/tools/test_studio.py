@@ -374,3 +374,24 @@ def test_folders_outside_any_repository_say_there_is_no_last_commit(content, tmp
     assert "not in a git repository, so there is no last commit to compare with" \
         in changes.problem
     assert "'HEAD'" not in changes.problem
+
+
+@pytest.mark.parametrize("typed", ["/ulang", "/mulai", "/restart", "/start"])
+def test_the_commands_the_chat_tells_the_runner_to_type_start_again(content, typed):
+    bundle, dialog, locale, reply = finished_chat(content)
+    for state in (chat.start(dialog, locale).state, reply.state):  # at a question, after a result
+        again = chat.move(dialog, locale, state, text=typed)
+        assert again.bubbles[0].html == "Baik, kita mulai lagi dari awal."
+        assert again.state["answers"] == [] and not again.finished
+
+
+def test_back_and_help_typed_as_commands(content):
+    bundle, dialog, locale, reply = finished_chat(content)
+    back = chat.move(dialog, locale, reply.state, text="/kembali")
+    assert "Baik, kita kembali ke pertanyaan sebelumnya." in back.bubbles[0].html
+    for typed in ("/bantuan", "/help"):
+        helped = chat.move(dialog, locale, back.state, text=typed)
+        assert helped.bubbles[0].html == chat.escape(locale.text("tg.help"))
+        assert helped.state == back.state
+    other = chat.move(dialog, locale, back.state, text="/hapus")
+    assert other.toast is not None and "/hapus" in other.toast and other.state == back.state
