@@ -45,6 +45,11 @@ def cmd_studio(args: argparse.Namespace) -> int:
     if missing:
         complain(f"there is no {' or '.join(missing)}; give the dialogs and locales folders")
         return EXIT_USAGE
+    if paths[0].name == "locales" or any(path.name == "dialogs" for path in paths[1:]):
+        complain("give the dialogs folder first, then the locales folder (kebas studio "
+                 "dialogs locales): scenarios are read from, and saved to, the first one's "
+                 "scenarios/")
+        return EXIT_USAGE
     try:
         listener = listening_socket(args.host, args.port)
     except OSError as exc:

@@ -146,7 +146,8 @@ class Workbench:
         self._publish(generation, panels, None if errors else bundle, keep_bundle=False)
         if errors:
             return
-        suite = run_suite(bundle, [self.paths[0] / "scenarios"])
+        scenarios = self.paths[0] / "scenarios"
+        suite = run_suite(bundle, [scenarios] if scenarios.is_dir() else [])
         locale = bundle.locales[pick_language(None, bundle.locales)]
         panels = replace(panels, suite=suite,
                          flows=tuple(flow(loaded, locale) for loaded in bundle.dialogs),

@@ -395,3 +395,20 @@ def test_back_and_help_typed_as_commands(content):
         assert helped.state == back.state
     other = chat.move(dialog, locale, back.state, text="/hapus")
     assert other.toast is not None and "/hapus" in other.toast and other.state == back.state
+
+
+def test_the_folders_in_the_wrong_order_are_refused_in_one_line(content, capsys, monkeypatch):
+    monkeypatch.setattr("bot.cli.studio.asyncio.run", lambda serving: serving.close())
+    assert main(["studio", "--port", "0", str(content[1]), str(content[0])]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("kebas: give the dialogs folder first, then the locales folder")
+    assert said.count("\n") == 1
+
+
+def test_content_without_scenarios_says_there_are_none_yet(content):
+    shutil.rmtree(content[0] / "scenarios")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    assert "cannot read" not in page
+    assert "No scenarios yet" in page
