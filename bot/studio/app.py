@@ -133,7 +133,9 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
         bundle = workbench.bundle
         dialogs = [loaded.dialog.id for loaded in bundle.dialogs] if bundle else []
         languages = sorted(bundle.locales) if bundle else []
+        status, tone = shown.status
         return JSONResponse({"revision": revision, "errors": shown.errors,
+                             "status": status, "tone": tone,
                              "failure": shown.failure, "dialogs": dialogs,
                              "languages": languages, "html": render("panels.html.j2",
                                                                     panels=shown)})

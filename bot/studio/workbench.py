@@ -83,6 +83,26 @@ class Panels:
     def errors(self) -> bool:
         return has_errors(list(self.problems))
 
+    @property
+    def status(self) -> tuple[str, str]:
+        """What the page's header says of this version, and how ("ok", "bad" or "busy")."""
+        suite, changes = self.suite, self.changes
+        if self.errors:
+            return "the dialog has errors", "bad"
+        if self.failure:
+            return "the studio could not finish reading this version", "bad"
+        if suite is None:
+            return "checking…", "busy"
+        if suite.unreadable:
+            return "a scenario file has errors", "bad"
+        if suite.failed:
+            return f"{len(suite.failed)} scenarios fail", "bad"
+        if changes is None or (changes.html is None and changes.problem is None):
+            return "comparing what changed…", "busy"
+        if changes.lowered:
+            return f"less urgent advice than {changes.against}", "bad"
+        return "up to date", "ok"
+
 
 @dataclass
 class Workbench:
@@ -147,7 +167,7 @@ class Workbench:
         if errors:
             return
         scenarios = self.paths[0] / "scenarios"
-        suite = run_suite(bundle, [scenarios] if scenarios.is_dir() else [])
+        suite = run_suite(bundle, [scenarios] if scenarios.is_dir() else [], keep_going=True)
         locale = bundle.locales[pick_language(None, bundle.locales)]
         panels = replace(panels, suite=suite,
                          flows=tuple(flow(loaded, locale) for loaded in bundle.dialogs),

@@ -412,3 +412,14 @@ def test_content_without_scenarios_says_there_are_none_yet(content):
     page = render("panels.html.j2", panels=bench.panels)
     assert "cannot read" not in page
     assert "No scenarios yet" in page
+
+
+def test_one_broken_scenario_file_leaves_the_others_results_showing(content):
+    (content[0] / "scenarios" / "zz-broken.yaml").write_text("- name: half\n  answers: [\n",
+                                                             encoding="utf-8")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    assert "zz-broken.yaml:" in page
+    assert "0 failed" in page and "coverage of kaki_kebas" in page
+    assert bench.panels.status[0] != "up to date" and bench.panels.status[1] == "bad"
