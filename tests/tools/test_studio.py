@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from bot.core.inputs import answer_input
 from bot.core.render import Line, Message
 from bot.studio import chat, scenario_file
 from bot.studio.app import TOKEN_HEADER, render, studio_app
-from bot.studio.workbench import SIGNED_OFF, Workbench
+from bot.studio.workbench import SIGNED_OFF, Changes, Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
@@ -423,3 +424,20 @@ def test_one_broken_scenario_file_leaves_the_others_results_showing(content):
     assert "zz-broken.yaml:" in page
     assert "0 failed" in page and "coverage of kaki_kebas" in page
     assert bench.panels.status[0] != "up to date" and bench.panels.status[1] == "bad"
+
+
+def test_the_header_says_comparing_and_less_urgent_advice_and_the_proof_says_what_it_proves(
+        example):
+    example.lower_too_young()
+    bench = Workbench(example.paths)
+    bench.reload()
+    assert bench.panels.status == ("less urgent advice than the last commit (git HEAD)", "bad")
+    comparing = replace(bench.panels, changes=Changes(bench.panels.changes.against))
+    assert comparing.status == ("comparing what changed…", "busy")
+    page = render("panels.html.j2", panels=bench.panels)
+    assert ("The proofs check the rules a–e, not whether a level of urgency is clinically "
+            "right.") in page
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE)
+    answer = client.get("/api/panels").json()
+    assert answer["status"] == "less urgent advice than the last commit (git HEAD)"
+    assert answer["tone"] == "bad"
