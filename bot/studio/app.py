@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
@@ -38,6 +39,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 TOKEN_HEADER = "X-Kebas-Token"
 WATCH_DEBOUNCE_MS = 150  # a save that writes a file in several steps is seen once
 WATCH_STEP_MS = 30
+MAX_BODY = 1_000_000  # bytes: a chat state or a scenario name is a few kilobytes
 
 
 def render(template: str, **context: Any) -> str:
@@ -93,10 +95,21 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
 
     async def body(request: Request) -> dict[str, Any]:
         guarded(request)
+        too_large = Refused(413, f"the request is larger than {MAX_BODY:,} bytes; the studio's "
+                            "page never sends that much, so reload it")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise too_large
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise too_large
         try:
-            data = await request.json()
-        except ValueError:
-            raise Refused(400, "the request is not JSON") from None
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            raise Refused(400, "the request could not be read as JSON; reload the "
+                          "page") from None
         if not isinstance(data, dict):
             raise Refused(400, "the request is not a JSON object")
         return data

@@ -441,3 +441,17 @@ def test_the_header_says_comparing_and_less_urgent_advice_and_the_proof_says_wha
     answer = client.get("/api/panels").json()
     assert answer["status"] == "less urgent advice than the last commit (git HEAD)"
     assert answer["tone"] == "bad"
+
+
+def test_a_body_too_large_or_too_deep_is_refused_in_plain_words(content):
+    bench = Workbench(content)
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE,
+                        raise_server_exceptions=False)
+    deep = client.post("/api/chat", content=b"[" * 100_000 + b"]" * 100_000,
+                       headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    assert deep.status_code == 400
+    assert deep.json()["error"] == "the request could not be read as JSON; reload the page"
+    large = client.post("/api/chat", content=b" " * 2_000_000,
+                        headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    assert large.status_code == 413
+    assert "larger than" in large.json()["error"]
