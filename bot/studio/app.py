@@ -1,9 +1,12 @@
 """The studio's web app: one page, a few JSON answers, and the watcher that reloads the content.
 
-Safe on a shared computer: it answers only requests addressed to a loopback name (so a web
-page cannot reach it through a DNS name it controls), and every POST must carry the token
-written into the page when it was served, in a header no other website can set without the
-studio's consent (which it never gives). It writes nothing but a new scenario file.
+Guarded against other websites, not against other people on this computer: it answers only
+requests addressed to a loopback name (so a web page cannot reach it through a DNS name it
+controls); every POST must carry the token written into the page when it was served, in a
+header no other website can set without the studio's consent (which it never gives); and no
+other site may show the page in a frame. Any user logged in to this computer can open the page,
+read the token and use the studio as you can (see docs/studio.md). It writes nothing but a new
+scenario file.
 """
 
 from __future__ import annotations
@@ -17,12 +20,12 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from watchfiles import awatch
 
 from bot.content.loader import Bundle, shown_path
@@ -133,9 +136,11 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
         return bundle, dialog, locale
 
     async def page(request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
         return HTMLResponse(render("studio.html.j2", token=token, header=TOKEN_HEADER,
-                                   baselines=BASELINES, baseline=workbench.baseline,
-                                   paths=[shown_path(path) for path in workbench.paths]))
+                                   nonce=nonce, baselines=BASELINES, baseline=workbench.baseline,
+                                   paths=[shown_path(path) for path in workbench.paths]),
+                            headers={"Content-Security-Policy": page_policy(nonce)})
 
     async def revision(request: Request) -> Response:
         return JSONResponse({"revision": workbench.revision})
@@ -217,25 +222,53 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
                      exception_handlers={Refused: refused})
 
 
+def page_policy(nonce: str = "") -> str:
+    """The Content-Security-Policy: everything from the studio itself (the page's one script
+    by its `nonce`; inline styles, which the diff and the flow picture use), never in a frame."""
+    scripts = f"'nonce-{nonce}'" if nonce else "'none'"
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
 class LoopbackOnly:
     """Serves only requests addressed to a loopback name: a page on another site that
-    points its own DNS name at 127.0.0.1 is refused (DNS rebinding)."""
+    points its own DNS name at 127.0.0.1 is refused (DNS rebinding). Every answer forbids
+    framing (clickjacking) and, unless it has its own, loading anything from elsewhere."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and host_name(Headers(scope=scope).get("host", "")) \
-                not in LOOPBACK_NAMES:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Frame-Options"] = "DENY"
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = page_policy()
+            await send(message)
+
+        if host_name(Headers(scope=scope).get("host", "")) not in LOOPBACK_NAMES:
             refusal = PlainTextResponse("Kebas studio answers only at 127.0.0.1, localhost "
                                         "or [::1]", status_code=400)
-            await refusal(scope, receive, send)
+            await refusal(scope, receive, guarded_send)
             return
-        await self.app(scope, receive, send)
+        await self.app(scope, receive, guarded_send)
 
 
 def host_name(host: str) -> str:
-    """The name in a Host header, without its port ("[::1]:8765" -> "[::1]")."""
+    """The name in a Host header, without its port ("[::1]:8765" -> "[::1]"); "" when the
+    header is not a name with at most a port after it ("[::1]evil.example")."""
     if host.startswith("["):
-        return host[:host.find("]") + 1]
-    return host.rsplit(":", 1)[0]
+        end = host.find("]") + 1
+        name, rest = host[:end], host[end:]
+        port = rest[1:] if rest.startswith(":") else None
+        if end == 0 or (rest and not (port and port.isdigit())):
+            return ""
+        return name
+    name, _colon, port = host.partition(":")
+    return name if not _colon or port.isdigit() else ""

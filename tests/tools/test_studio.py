@@ -455,3 +455,23 @@ def test_a_body_too_large_or_too_deep_is_refused_in_plain_words(content):
                         headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
     assert large.status_code == 413
     assert "larger than" in large.json()["error"]
+
+
+@pytest.mark.parametrize("host", ["[::1]evil.example", "[::1]:80x", "localhost:evil",
+                                  "127.0.0.1:8765.evil.example"])
+def test_a_host_that_only_starts_like_a_loopback_name_is_refused(content, host):
+    client = TestClient(studio_app(Workbench(content), token=TOKEN, watch=False), base_url=HERE)
+    assert client.get("/api/revision", headers={"Host": host}).status_code == 400
+    assert client.get("/api/revision", headers={"Host": "[::1]:8765"}).status_code == 200
+
+
+def test_no_other_site_can_frame_the_page_and_it_loads_nothing_from_elsewhere(content):
+    client = TestClient(studio_app(Workbench(content), token=TOKEN, watch=False), base_url=HERE)
+    for path in ("/", "/api/revision"):
+        answer = client.get(path)
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        policy = answer.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    page = client.get("/")
+    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in page.text
