@@ -475,3 +475,36 @@ def test_no_other_site_can_frame_the_page_and_it_loads_nothing_from_elsewhere(co
     page = client.get("/")
     nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
     assert f'<script nonce="{nonce}">' in page.text
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_stopping_the_studio_during_a_comparison_leaves_no_copy_behind(tmp_path, stop):
+    import os
+    import signal
+    import sys
+    repo = tmp_path / "repo"
+    for name in ("dialogs", "locales"):
+        shutil.copytree(ROOT / name, repo / name)
+    git = ["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "content"], check=True)
+    dialog_file = repo / "dialogs" / "kaki_kebas.yaml"  # a change: every path is compared
+    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+        "level: emergency", "level: urgent", 1), encoding="utf-8")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "studio", "--port", "0"], cwd=repo,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("kebas-diff-*")):
+            assert process.poll() is None and time.monotonic() < deadline, "no comparison"
+            time.sleep(0.05)
+        process.send_signal(getattr(signal, stop))
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert not list(scratch.glob("kebas-diff-*"))
+    assert "Traceback" not in err
