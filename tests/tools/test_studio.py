@@ -508,3 +508,14 @@ def test_stopping_the_studio_during_a_comparison_leaves_no_copy_behind(tmp_path,
         process.kill()
     assert not list(scratch.glob("kebas-diff-*"))
     assert "Traceback" not in err
+
+
+def test_the_question_card_names_its_languages_in_words_and_the_page_has_an_icon(content):
+    bench = Workbench(content)
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE)
+    with client:
+        loaded(bench, client)
+        card = client.get("/api/node", params={"dialog": "kaki_kebas", "id": "a12_alarm"}).text
+        assert "<th>Bahasa Indonesia</th><th>English</th>" in card
+        assert "<th>id</th>" not in card and "<th>en</th>" not in card
+        assert '<link rel="icon"' in client.get("/").text
