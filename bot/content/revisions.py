@@ -67,8 +67,13 @@ def folders_at(revision: str, folders: list[Path], scratch: ExitStack,
         raise NotInRepository("these folders are not in a git repository, so there is no "
                               "last commit to compare with")
     root = Path(top.stdout.decode().strip())
-    inside = [str(folder) if where is not None else
-              str(folder.resolve().relative_to(root.resolve())) for folder in folders]
+    try:
+        inside = [str(folder) if where is not None else
+                  str(folder.resolve().relative_to(root.resolve())) for folder in folders]
+    except ValueError:
+        raise SourceProblem(f"{' and '.join(map(str, folders))} are not in the same git "
+                            f"repository, so there is no one last commit to compare "
+                            f"with") from None
     if git("-C", str(root), "rev-parse", "--verify", "--quiet",
            f"{revision}^{{commit}}").returncode:
         raise SourceProblem(f"'{revision}' is neither a folder nor a git revision here "

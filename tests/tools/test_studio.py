@@ -519,3 +519,15 @@ def test_the_question_card_names_its_languages_in_words_and_the_page_has_an_icon
         assert "<th>Bahasa Indonesia</th><th>English</th>" in card
         assert "<th>id</th>" not in card and "<th>en</th>" not in card
         assert '<link rel="icon"' in client.get("/").text
+
+
+def test_locales_outside_the_dialogs_repository_are_said_in_plain_words(tmp_path):
+    repo = ExampleRepo(tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere" / "locales"
+    shutil.copytree(repo.folder / "locales", elsewhere)
+    bench = Workbench([repo.folder / "dialogs", elsewhere])
+    bench.reload()
+    assert bench.panels.failure is None
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is not None
+    assert "not in the same git repository" in changes.problem
