@@ -3,6 +3,7 @@ follow the content (the browser test walks the page: test_studio_browser.py)."""
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 import time
@@ -531,3 +532,16 @@ def test_locales_outside_the_dialogs_repository_are_said_in_plain_words(tmp_path
     changes = bench.panels.changes
     assert changes is not None and changes.problem is not None
     assert "not in the same git repository" in changes.problem
+
+
+def test_a_failed_scenario_leads_with_what_went_differently(content):
+    scenarios = content[0] / "scenarios" / "brief_rules.yaml"
+    text = scenarios.read_text(encoding="utf-8")
+    scenarios.write_text(text.replace("    triage: self_care", "    triage: emergency", 1),
+                         encoding="utf-8")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    summary = html.unescape(page.split('<summary class="bad">')[1].split("</summary>")[0])
+    assert "brief_rules.yaml:" in summary
+    assert "triage is 'self_care', expected 'emergency'" in summary
