@@ -257,7 +257,22 @@ class LoopbackOnly:
                                         "or [::1]", status_code=400)
             await refusal(scope, receive, guarded_send)
             return
-        await self.app(scope, receive, guarded_send)
+        started = False
+
+        async def answering(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await guarded_send(message)
+
+        try:
+            await self.app(scope, receive, answering)
+        except Exception as exc:  # noqa: BLE001 - said in one line, never a traceback
+            said = f"the studio failed on this request ({type(exc).__name__}: {exc}); " \
+                "reload the page, and if it stays, run kebas check in a terminal"
+            log.error("%s %s: %s", scope.get("method"), scope.get("path"), said)
+            if not started:
+                await JSONResponse({"error": said}, status_code=500)(scope, receive,
+                                                                     guarded_send)
 
 
 def host_name(host: str) -> str:

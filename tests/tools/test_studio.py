@@ -545,3 +545,18 @@ def test_a_failed_scenario_leads_with_what_went_differently(content):
     summary = html.unescape(page.split('<summary class="bad">')[1].split("</summary>")[0])
     assert "brief_rules.yaml:" in summary
     assert "triage is 'self_care', expected 'emergency'" in summary
+
+
+def test_a_failure_inside_the_studio_is_answered_in_words_not_a_traceback(content, monkeypatch,
+                                                                          caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something inside broke")
+    monkeypatch.setattr(chat, "start", broken)
+    bench = Workbench(content)
+    with TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE) as client:
+        loaded(bench, client)
+        answer = client.post("/api/chat", json={"lang": "id"}, headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 500
+    assert answer.json()["error"].startswith("the studio failed on this request "
+                                             "(RuntimeError: something inside broke)")
+    assert "Traceback" not in caplog.text
