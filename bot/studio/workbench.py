@@ -50,6 +50,7 @@ class Flow:
     dialog: str
     svg: str | None            # the picture, or None with `problem`
     problem: str | None = None
+    start: str = ""            # the first node's id: the page opens the picture there
 
 
 @dataclass(frozen=True)
@@ -248,4 +249,4 @@ def flow(loaded: LoadedDialog, locale: Locale) -> Flow:
     if svg is None:
         return Flow(dialog.id, None, "Graphviz's 'dot' program is not installed, so there is "
                     "no picture; install it with 'sudo apt-get install graphviz'")
-    return Flow(dialog.id, svg)
+    return Flow(dialog.id, svg, start=dialog.start)
