@@ -436,6 +436,7 @@ def test_the_header_says_comparing_and_less_urgent_advice_and_the_proof_says_wha
     comparing = replace(bench.panels, changes=Changes(bench.panels.changes.against))
     assert comparing.status == ("comparing what changed…", "busy")
     page = render("panels.html.j2", panels=bench.panels)
+    assert page.index('id="lowered-top"') < page.index('id="problems"')  # at the top
     assert ("The proofs check the rules a–e, not whether a level of urgency is clinically "
             "right.") in page
     client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE)
