@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import signal
 import socket
+from collections.abc import Iterator
+from types import FrameType
 
 from bot.cli.shared import EXIT_OK, EXIT_USAGE, complain, given_paths
 
@@ -45,6 +49,11 @@ def cmd_studio(args: argparse.Namespace) -> int:
     if missing:
         complain(f"there is no {' or '.join(missing)}; give the dialogs and locales folders")
         return EXIT_USAGE
+    if paths[0].name == "locales" or any(path.name == "dialogs" for path in paths[1:]):
+        complain("give the dialogs folder first, then the locales folder (kebas studio "
+                 "dialogs locales): scenarios are read from, and saved to, the first one's "
+                 "scenarios/")
+        return EXIT_USAGE
     try:
         listener = listening_socket(args.host, args.port)
     except OSError as exc:
@@ -58,7 +67,37 @@ def cmd_studio(args: argparse.Namespace) -> int:
     server = uvicorn.Server(uvicorn.Config(studio_app(Workbench(paths)), log_level="warning",
                                            access_log=False, lifespan="on"))
     try:
-        asyncio.run(server.serve(sockets=[listener]))
+        with stopped_cleanly():
+            asyncio.run(server.serve(sockets=[listener]))
+    except Stopped:
+        pass
     finally:
         listener.close()
     return EXIT_OK
+
+
+class Stopped(Exception):
+    """SIGTERM or SIGHUP: the studio ends as after Ctrl-C, cleaning up what it made."""
+
+
+@contextlib.contextmanager
+def stopped_cleanly() -> Iterator[None]:
+    """SIGHUP (the terminal closed) stops the studio as SIGTERM does, and neither kills it at
+    once: uvicorn shuts down (a comparison under way stops) and then raises the signal again,
+    which here becomes `Stopped`, so that asyncio waits for the comparison's thread, which
+    removes its temporary copy of the content, instead of the process dying with it."""
+    def stop(_signum: int, _frame: FrameType | None) -> None:
+        raise Stopped()
+
+    def hang_up(_signum: int, _frame: FrameType | None) -> None:
+        signal.raise_signal(signal.SIGTERM)  # uvicorn's handler while it serves
+
+    handlers = [(signal.SIGTERM, stop)]
+    if hasattr(signal, "SIGHUP"):  # not on Windows
+        handlers.append((signal.SIGHUP, hang_up))
+    before = {signum: signal.signal(signum, handler) for signum, handler in handlers}
+    try:
+        yield
+    finally:
+        for signum, handler in before.items():
+            signal.signal(signum, handler)

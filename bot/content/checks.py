@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable, Iterable, Iterator
+from pathlib import PurePath
 from typing import Any
 
 from bot.content.followup_checks import check_followups
@@ -399,7 +400,10 @@ def check_locales(bundle: Bundle, code_texts: Iterable[str] = UI_TEXTS) -> list[
                           f"add locales/{DEFAULT_LANGUAGE}.yaml")]
         return []
     problems = []
-    if DEFAULT_LANGUAGE not in locales:
+    # An id.yaml that is there but did not load has its own error; it is not missing.
+    if DEFAULT_LANGUAGE not in locales and not any(
+            PurePath(name).parent.name == "locales"
+            and PurePath(name).name == f"{DEFAULT_LANGUAGE}.yaml" for name in bundle.files):
         some = next(iter(locales.values()))
         problems.append(error(Position(some.file, 1, 1), f"there is no locales/"
                               f"{DEFAULT_LANGUAGE}.yaml; Indonesian is the default language",

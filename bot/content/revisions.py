@@ -37,24 +37,50 @@ def content_paths(spec: str, scratch: ExitStack) -> tuple[list[Path], str]:
 
 
 def _from_git(revision: str, scratch: ExitStack) -> list[Path]:
+    try:
+        return folders_at(revision, [Path(name) for name in CONTENT_FOLDERS], scratch, Path())
+    except NotInRepository:
+        raise SourceProblem(f"'{revision}' is not a folder, and this is not a git repository "
+                            f"where it could be a revision") from None
+
+
+class NotInRepository(SourceProblem):
+    """The folders are in no git repository (or git is not installed)."""
+
+
+def folders_at(revision: str, folders: list[Path], scratch: ExitStack,
+               where: Path | None = None) -> list[Path]:
+    """`folders` as they were at `revision` of the git repository that holds them, unpacked
+    into a temporary folder: looked up in the repository of the folders themselves, not of
+    the working directory. `where`: the folder to find the repository from, with `folders`
+    relative to its top (as `kebas diff HEAD` names them)."""
     def git(*args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", *args], capture_output=True, check=False)
 
+    start = where if where is not None else folders[0]
     try:
-        top = git("rev-parse", "--show-toplevel")
+        top = git("-C", str(start), "rev-parse", "--show-toplevel")
     except FileNotFoundError:
-        raise SourceProblem(f"'{revision}' is not a folder, and git is not installed to look "
-                            f"it up as a revision") from None
+        raise NotInRepository("git is not installed, so there is no last commit to compare "
+                              "with") from None
     if top.returncode != 0:
-        raise SourceProblem(f"'{revision}' is not a folder, and this is not a git repository "
-                            f"where it could be a revision")
-    root = top.stdout.decode().strip()
-    if git("-C", root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}").returncode:
+        raise NotInRepository("these folders are not in a git repository, so there is no "
+                              "last commit to compare with")
+    root = Path(top.stdout.decode().strip())
+    try:
+        inside = [str(folder) if where is not None else
+                  str(folder.resolve().relative_to(root.resolve())) for folder in folders]
+    except ValueError:
+        raise SourceProblem(f"{' and '.join(map(str, folders))} are not in the same git "
+                            f"repository, so there is no one last commit to compare "
+                            f"with") from None
+    if git("-C", str(root), "rev-parse", "--verify", "--quiet",
+           f"{revision}^{{commit}}").returncode:
         raise SourceProblem(f"'{revision}' is neither a folder nor a git revision here "
                             f"(try a commit, a tag, or e.g. HEAD~1)")
-    archive = git("-C", root, "archive", "--format=tar", revision, "--", *CONTENT_FOLDERS)
+    archive = git("-C", str(root), "archive", "--format=tar", revision, "--", *inside)
     if archive.returncode != 0:
-        raise SourceProblem(f"git revision '{revision}' has no {' or '.join(CONTENT_FOLDERS)} "
+        raise SourceProblem(f"git revision '{revision}' has no {' or '.join(inside)} "
                             f"folder: {archive.stderr.decode().strip()}")
     target = Path(scratch.enter_context(tempfile.TemporaryDirectory(prefix="kebas-diff-")))
     tar_path = target / "content.tar"
@@ -62,4 +88,4 @@ def _from_git(revision: str, scratch: ExitStack) -> list[Path]:
     with tarfile.open(tar_path) as tar:
         tar.extractall(target, filter="data")
     tar_path.unlink()
-    return [target / name for name in CONTENT_FOLDERS if (target / name).is_dir()]
+    return [target / name for name in inside if (target / name).is_dir()]

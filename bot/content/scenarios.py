@@ -122,11 +122,12 @@ class Suite:
         return [run for run in self.runs if isinstance(run, Unrunnable) or not run.passed]
 
 
-def run_suite(bundle: Bundle, files: list[Path]) -> Suite:
+def run_suite(bundle: Bundle, files: list[Path], keep_going: bool = False) -> Suite:
     """Read the scenarios in `files` (files or folders), run them on `bundle` and measure
-    each dialog's coverage; nothing is run when a file cannot be read as scenarios."""
+    each dialog's coverage; nothing is run when a file cannot be read as scenarios, unless
+    `keep_going` (the studio), which runs the scenarios that could be read."""
     scenarios, problems = load_scenarios(files)
-    if any(problem.is_error for problem in problems):
+    if not keep_going and any(problem.is_error for problem in problems):
         return Suite(problems, [], {}, {})
     runs = run_scenarios(bundle, scenarios)
     by_dialog: dict[str, list[Result]] = {}

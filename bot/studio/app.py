@@ -1,27 +1,31 @@
 """The studio's web app: one page, a few JSON answers, and the watcher that reloads the content.
 
-Safe on a shared computer: it answers only requests addressed to a loopback name (so a web
-page cannot reach it through a DNS name it controls), and every POST must carry the token
-written into the page when it was served, in a header no other website can set without the
-studio's consent (which it never gives). It writes nothing but a new scenario file.
+Guarded against other websites, not against other people on this computer: it answers only
+requests addressed to a loopback name (so a web page cannot reach it through a DNS name it
+controls); every POST must carry the token written into the page when it was served, in a
+header no other website can set without the studio's consent (which it never gives); and no
+other site may show the page in a frame. Any user logged in to this computer can open the page,
+read the token and use the studio as you can (see docs/studio.md). It writes nothing but a new
+scenario file.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import secrets
 from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
-from starlette.datastructures import Headers
+from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from watchfiles import awatch
 
 from bot.content.loader import Bundle, shown_path
@@ -38,6 +42,7 @@ LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 TOKEN_HEADER = "X-Kebas-Token"
 WATCH_DEBOUNCE_MS = 150  # a save that writes a file in several steps is seen once
 WATCH_STEP_MS = 30
+MAX_BODY = 1_000_000  # bytes: a chat state or a scenario name is a few kilobytes
 
 
 def render(template: str, **context: Any) -> str:
@@ -93,10 +98,21 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
 
     async def body(request: Request) -> dict[str, Any]:
         guarded(request)
+        too_large = Refused(413, f"the request is larger than {MAX_BODY:,} bytes; the studio's "
+                            "page never sends that much, so reload it")
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY:
+            raise too_large
+        raw = bytearray()
+        async for chunk in request.stream():
+            raw += chunk
+            if len(raw) > MAX_BODY:
+                raise too_large
         try:
-            data = await request.json()
-        except ValueError:
-            raise Refused(400, "the request is not JSON") from None
+            data = json.loads(raw)
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
+            raise Refused(400, "the request could not be read as JSON; reload the "
+                          "page") from None
         if not isinstance(data, dict):
             raise Refused(400, "the request is not a JSON object")
         return data
@@ -120,9 +136,11 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
         return bundle, dialog, locale
 
     async def page(request: Request) -> Response:
+        nonce = secrets.token_urlsafe(16)
         return HTMLResponse(render("studio.html.j2", token=token, header=TOKEN_HEADER,
-                                   baselines=BASELINES, baseline=workbench.baseline,
-                                   paths=[shown_path(path) for path in workbench.paths]))
+                                   nonce=nonce, baselines=BASELINES, baseline=workbench.baseline,
+                                   paths=[shown_path(path) for path in workbench.paths]),
+                            headers={"Content-Security-Policy": page_policy(nonce)})
 
     async def revision(request: Request) -> Response:
         return JSONResponse({"revision": workbench.revision})
@@ -133,7 +151,9 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
         bundle = workbench.bundle
         dialogs = [loaded.dialog.id for loaded in bundle.dialogs] if bundle else []
         languages = sorted(bundle.locales) if bundle else []
+        status, tone = shown.status
         return JSONResponse({"revision": revision, "errors": shown.errors,
+                             "status": status, "tone": tone,
                              "failure": shown.failure, "dialogs": dialogs,
                              "languages": languages, "html": render("panels.html.j2",
                                                                     panels=shown)})
@@ -202,25 +222,68 @@ def studio_app(workbench: Workbench, token: str | None = None, watch: bool = Tru
                      exception_handlers={Refused: refused})
 
 
+def page_policy(nonce: str = "") -> str:
+    """The Content-Security-Policy: everything from the studio itself (the page's one script
+    by its `nonce`; inline styles, which the diff and the flow picture use), never in a frame."""
+    scripts = f"'nonce-{nonce}'" if nonce else "'none'"
+    return (f"default-src 'self'; script-src {scripts}; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'")
+
+
 class LoopbackOnly:
     """Serves only requests addressed to a loopback name: a page on another site that
-    points its own DNS name at 127.0.0.1 is refused (DNS rebinding)."""
+    points its own DNS name at 127.0.0.1 is refused (DNS rebinding). Every answer forbids
+    framing (clickjacking) and, unless it has its own, loading anything from elsewhere."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and host_name(Headers(scope=scope).get("host", "")) \
-                not in LOOPBACK_NAMES:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def guarded_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers["X-Frame-Options"] = "DENY"
+                if "content-security-policy" not in headers:
+                    headers["Content-Security-Policy"] = page_policy()
+            await send(message)
+
+        if host_name(Headers(scope=scope).get("host", "")) not in LOOPBACK_NAMES:
             refusal = PlainTextResponse("Kebas studio answers only at 127.0.0.1, localhost "
                                         "or [::1]", status_code=400)
-            await refusal(scope, receive, send)
+            await refusal(scope, receive, guarded_send)
             return
-        await self.app(scope, receive, send)
+        started = False
+
+        async def answering(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await guarded_send(message)
+
+        try:
+            await self.app(scope, receive, answering)
+        except Exception as exc:  # noqa: BLE001 - said in one line, never a traceback
+            said = f"the studio failed on this request ({type(exc).__name__}: {exc}); " \
+                "reload the page, and if it stays, run kebas check in a terminal"
+            log.error("%s %s: %s", scope.get("method"), scope.get("path"), said)
+            if not started:
+                await JSONResponse({"error": said}, status_code=500)(scope, receive,
+                                                                     guarded_send)
 
 
 def host_name(host: str) -> str:
-    """The name in a Host header, without its port ("[::1]:8765" -> "[::1]")."""
+    """The name in a Host header, without its port ("[::1]:8765" -> "[::1]"); "" when the
+    header is not a name with at most a port after it ("[::1]evil.example")."""
     if host.startswith("["):
-        return host[:host.find("]") + 1]
-    return host.rsplit(":", 1)[0]
+        end = host.find("]") + 1
+        name, rest = host[:end], host[end:]
+        port = rest[1:] if rest.startswith(":") else None
+        if end == 0 or (rest and not (port and port.isdigit())):
+            return ""
+        return name
+    name, _colon, port = host.partition(":")
+    return name if not _colon or port.isdigit() else ""

@@ -31,7 +31,7 @@ from bot.channels.telegram.summaries import summary_html
 from bot.core import buttons, engine
 from bot.core.engine import Step, StepKind
 from bot.core.followup import offer_days, told_date
-from bot.core.i18n import Locale
+from bot.core.i18n import MENU_COMMANDS, Locale, command_names
 from bot.core.inputs import Back, Input, Restart
 from bot.core.model import Dialog
 from bot.core.render import Message, compose, why_message
@@ -148,6 +148,14 @@ def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
             raise BadMove("that button is not one the studio made; press Restart")
         reply = _tapped(locale, engine.step(dialog, state, given(tapped)), offering)
     else:
+        command = typed_command(text)
+        if command == "help":
+            return Reply(state, before + [Bubble(escape(locale.text("tg.help")))])
+        if command is not None and command not in ("start", "restart", "back"):
+            return Reply(state, before, toast=f"{(text or '').split()[0]} works on Telegram; the "
+                         "studio's chat has only start, restart, back and help")
+        back = back or command == "back"
+        restart = restart or command in ("start", "restart")
         given_input: Input
         if back:
             given_input = Back()
@@ -161,6 +169,14 @@ def move(dialog: Dialog, locale: Locale, data: Any, *, press: str | None = None,
                       answered=answer_record(step, locale), finished=step.finished)
     reply.bubbles[:0] = before
     return reply
+
+
+def typed_command(text: str | None) -> str | None:
+    """The menu command a typed text is, in any language ("/ulang" -> "restart"), or None."""
+    if not text or not text.startswith("/"):
+        return None
+    name = text[1:].split()[0].split("@")[0].lower() if text[1:].strip() else ""
+    return next((key for key in MENU_COMMANDS if name in command_names(key)), None)
 
 
 def _tapped(locale: Locale, step: Step, offering: Dialog | None) -> Reply:

@@ -12,6 +12,9 @@ from bot.core.model import Dialog
 from bot.tools.book import level_names
 from bot.tools.book_cards import Texts, node_card
 
+# the languages as a clinician reads them: "id" next to the options' ids read as an id
+LANGUAGE_NAMES = {"id": "Bahasa Indonesia", "en": "English"}
+
 
 def node_details(bundle: Bundle, dialog: Dialog, node_id: str) -> dict[str, Any]:
     """The card of `node_id` in every language of the content (KeyError: no such node)."""
@@ -21,5 +24,6 @@ def node_details(bundle: Bundle, dialog: Dialog, node_id: str) -> dict[str, Any]
     reachable = graph.reachable(dialog.start, graph.edges(dialog))
     card = node_card(dialog, node, Texts(locales), level_names(locales[0]),
                      node.id in reachable)
-    return {"card": card, "languages": [locale.language for locale in locales],
+    return {"card": card, "languages": [LANGUAGE_NAMES.get(locale.language, locale.language)
+                                        for locale in locales],
             "dialog": dialog.id}

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from bot.content.checks import check_bundle, has_errors
 from bot.content.loader import Bundle, LoadedDialog, load_bundle
-from bot.content.revisions import SourceProblem, content_paths
+from bot.content.revisions import SourceProblem, folders_at
 from bot.content.scenarios import Suite, run_suite
 from bot.content.signoff_check import check_content, proof_verdict
 from bot.core.i18n import Locale, pick_language
@@ -50,6 +50,7 @@ class Flow:
     dialog: str
     svg: str | None            # the picture, or None with `problem`
     problem: str | None = None
+    start: str = ""            # the first node's id: the page opens the picture there
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,26 @@ class Panels:
     @property
     def errors(self) -> bool:
         return has_errors(list(self.problems))
+
+    @property
+    def status(self) -> tuple[str, str]:
+        """What the page's header says of this version, and how ("ok", "bad" or "busy")."""
+        suite, changes = self.suite, self.changes
+        if self.errors:
+            return "the dialog has errors", "bad"
+        if self.failure:
+            return "the studio could not finish reading this version", "bad"
+        if suite is None:
+            return "checking…", "busy"
+        if suite.unreadable:
+            return "a scenario file has errors", "bad"
+        if suite.failed:
+            return f"{len(suite.failed)} scenarios fail", "bad"
+        if changes is None or (changes.html is None and changes.problem is None):
+            return "comparing what changed…", "busy"
+        if changes.lowered:
+            return f"less urgent advice than {changes.against}", "bad"
+        return "up to date", "ok"
 
 
 @dataclass
@@ -146,7 +167,8 @@ class Workbench:
         self._publish(generation, panels, None if errors else bundle, keep_bundle=False)
         if errors:
             return
-        suite = run_suite(bundle, [self.paths[0] / "scenarios"])
+        scenarios = self.paths[0] / "scenarios"
+        suite = run_suite(bundle, [scenarios] if scenarios.is_dir() else [], keep_going=True)
         locale = bundle.locales[pick_language(None, bundle.locales)]
         panels = replace(panels, suite=suite,
                          flows=tuple(flow(loaded, locale) for loaded in bundle.dialogs),
@@ -175,7 +197,7 @@ class Workbench:
             revision = last.revision
         with ExitStack() as scratch:
             try:
-                paths, name = content_paths(revision, scratch)
+                paths, name = folders_at(revision, self.paths, scratch), f"{revision} (git)"
             except SourceProblem as exc:
                 return Changes(against, problem=str(exc))
             old = load_bundle(paths)
@@ -227,4 +249,4 @@ def flow(loaded: LoadedDialog, locale: Locale) -> Flow:
     if svg is None:
         return Flow(dialog.id, None, "Graphviz's 'dot' program is not installed, so there is "
                     "no picture; install it with 'sudo apt-get install graphviz'")
-    return Flow(dialog.id, svg)
+    return Flow(dialog.id, svg, start=dialog.start)

@@ -3,10 +3,12 @@ follow the content (the browser test walks the page: test_studio_browser.py)."""
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 import time
 import warnings
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -23,7 +25,7 @@ from bot.core.inputs import answer_input
 from bot.core.render import Line, Message
 from bot.studio import chat, scenario_file
 from bot.studio.app import TOKEN_HEADER, render, studio_app
-from bot.studio.workbench import SIGNED_OFF, Workbench
+from bot.studio.workbench import SIGNED_OFF, Changes, Workbench
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "test-token"
@@ -323,3 +325,239 @@ def test_what_changed_since_the_signed_off_version(example, capsys):
     bench.saw_change()
     bench.reload()
     assert bench.panels.changes is not None and not bench.panels.changes.changed
+
+
+# --- fixes after the outside review ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("broken", [
+    lambda text: text.replace('"112 atau 119"', '"112 atau 119').encode(),  # no closing quote
+    lambda text: b"\xff\xfe" + text.encode(),                       # not UTF-8
+    lambda text: text.replace("\n  emergency", "\n\temergency").encode(),  # a tab indent
+    lambda text: b"",                                               # empty
+], ids=["quote", "utf8", "tab", "empty"])
+def test_an_indonesian_locale_that_does_not_load_is_said_once_not_as_missing(content, broken,
+                                                                           capsys):
+    locale_file = content[1] / "id.yaml"
+    locale_file.write_bytes(broken(locale_file.read_text(encoding="utf-8")))
+    bench = Workbench(content)
+    bench.reload()
+    said = [problem.message for problem in bench.panels.problems]
+    assert bench.panels.errors
+    assert not any("there is no locales/id.yaml" in message for message in said), said
+    assert main(["check", *map(str, content)]) == 1
+    out = capsys.readouterr()
+    assert "there is no locales/id.yaml" not in out.out + out.err
+    assert "id.yaml:" in out.out + out.err
+
+
+def test_what_changed_is_compared_in_the_repository_holding_the_watched_folders(tmp_path,
+                                                                                monkeypatch):
+    started_in = ExampleRepo(tmp_path / "a")  # another repository, where the studio started
+    started_in.lower_too_young()
+    started_in.commit("its last commit is what the watched folders now say")
+    monkeypatch.chdir(started_in.folder)
+    watched = ExampleRepo(tmp_path / "b")
+    watched.lower_too_young()
+    bench = Workbench(watched.paths)
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is None
+    assert changes.changed and changes.lowered
+
+
+def test_folders_outside_any_repository_say_there_is_no_last_commit(content, tmp_path,
+                                                                   monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    bench = Workbench(content)
+    bench.reload()
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is not None
+    assert "not in a git repository, so there is no last commit to compare with" \
+        in changes.problem
+    assert "'HEAD'" not in changes.problem
+
+
+@pytest.mark.parametrize("typed", ["/ulang", "/mulai", "/restart", "/start"])
+def test_the_commands_the_chat_tells_the_runner_to_type_start_again(content, typed):
+    bundle, dialog, locale, reply = finished_chat(content)
+    for state in (chat.start(dialog, locale).state, reply.state):  # at a question, after a result
+        again = chat.move(dialog, locale, state, text=typed)
+        assert again.bubbles[0].html == "Baik, kita mulai lagi dari awal."
+        assert again.state["answers"] == [] and not again.finished
+
+
+def test_back_and_help_typed_as_commands(content):
+    bundle, dialog, locale, reply = finished_chat(content)
+    back = chat.move(dialog, locale, reply.state, text="/kembali")
+    assert "Baik, kita kembali ke pertanyaan sebelumnya." in back.bubbles[0].html
+    for typed in ("/bantuan", "/help"):
+        helped = chat.move(dialog, locale, back.state, text=typed)
+        assert helped.bubbles[0].html == chat.escape(locale.text("tg.help"))
+        assert helped.state == back.state
+    other = chat.move(dialog, locale, back.state, text="/hapus")
+    assert other.toast is not None and "/hapus" in other.toast and other.state == back.state
+
+
+def test_the_folders_in_the_wrong_order_are_refused_in_one_line(content, capsys, monkeypatch):
+    monkeypatch.setattr("bot.cli.studio.asyncio.run", lambda serving: serving.close())
+    assert main(["studio", "--port", "0", str(content[1]), str(content[0])]) == 2
+    said = capsys.readouterr().err
+    assert said.startswith("kebas: give the dialogs folder first, then the locales folder")
+    assert said.count("\n") == 1
+
+
+def test_content_without_scenarios_says_there_are_none_yet(content):
+    shutil.rmtree(content[0] / "scenarios")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    assert "cannot read" not in page
+    assert "No scenarios yet" in page
+
+
+def test_one_broken_scenario_file_leaves_the_others_results_showing(content):
+    (content[0] / "scenarios" / "zz-broken.yaml").write_text("- name: half\n  answers: [\n",
+                                                             encoding="utf-8")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    assert "zz-broken.yaml:" in page
+    assert "0 failed" in page and "coverage of kaki_kebas" in page
+    assert bench.panels.status[0] != "up to date" and bench.panels.status[1] == "bad"
+
+
+def test_the_header_says_comparing_and_less_urgent_advice_and_the_proof_says_what_it_proves(
+        example):
+    example.lower_too_young()
+    bench = Workbench(example.paths)
+    bench.reload()
+    assert bench.panels.status == ("less urgent advice than the last commit (git HEAD)", "bad")
+    comparing = replace(bench.panels, changes=Changes(bench.panels.changes.against))
+    assert comparing.status == ("comparing what changed…", "busy")
+    page = render("panels.html.j2", panels=bench.panels)
+    assert page.index('id="lowered-top"') < page.index('id="problems"')  # at the top
+    assert ("The proofs check the rules a–e, not whether a level of urgency is clinically "
+            "right.") in page
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE)
+    answer = client.get("/api/panels").json()
+    assert answer["status"] == "less urgent advice than the last commit (git HEAD)"
+    assert answer["tone"] == "bad"
+
+
+def test_a_body_too_large_or_too_deep_is_refused_in_plain_words(content):
+    bench = Workbench(content)
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE,
+                        raise_server_exceptions=False)
+    deep = client.post("/api/chat", content=b"[" * 100_000 + b"]" * 100_000,
+                       headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    assert deep.status_code == 400
+    assert deep.json()["error"] == "the request could not be read as JSON; reload the page"
+    large = client.post("/api/chat", content=b" " * 2_000_000,
+                        headers={TOKEN_HEADER: TOKEN, "Content-Type": "application/json"})
+    assert large.status_code == 413
+    assert "larger than" in large.json()["error"]
+
+
+@pytest.mark.parametrize("host", ["[::1]evil.example", "[::1]:80x", "localhost:evil",
+                                  "127.0.0.1:8765.evil.example"])
+def test_a_host_that_only_starts_like_a_loopback_name_is_refused(content, host):
+    client = TestClient(studio_app(Workbench(content), token=TOKEN, watch=False), base_url=HERE)
+    assert client.get("/api/revision", headers={"Host": host}).status_code == 400
+    assert client.get("/api/revision", headers={"Host": "[::1]:8765"}).status_code == 200
+
+
+def test_no_other_site_can_frame_the_page_and_it_loads_nothing_from_elsewhere(content):
+    client = TestClient(studio_app(Workbench(content), token=TOKEN, watch=False), base_url=HERE)
+    for path in ("/", "/api/revision"):
+        answer = client.get(path)
+        assert answer.headers["X-Frame-Options"] == "DENY"
+        policy = answer.headers["Content-Security-Policy"]
+        assert "frame-ancestors 'none'" in policy and "default-src 'self'" in policy
+    page = client.get("/")
+    nonce = page.headers["Content-Security-Policy"].split("'nonce-")[1].split("'")[0]
+    assert f'<script nonce="{nonce}">' in page.text
+
+
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGHUP", "SIGINT"])
+def test_stopping_the_studio_during_a_comparison_leaves_no_copy_behind(tmp_path, stop):
+    import os
+    import signal
+    import sys
+    repo = tmp_path / "repo"
+    for name in ("dialogs", "locales"):
+        shutil.copytree(ROOT / name, repo / name)
+    git = ["git", "-C", str(repo), "-c", "user.name=T", "-c", "user.email=t@example.org"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "content"], check=True)
+    dialog_file = repo / "dialogs" / "kaki_kebas.yaml"  # a change: every path is compared
+    dialog_file.write_text(dialog_file.read_text(encoding="utf-8").replace(
+        "level: emergency", "level: urgent", 1), encoding="utf-8")
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "studio", "--port", "0"], cwd=repo,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                               env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        deadline = time.monotonic() + 60
+        while not list(scratch.glob("kebas-diff-*")):
+            assert process.poll() is None and time.monotonic() < deadline, "no comparison"
+            time.sleep(0.05)
+        process.send_signal(getattr(signal, stop))
+        _out, err = process.communicate(timeout=30)
+    finally:
+        process.kill()
+    assert not list(scratch.glob("kebas-diff-*"))
+    assert "Traceback" not in err
+
+
+def test_the_question_card_names_its_languages_in_words_and_the_page_has_an_icon(content):
+    bench = Workbench(content)
+    client = TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE)
+    with client:
+        loaded(bench, client)
+        card = client.get("/api/node", params={"dialog": "kaki_kebas", "id": "a12_alarm"}).text
+        assert "<th>Bahasa Indonesia</th><th>English</th>" in card
+        assert "<th>id</th>" not in card and "<th>en</th>" not in card
+        assert '<link rel="icon"' in client.get("/").text
+
+
+def test_locales_outside_the_dialogs_repository_are_said_in_plain_words(tmp_path):
+    repo = ExampleRepo(tmp_path / "repo")
+    elsewhere = tmp_path / "elsewhere" / "locales"
+    shutil.copytree(repo.folder / "locales", elsewhere)
+    bench = Workbench([repo.folder / "dialogs", elsewhere])
+    bench.reload()
+    assert bench.panels.failure is None
+    changes = bench.panels.changes
+    assert changes is not None and changes.problem is not None
+    assert "not in the same git repository" in changes.problem
+
+
+def test_a_failed_scenario_leads_with_what_went_differently(content):
+    scenarios = content[0] / "scenarios" / "brief_rules.yaml"
+    text = scenarios.read_text(encoding="utf-8")
+    scenarios.write_text(text.replace("    triage: self_care", "    triage: emergency", 1),
+                         encoding="utf-8")
+    bench = Workbench(content)
+    bench.reload()
+    page = render("panels.html.j2", panels=bench.panels)
+    summary = html.unescape(page.split('<summary class="bad">')[1].split("</summary>")[0])
+    assert "brief_rules.yaml:" in summary
+    assert "triage is 'self_care', expected 'emergency'" in summary
+
+
+def test_a_failure_inside_the_studio_is_answered_in_words_not_a_traceback(content, monkeypatch,
+                                                                          caplog):
+    def broken(*_args, **_kwargs):
+        raise RuntimeError("something inside broke")
+    monkeypatch.setattr(chat, "start", broken)
+    bench = Workbench(content)
+    with TestClient(studio_app(bench, token=TOKEN, watch=False), base_url=HERE) as client:
+        loaded(bench, client)
+        answer = client.post("/api/chat", json={"lang": "id"}, headers={TOKEN_HEADER: TOKEN})
+    assert answer.status_code == 500
+    assert answer.json()["error"].startswith("the studio failed on this request "
+                                             "(RuntimeError: something inside broke)")
+    assert "Traceback" not in caplog.text

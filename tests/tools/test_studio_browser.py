@@ -85,6 +85,17 @@ def test_a_clinician_edits_sees_fixes_walks_the_chat_and_saves_a_scenario(conten
     expect(page.locator("#scenario-count")).to_contain_text("0 failed")
     expect(page.locator("#proof")).to_contain_text("safety proofs a-e hold for kaki_kebas")
     expect(page.locator("#flow svg").first).to_be_visible()
+    # the flow opens at the first node (kaki_kebas starts at 'intro'), not on an empty part
+    # of a wide picture
+    first_in_view = page.wait_for_function("""() => {
+        const box = document.querySelector(".flow");
+        const first = [...box.querySelectorAll("g.node")]
+            .find((node) => node.querySelector("title").textContent === "intro");
+        const frame = box.getBoundingClientRect(), node = first.getBoundingClientRect();
+        return node.left >= frame.left && node.right <= frame.right
+            && node.top >= frame.top && node.bottom <= frame.bottom;
+    }""", timeout=5000)
+    assert first_in_view
 
     # a placeholder misspelt in the editor: the problem appears with its file and line
     locale = content / "locales" / "id.yaml"
