@@ -8,9 +8,9 @@ cut shorter, ending in "…", at last to one line each; then, at the very last, 
 
 from __future__ import annotations
 
+from importlib.util import find_spec
 from pathlib import Path
 
-import matplotlib
 from fpdf import FPDF
 from fpdf.enums import TableBordersLayout, XPos, YPos
 from fpdf.fonts import FontFace
@@ -27,8 +27,12 @@ MARGIN = 15  # mm
 
 
 def font_files() -> dict[str, Path]:
-    """DejaVu Sans, regular and bold, as matplotlib installs them."""
-    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    """DejaVu Sans, regular and bold, as matplotlib installs them (in its package's mpl-data;
+    found without importing matplotlib, which would cost every bot process about 40 MB)."""
+    spec = find_spec("matplotlib")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("matplotlib is not installed: reinstall Kebas (pip install kebas)")
+    folder = Path(next(iter(spec.submodule_search_locations))) / "mpl-data" / "fonts" / "ttf"
     return {"": folder / "DejaVuSans.ttf", "B": folder / "DejaVuSans-Bold.ttf"}
 
 

@@ -84,3 +84,19 @@ def test_the_fonts_are_matplotlibs_dejavu_and_we_ship_none():
     files = font_files()
     assert {path.name for path in files.values()} == {"DejaVuSans.ttf", "DejaVuSans-Bold.ttf"}
     assert all(path.is_file() and "matplotlib" in str(path) for path in files.values())
+
+
+def test_a_running_bot_does_not_load_matplotlib_to_find_the_pdf_fonts():
+    """Found while rerunning the floor benchmark: importing matplotlib (and numpy) only to
+    find where its DejaVu fonts lie, and fpdf2 before any PDF was asked for, made every bot
+    process about 40 MB larger."""
+    import subprocess
+    import sys
+
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, bot.channels.telegram.app; "
+         "print(sorted({'matplotlib', 'numpy', 'fpdf'} & set(sys.modules))); "
+         "import bot.tools.summary_pdf as pdf; "
+         "assert all(path.is_file() for path in pdf.font_files().values()); "
+         "print('matplotlib' in sys.modules)"], capture_output=True, text=True, check=True)
+    assert loaded.stdout.split() == ["[]", "False"]

@@ -23,7 +23,6 @@ from bot.core.summary import (
     local_time,
     summary_text,
 )
-from bot.tools.summary_pdf import summary_pdf
 
 
 async def send_summary(replies: Replies, conversations: Conversations, bot: object, here: Chat,
@@ -42,6 +41,9 @@ async def send_summary(replies: Replies, conversations: Conversations, bot: obje
         return False
     for part in summary_html(summary):
         await replies.send(bot, here, part)
+    # fpdf2 (and the numpy it loads) only when a PDF is asked for: every bot process would
+    # otherwise carry them
+    from bot.tools.summary_pdf import summary_pdf
     document = await asyncio.to_thread(summary_pdf, summary)  # ~0.2 s: off the event loop
     day = local_time(stored.updated_at, conversations.zone)
     await replies.send_document(bot, here, document, f"ringkasan-kebas-{day:%Y-%m-%d}.pdf",
