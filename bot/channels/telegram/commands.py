@@ -163,12 +163,12 @@ class Commands:
                 here.key, update_id=update_id))
 
     async def back(self, here: Chat, bot: Any, update_id: int) -> None:
-        self.replies.later.forget(here.id)  # the last answer no longer stands
+        await self.replies.answers_withdrawn(here)  # the last answer no longer stands
         await self.replies.show(bot, here, await self.conversations.handle(
             here.key, Back(), update_id=update_id))
 
     async def restart(self, here: Chat, bot: Any, update_id: int) -> None:
-        self.replies.later.forget(here.id)
+        await self.replies.answers_withdrawn(here)
         await self.replies.show(bot, here, await self.conversations.begin(
             here.key, update_id=update_id, fresh=True))
 
@@ -181,7 +181,7 @@ class Commands:
             await self.replies.send_texts(bot, here, [here.locale.text("summary.nothing")])
 
     async def cancel(self, here: Chat, bot: Any, _update_id: int) -> None:
-        self.replies.later.forget(here.id)
+        await self.replies.answers_withdrawn(here)
         cancelled = await self.store.abandon(here.key)
         reminders = await self.conversations.cancel_followups(here.key, "cancel")
         self.question_messages.pop(here.id, None)

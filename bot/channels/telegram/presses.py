@@ -153,7 +153,7 @@ class ButtonPresses:
             return True
         await tap.answer.send()
         if control.fresh:
-            self.replies.later.forget(here.id)
+            await self.replies.answers_withdrawn(here)
         await self.replies.record(
             bot, tap.query, locale.text("tg.restart" if control.fresh else "tg.continue"), here)
         await self.replies.show(bot, here, await self.conversations.begin(
@@ -165,7 +165,7 @@ class ButtonPresses:
         if control.yes and not self.erasure.confirmed(here, control.confirmation):
             await tap.answer.send(locale.text("tg.delete_expired"))  # data stays as it is
         elif control.yes:
-            self.replies.later.forget(here.id)  # no record of an erased answer may come after
+            await self.replies.answers_withdrawn(here)  # no erased answer may come back
             await self.conversations.cancel_followups(here.key, "erased")  # counted
             await self.store.forget(here.key)
             self.languages.forget(here.id)  # a language chosen before consent goes too

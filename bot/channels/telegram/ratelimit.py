@@ -31,10 +31,10 @@ def outgoing_limiter(per_second: float | None) -> AIORateLimiter:
     At most `per_second` requests a second to all chats together (sends and edits; answers
     to button presses are not counted by Telegram), and 20 a minute to any group. A flood
     wait (429) pauses every request for its retry_after, as Telegram asks, and the request is
-    then sent again, for as long as it takes. One private chat cannot outrun Telegram's
-    one message a second for long: it gets one reply per message, and a flooding chat gets
-    hardly any (`bot.channels.telegram.flood`). `per_second=None`: no overall limit here
-    (`UrgentFirst` keeps it).
+    then sent again, for as long as it takes. A private chat gets one reply per message it
+    sends (a result's few messages go together, a short burst Telegram tolerates), and a
+    flooding chat gets hardly any (`bot.channels.telegram.flood`). `per_second=None`: no
+    overall limit here (`UrgentFirst` keeps it).
     """
     return AIORateLimiter(overall_max_rate=per_second or 0, overall_time_period=1,
                           max_retries=NEVER_GIVE_UP)

@@ -242,6 +242,11 @@ class Replies:
                 text, chat_id=here.id, message_id=message_id,
                 rate_limit_args=int(Priority.COSMETIC))))
 
+    async def answers_withdrawn(self, here: Chat) -> None:
+        """The chat went back, started over, cancelled or erased everything: the records of
+        its answers still waiting are given up, so none comes back after it (`Later`)."""
+        self.later.forget(here.id)
+
     # --- showing ----------------------------------------------------------------------
 
     async def show(self, bot: Any, here: Chat, turn: Turn) -> None:
@@ -339,8 +344,10 @@ class Later:
         self.waiting: dict[asyncio.Task[None], int] = {}  # oldest first, with its chat id
 
     def run(self, chat_id: int, editing: Callable[[], Awaitable[Any]]) -> None:
-        if len(self.waiting) >= MOST_RECORDS_WAITING:
-            next(iter(self.waiting)).cancel()
+        if len(self.waiting) >= MOST_RECORDS_WAITING:  # give up the oldest not given up yet
+            oldest = next((task for task in self.waiting if not task.cancelling()), None)
+            if oldest is not None:
+                oldest.cancel()
         task = asyncio.get_running_loop().create_task(self._edit(editing))
         self.waiting[task] = chat_id
         task.add_done_callback(self.waiting.pop)
