@@ -22,10 +22,11 @@ from telegram import InlineKeyboardMarkup
 
 from bot.channels.telegram.messages import (
     answer_keyboard,
+    command_name,
     escape,
     fit_telegram,
 )
-from bot.channels.telegram.outgoing import answer_record, step_messages
+from bot.channels.telegram.outgoing import answer_record, followup_button, step_messages
 from bot.channels.telegram.presses import first_text, given
 from bot.channels.telegram.summaries import summary_html
 from bot.core import buttons, engine
@@ -98,8 +99,7 @@ def shown(step: Step, locale: Locale, dialog: Dialog | None = None) -> list[Bubb
     days = offer_days(dialog, step.outcome.level.value) \
         if dialog is not None and step.outcome is not None \
         and step.kind is StepKind.ANSWERED else None
-    offer = [] if days is None else [(locale.text("tg.followup_button", days=days),
-                                      buttons.encode_control(buttons.Followup(SESSION)))]
+    offer = [] if days is None else [followup_button(locale, days, SESSION)]
     return [Bubble(out.html, rows_of(out.markup))
             for out in step_messages(step, locale, SESSION, offer=offer)]
 
@@ -175,7 +175,7 @@ def typed_command(text: str | None) -> str | None:
     """The menu command a typed text is, in any language ("/ulang" -> "restart"), or None."""
     if not text or not text.startswith("/"):
         return None
-    name = text[1:].split()[0].split("@")[0].lower() if text[1:].strip() else ""
+    name = command_name(text.split()[0])
     return next((key for key in MENU_COMMANDS if name in command_names(key)), None)
 
 

@@ -34,7 +34,7 @@ from bot.channels.telegram.faults import storage_fault
 from bot.channels.telegram.flood import FloodGuard, Verdict
 from bot.channels.telegram.followups import FollowupSender
 from bot.channels.telegram.inbox import DurableUpdates
-from bot.channels.telegram.messages import escape
+from bot.channels.telegram.messages import command_name, escape
 from bot.channels.telegram.metrics import BotMetrics
 from bot.channels.telegram.ordering import PerChatUpdates
 from bot.channels.telegram.presses import ButtonPresses
@@ -233,7 +233,7 @@ class KebasTelegram:
         text = message.text or ""  # a message without text is refused above
         if text.startswith("/"):
             command, *words = text.split()
-            name = command[1:].split("@")[0].lower()
+            name = command_name(command)
             if name in STARTS and len(words) == 1:  # t.me/<bot>?start=PAYLOAD
                 await self.commands.follow_link(words[0], update_id, here)
             await self.commands.run(name, update_id, here, bot)

@@ -91,6 +91,11 @@ def question_html(question: Question) -> str:
     return render_html(Message(question.lines))
 
 
+def command_name(word: str) -> str:
+    """The command a typed "/name" or "/name@bot" word names, in lower case ("" for "/")."""
+    return word[1:].split("@")[0].lower()
+
+
 def answer_keyboard(question: Question, session_id: int, locale: Locale
                     ) -> InlineKeyboardMarkup | None:
     """A question's options as buttons (ticked ones marked), short ones side by side, and

@@ -98,6 +98,12 @@ def answer_record(step: Step, locale: Locale) -> str | None:
             f"{escape(locale.text('tg.answered', answer=label))}")
 
 
+def followup_button(locale: Locale, days: int, session_id: int) -> tuple[str, str]:
+    """The button under a result that asks to be asked again in `days` days."""
+    return (locale.text("tg.followup_button", days=days),
+            buttons.encode_control(buttons.Followup(session_id)))
+
+
 def result_keyboard(locale: Locale, session_id: int,
                     more: list[tuple[str, str]] | None = None) -> InlineKeyboardMarkup:
     """Under every result: why this advice, the summary for the doctor, and `more` (the offer

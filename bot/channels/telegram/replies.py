@@ -31,7 +31,13 @@ from bot.channels.telegram.messages import (
     question_html,
 )
 from bot.channels.telegram.metrics import BotMetrics
-from bot.channels.telegram.outgoing import Priority, answer_record, most_urgent, step_messages
+from bot.channels.telegram.outgoing import (
+    Priority,
+    answer_record,
+    followup_button,
+    most_urgent,
+    step_messages,
+)
 from bot.channels.telegram.ratelimit import UrgentFirst
 from bot.conversation import Conversations, Turn
 from bot.core import buttons
@@ -276,8 +282,7 @@ class Replies:
         days = self.conversations.offer(turn.dialog, turn.step)
         if days is None or turn.step is None or turn.step.kind is not StepKind.ANSWERED:
             return []
-        return [(here.locale.text("tg.followup_button", days=days),
-                 buttons.encode_control(buttons.Followup(turn.session_id)))]
+        return [followup_button(here.locale, days, turn.session_id)]
 
     async def show_current(self, bot: Any, here: Chat) -> None:
         """Where the runner stands: the current question again, or the result's summary."""
